@@ -1,0 +1,141 @@
+// The model IR: a sequential network of layers with weights in Keras layout, per-layer
+// fixed-point precisions and weight masks. Activations are channels-last.
+//
+// Weight layouts (the documented contract for every importer/exporter):
+//   Dense     kernel (n_in, n_out),       bias (n_out)
+//   Conv1D    kernel (K, C, F),           bias (F)        input (L, C)
+//   Conv2D    kernel (KH, KW, C, F),      bias (F)        input (H, W, C)
+//   BatchNorm gamma, beta, moving_mean, moving_variance  (C) over the last axis
+// A mask, when present, has the kernel's shape and holds 0/1: a 0 weight is pruned.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hwprune/data/dataset.hpp"
+#include "hwprune/ir/fixed_point.hpp"
+#include "hwprune/ir/tensor.hpp"
+
+namespace hwprune {
+
+enum class LayerKind {
+  Dense,
+  Conv1D,
+  Conv2D,
+  BatchNorm,
+  Activation,
+  MaxPool1D,
+  MaxPool2D,
+  AvgPool1D,
+  AvgPool2D,
+  Flatten,
+  Dropout,
+};
+enum class ActivationKind { Linear, ReLU, Softmax, QuantizedReLU };
+enum class Padding { Valid, Same };
+
+std::string_view to_string(LayerKind k);         // "Dense", "Conv2D", "BatchNormalization", ...
+std::string_view to_string(ActivationKind a);    // "linear", "relu", "softmax", "quantized_relu"
+std::string_view to_string(Padding p);           // "valid", "same"
+LayerKind parse_layer_kind(std::string_view s);  // Error on unknown
+ActivationKind parse_activation(std::string_view s);
+Padding parse_padding(std::string_view s);
+
+// Precisions of one layer (nullopt = float). Which ones matter depends on the layer:
+// Dense/Conv use all four; BatchNorm uses weight (its scale), bias and result;
+// activations and average pooling use result; the others none.
+struct LayerPrecision {
+  Precision weight, bias, accum, result;
+  bool operator==(const LayerPrecision&) const = default;
+};
+
+struct Layer {
+  std::string name;
+  LayerKind kind = LayerKind::Dense;
+
+  int64_t units = 0;                 // Dense
+  int64_t filters = 0;               // Conv
+  std::vector<int64_t> kernel_size;  // Conv: 1 (Conv1D) or 2 (Conv2D) entries
+  std::vector<int64_t> pool_size;    // pooling: 1 or 2 entries
+  std::vector<int64_t> strides;      // Conv/pooling: same rank as kernel/pool size
+  Padding padding = Padding::Valid;
+  bool use_bias = true;
+  ActivationKind activation = ActivationKind::Linear;  // Activation layers
+  double epsilon = 1e-3;                               // BatchNorm
+  double momentum = 0.99;  // BatchNorm, Keras meaning: moving = m * moving + (1 - m) * batch
+  double rate = 0.0;       // Dropout
+
+  std::map<std::string, Tensor> weights;  // "kernel", "bias", "gamma", "beta", ...
+  Tensor mask;                            // empty, or the kernel's shape with 0/1 values
+  LayerPrecision precision;
+
+  Shape input_shape;   // per sample; set by Model::infer_shapes()
+  Shape output_shape;  // per sample
+
+  bool has_kernel() const { return kind == LayerKind::Dense || is_conv(); }
+  bool is_conv() const { return kind == LayerKind::Conv1D || kind == LayerKind::Conv2D; }
+  bool is_pool() const;
+  const Tensor& weight(const std::string& key) const;  // Error naming layer and key if absent
+  Tensor& weight(const std::string& key);
+  int64_t parameter_count() const;       // all stored weight values
+  int64_t nonzero_kernel_count() const;  // kernel weights that are non-zero and not masked
+};
+
+struct Model {
+  std::string name = "model";
+  Shape input_shape;          // per sample, channels-last
+  Precision input_precision;  // quantization of the (standardised) input
+  std::vector<Layer> layers;
+  data::Standardisation standardisation;  // applied to raw inputs before the network
+  data::Task task = data::Task::Classification;
+  std::vector<std::string> class_names;         // classification outputs
+  std::map<std::string, std::string> metadata;  // free-form provenance (data spec, seeds...)
+
+  // Checks the layer sequence, parameters and weight shapes and sets every layer's
+  // input/output shapes. Throws Error naming the layer at fault.
+  void infer_shapes();
+  Shape output_shape() const;
+  int64_t output_size() const;
+  int64_t parameter_count() const;
+  Layer& layer(const std::string& name);  // Error if absent
+  const Layer& layer(const std::string& name) const;
+  // Index of the layer whose output the network's loss is computed on: the input of a
+  // final Softmax layer (logits) if there is one, else the last layer.
+  size_t logits_layer() const;
+  // Error unless data of this sample shape / output count fits the model.
+  void check_data(const Shape& sample_shape, int num_outputs, const std::string& source) const;
+  // Sets the input precision and every layer's weight/bias/accum/result precisions.
+  void set_precision(const Precision& p);
+  bool is_quantized() const;  // any precision is fixed-point
+};
+
+// Keras-default initialisation (Glorot-uniform kernels, zero biases, BatchNorm gamma 1,
+// beta 0, moving mean 0, moving variance 1), deterministic for a seed.
+void init_weights(Model& model, uint64_t seed);
+
+// Builtin architectures. `outputs` is the number of classes; `input` the sample shape.
+//   jet-mlp     16-64-32-32-N MLP with ReLU (the hls4ml jet tagger shape), input (16)
+//   fmnist-cnn  Conv2D 16 3x3-ReLU-MaxPool 2-Conv2D 32 3x3-ReLU-MaxPool 2-Flatten-Dense N,
+//               input (28, 28, 1)
+//   svhn-cnn    3 x [Conv2D 16/16/24 3x3 (no bias)-BN-ReLU-MaxPool 2]-Flatten-
+//               Dense 42-BN-ReLU-Dense 64-BN-ReLU-Dense N, input (32, 32, 3) (hls4ml SVHN study)
+std::vector<std::string> builtin_model_names();
+bool is_builtin_model(const std::string& name);
+// Builds (and initialises with `seed`) a builtin; Error naming the known builtins if unknown.
+Model make_builtin_model(const std::string& name, int outputs, uint64_t seed);
+
+// Folds every BatchNorm that directly follows a Dense/Conv layer into that layer:
+// W' = W * gamma / sqrt(var + eps) per output channel, b' = (b - mean) * gamma / sqrt(var + eps)
+// + beta. The merged layer keeps its weight/bias/accum precisions and takes the
+// BatchNorm's result precision; masks carry over. Float outputs are unchanged.
+Model fold_batchnorm(const Model& model);
+
+// Plain C++ inference (no torch), for checks and tools: x is (n, sample...) already
+// standardised; returns the outputs of the last layer. With quantize = true every
+// precision is applied as the training engine applies it at inference (see
+// docs/model-semantics.md): BatchNorms after Dense/Conv are folded first.
+Tensor reference_forward(const Model& model, const Tensor& x, bool quantize);
+
+}  // namespace hwprune

@@ -1,0 +1,138 @@
+// The training engine: quantization-aware training of an IR model on LibTorch.
+// This header does not include torch; the implementation (src/train/) is the only code
+// that does. Semantics of the quantized forward pass: docs/model-semantics.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hwprune/data/dataset.hpp"
+#include "hwprune/ir/model.hpp"
+
+namespace hwprune::train {
+
+enum class OptimizerKind { Adam, SGD };
+enum class LossKind { Auto, CrossEntropy, MSE };  // Auto: from the model's task
+enum class LrSchedule { Constant, Step, Cosine };
+// Backward rule of the fake quantizers (weights, biases, activations):
+//   STE        identity everywhere (QKeras: x + stop_gradient(q(x) - x))
+//   ClippedSTE identity inside the type's range [min, max], zero where it saturates/wraps
+enum class GradientRule { STE, ClippedSTE };
+
+std::string_view to_string(OptimizerKind k);
+OptimizerKind parse_optimizer(std::string_view s);  // "adam", "sgd"
+std::string_view to_string(LrSchedule s);
+LrSchedule parse_schedule(std::string_view s);  // "constant", "step", "cosine"
+std::string_view to_string(GradientRule g);
+GradientRule parse_gradient_rule(std::string_view s);  // "ste", "clipped"
+
+struct TrainConfig {
+  int epochs = 10;
+  int64_t batch_size = 128;
+  double lr = 1e-3;
+  OptimizerKind optimizer = OptimizerKind::Adam;
+  double momentum = 0.9;  // SGD
+  double weight_decay = 0.0;
+  LossKind loss = LossKind::Auto;
+  LrSchedule schedule = LrSchedule::Constant;
+  int lr_step_epochs = 10;  // Step: multiply by lr_gamma every lr_step_epochs epochs
+  double lr_gamma = 0.1;
+  double lr_min = 0.0;              // Cosine: final learning rate
+  int early_stopping_patience = 0;  // 0 = off; else stop after this many epochs without a
+                                    // better validation loss, and restore the best weights
+  uint64_t seed = 1;
+  int threads = 1;
+  GradientRule gradient_rule = GradientRule::STE;
+  bool quantize = true;  // false ignores every precision (float training)
+  // Weight of the range penalty added to the loss while training: for every result whose
+  // type wraps (AP_WRAP), the squared distance of its values beyond [min, max], summed per
+  // sample and averaged over the batch. Training saturates there, but the hardware would
+  // wrap; the penalty keeps the trained network inside the range. 0 turns it off.
+  double overflow_penalty = 1.0;
+};
+
+struct EpochStats {
+  int epoch = 0;  // 1-based
+  double lr = 0;
+  double train_loss = 0, train_metric = 0;  // metric: accuracy, or MSE for regression
+  double val_loss = 0, val_metric = 0;      // NaN when there is no validation data
+  double seconds = 0;
+  double samples_per_second = 0;
+};
+
+struct Metrics {
+  int64_t samples = 0;
+  double loss = 0;
+  // classification
+  double accuracy = 0;
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  std::vector<double> per_class_accuracy;       // recall per class (NaN if no samples)
+  // regression
+  double mse = 0, mae = 0;
+  // Values that overflowed a wrapping (AP_WRAP) result type and wrapped around, per layer
+  // ("input" for the input quantizer); only layers where that happened are listed.
+  struct Overflow {
+    std::string layer;
+    int64_t wrapped = 0, values = 0;
+  };
+  std::vector<Overflow> overflows;
+};
+
+// Receives progress while training; all methods are optional to override.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void epoch_begin(int /*epoch*/, int /*epochs*/, int64_t /*batches*/) {}
+  virtual void batch_end(int64_t /*batch*/, int64_t /*samples*/, double /*running_loss*/) {}
+  virtual void epoch_end(const EpochStats& /*stats*/) {}
+};
+
+// Owns a torch copy of the model's parameters. The IR model is updated by sync_to_model()
+// (fit() calls it at the end). Masks come from the model's layers (Layer::mask) and can be
+// replaced with set_mask(); a masked weight is exactly 0.0 in the forward pass, receives a
+// zero gradient and stays exactly 0.0 through optimizer steps (Adam moments included).
+class Trainer {
+ public:
+  Trainer(Model& model, TrainConfig config);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Trains on `train` (already standardised); `val` may be null. Returns per-epoch stats.
+  std::vector<EpochStats> fit(const data::Dataset& train, const data::Dataset* val,
+                              ProgressSink* progress = nullptr);
+  // Loss and metrics in inference mode (quantized, BatchNorm folded, no dropout).
+  Metrics evaluate(const data::Dataset& d);
+  // Network outputs for x (n, sample...) in inference mode: class probabilities when the
+  // model ends in Softmax, else the raw outputs.
+  Tensor predict(const Tensor& x);
+
+  // One optimizer step on `batch` (all its rows); returns the loss before the step.
+  double train_step(const data::Dataset& batch);
+
+  void set_mask(const std::string& layer, const Tensor& mask);  // kernel shape, 0/1
+  void reset_optimizer();  // fresh optimizer state (e.g. after a new mask)
+  void set_learning_rate(double lr);
+
+  // Copies weights, BatchNorm statistics and masks back into the IR model.
+  void sync_to_model();
+  // Optimizer state as opaque bytes (LibTorch archive) and back; the model must have the
+  // same parameters. load throws Error if the bytes do not fit.
+  std::string optimizer_state() const;
+  void load_optimizer_state(const std::string& bytes);
+
+  const TrainConfig& config() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The BLAS library LibTorch is running on (path of the loaded libblas/libopenblas), e.g.
+// for benchmark reports.
+std::string loaded_blas_library();
+
+}  // namespace hwprune::train

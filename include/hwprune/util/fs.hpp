@@ -1,0 +1,20 @@
+// Small file helpers: whole-file reads with clear errors, and atomic writes (write a
+// temporary file beside the target, then rename) so a failed run never destroys an output.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace hwprune {
+
+// Reads a whole file; throws Error("<path>: <reason>") if it cannot.
+std::string read_file(const std::string& path);
+
+// Writes bytes to path atomically (temp file in the same folder, fsync, rename).
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+// Lets a writer produce the file under a temporary name: calls write(tmp_path), then
+// renames tmp_path to path. If write throws, the temporary is removed and path is untouched.
+void write_via_temp(const std::string& path, const std::function<void(const std::string&)>& write);
+
+}  // namespace hwprune

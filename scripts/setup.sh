@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs everything hwprune needs from Debian 12 packages (idempotent: when all packages
+# are present it only checks), selects the OpenMP build of OpenBLAS as the system BLAS that
+# LibTorch loads, and writes the Letter CSV used as the jet-tagger stand-in.
+#
+# Usage: scripts/setup.sh [--bench]     --bench adds python3-torch (the benchmark's peer)
+set -euo pipefail
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+
+packages=(
+  # build
+  cmake g++ make pkg-config
+  # libraries
+  libtorch-dev libopenblas0-openmp zlib1g-dev libzip-dev nlohmann-json3-dev libcli11-dev
+  libfmt-dev libgtest-dev libgmock-dev
+  # data: Fashion-MNIST, and R's mlbench for the UCI Letter data
+  dataset-fashion-mnist r-base-core r-cran-mlbench
+)
+if [[ ${1:-} == --bench ]]; then
+  packages+=(python3-torch python3-numpy)
+elif [[ -n ${1:-} ]]; then
+  echo "usage: $0 [--bench]" >&2
+  exit 2
+fi
+
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "$0: run as root (or install sudo)" >&2; exit 1; }
+  as_root=(sudo)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# LibTorch links libblas.so.3/liblapack.so.3: point them at OpenBLAS (OpenMP build), not
+# the reference BLAS (6x slower) nor the pthread OpenBLAS (its threads fight LibTorch's).
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+  target=/usr/lib/$arch/openblas-openmp/$lib
+  name=$lib-$arch
+  if [[ -e $target ]] && update-alternatives --query "$name" >/dev/null 2>&1; then
+    current=$(update-alternatives --query "$name" | awk '/^Value:/ {print $2}')
+    [[ $current == "$target" ]] || "${as_root[@]}" update-alternatives --set "$name" "$target" >/dev/null
+  fi
+done
+
+letter=${HWPRUNE_DATA_DIR:-${HOME}/.cache/hwprune}/letter.csv
+[[ -s $letter ]] || "$here/letter-csv.sh" "$letter"

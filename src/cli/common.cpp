@@ -1,0 +1,130 @@
+#include "common.hpp"
+
+#include <cmath>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "hwprune/util/error.hpp"
+#include "hwprune/util/fs.hpp"
+
+namespace hwprune::cli {
+
+PreparedData prepare_data(const std::string& spec, const std::string& test_spec,
+                          const SplitOptions& split, const data::LoadOptions& load) {
+  data::DataSplit ds = data::load_data(spec, load);
+  PreparedData out;
+  if (!test_spec.empty()) {
+    data::LoadOptions test_load = load;
+    if (test_load.class_names.empty() && ds.train.task == data::Task::Classification)
+      test_load.class_names = ds.train.class_names;
+    data::DataSplit t = data::load_data(test_spec, test_load);
+    out.train = std::move(ds.train);
+    out.test = std::move(t.train);
+    out.test_origin = fmt::format("--test-data {}", test_spec);
+  } else if (ds.test) {
+    out.train = std::move(ds.train);
+    out.test = std::move(ds.test);
+    out.test_origin = "the source's test split";
+  } else if (split.test_split > 0) {
+    if (!(split.test_split < 1))
+      throw Error(fmt::format("--test-split must be in [0, 1), got {}", split.test_split));
+    auto [rest, held] = data::split_holdout(ds.train, split.test_split, split.seed);
+    out.train = std::move(rest);
+    out.test = std::move(held);
+    out.test_origin = fmt::format("{:g}% held out (seed {})", 100 * split.test_split, split.seed);
+  } else {
+    out.train = std::move(ds.train);
+  }
+  return out;
+}
+
+int resolve_threads(int requested, const Model& model) {
+  if (requested > 0) return requested;
+  for (const auto& l : model.layers)
+    if (l.is_conv()) return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return 1;
+}
+
+std::string format_overflows(const train::Metrics& m, const Model& model) {
+  std::string s;
+  for (const auto& o : m.overflows) {
+    const Precision& p =
+        o.layer == "input" ? model.input_precision : model.layer(o.layer).precision.result;
+    s += fmt::format(
+        "  warning: {} of {} results of '{}' overflowed {} and wrapped around, as they "
+        "would in hardware (more integer bits, or AP_SAT, avoid it)\n",
+        o.wrapped, o.values, o.layer, precision_str(p));
+  }
+  return s;
+}
+
+std::string format_metrics(const train::Metrics& m, const Model& model, const std::string& what) {
+  std::string s;
+  if (model.task == data::Task::Regression) {
+    return fmt::format("{}: mse {:.6g}  mae {:.6g}  loss {:.6g}  ({} samples)\n", what, m.mse,
+                       m.mae, m.loss, m.samples) +
+           format_overflows(m, model);
+  }
+  s += fmt::format("{}: accuracy {:.2f}%  loss {:.4f}  ({} samples)\n", what, 100 * m.accuracy,
+                   m.loss, m.samples);
+  s += format_overflows(m, model);
+  const size_t k = m.per_class_accuracy.size();
+  size_t name_w = 5;
+  for (size_t c = 0; c < k; ++c)
+    name_w = std::max(name_w, c < model.class_names.size() ? model.class_names[c].size() : 2);
+  s += fmt::format("  {:<{}}  {:>8}  {:>7}\n", "class", name_w, "accuracy", "samples");
+  for (size_t c = 0; c < k; ++c) {
+    int64_t row = 0;
+    for (int64_t v : m.confusion[c]) row += v;
+    const std::string name =
+        c < model.class_names.size() ? model.class_names[c] : std::to_string(c);
+    const std::string acc = std::isnan(m.per_class_accuracy[c])
+                                ? "-"
+                                : fmt::format("{:.2f}%", 100 * m.per_class_accuracy[c]);
+    s += fmt::format("  {:<{}}  {:>8}  {:>7}\n", name, name_w, acc, row);
+  }
+  if (k <= 12) {
+    s += "  confusion matrix (rows: true class, columns: predicted)\n";
+    for (size_t r = 0; r < k; ++r) {
+      s += "   ";
+      for (size_t c = 0; c < k; ++c) s += fmt::format(" {:>6}", m.confusion[r][c]);
+      s += "\n";
+    }
+  } else {
+    s += fmt::format("  ({} classes: the confusion matrix is in the --json output)\n", k);
+  }
+  return s;
+}
+
+nlohmann::json metrics_json(const train::Metrics& m, const Model& model) {
+  nlohmann::json j{{"samples", m.samples}, {"loss", m.loss}};
+  nlohmann::json over = nlohmann::json::array();
+  for (const auto& o : m.overflows)
+    over.push_back({{"layer", o.layer}, {"wrapped", o.wrapped}, {"values", o.values}});
+  j["overflows"] = over;
+  if (model.task == data::Task::Regression) {
+    j["mse"] = m.mse;
+    j["mae"] = m.mae;
+    return j;
+  }
+  j["accuracy"] = m.accuracy;
+  j["class_names"] = model.class_names;
+  nlohmann::json per = nlohmann::json::array();
+  for (double v : m.per_class_accuracy)
+    per.push_back(std::isnan(v) ? nlohmann::json() : nlohmann::json(v));
+  j["per_class_accuracy"] = per;
+  j["confusion_matrix"] = m.confusion;
+  return j;
+}
+
+void write_output(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    fmt::print("{}", text);
+    std::fflush(stdout);
+    return;
+  }
+  write_file_atomic(path, text);
+}
+
+}  // namespace hwprune::cli

@@ -1,0 +1,37 @@
+// hwprune command-line entry point.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "hwprune/util/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hwprune: hardware-aware pruning of quantized neural networks for FPGAs"};
+  app.set_version_flag("--version", std::string("hwprune ") + HWPRUNE_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  hwprune train --model fmnist-cnn --data fashion-mnist --out fmnist.hwp\n"
+      "  hwprune evaluate --model fmnist.hwp --data fashion-mnist\n"
+      "Run 'hwprune <command> --help' for the options of a command.");
+  auto train = hwprune::cli::add_train_command(app);
+  auto evaluate = hwprune::cli::add_evaluate_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (app.got_subcommand("train")) train();
+    if (app.got_subcommand("evaluate")) evaluate();
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "hwprune: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,204 @@
+#include "hwprune/data/dataset.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "hwprune/util/error.hpp"
+
+namespace hwprune::data {
+
+Shape Dataset::sample_shape() const {
+  if (x.shape.empty()) return {};
+  return Shape(x.shape.begin() + 1, x.shape.end());
+}
+
+int64_t Dataset::sample_size() const {
+  return shape_numel(sample_shape());
+}
+
+int Dataset::num_outputs() const {
+  if (task == Task::Classification) return num_classes();
+  if (targets.shape.size() < 2) return targets.shape.empty() ? 0 : 1;
+  return static_cast<int>(shape_numel(Shape(targets.shape.begin() + 1, targets.shape.end())));
+}
+
+namespace {
+
+// Copies the given rows of a (n, ...) tensor.
+Tensor take_rows(const Tensor& t, const std::vector<int64_t>& rows) {
+  Tensor out;
+  out.shape = t.shape;
+  if (out.shape.empty()) return out;
+  out.shape[0] = static_cast<int64_t>(rows.size());
+  const int64_t n = t.shape[0];
+  const size_t row = n > 0 ? t.data.size() / static_cast<size_t>(n) : 0;
+  out.data.resize(rows.size() * row);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (row)
+      std::memcpy(out.data.data() + i * row, t.data.data() + static_cast<size_t>(rows[i]) * row,
+                  row * sizeof(float));
+  }
+  return out;
+}
+
+// Unbiased integer in [0, bound) from a 64-bit engine, independent of the standard library's
+// distribution implementation.
+uint64_t bounded(std::mt19937_64& rng, uint64_t bound) {
+  const uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
+  while (true) {
+    uint64_t r = rng();
+    if (r >= threshold) return r % bound;
+  }
+}
+
+}  // namespace
+
+Dataset Dataset::subset(const std::vector<int64_t>& rows) const {
+  const int64_t n = size();
+  for (int64_t r : rows) {
+    if (r < 0 || r >= n)
+      throw Error(fmt::format("{}: row {} out of range for {} rows", source, r, n));
+  }
+  Dataset out;
+  out.task = task;
+  out.class_names = class_names;
+  out.source = source;
+  out.x = take_rows(x, rows);
+  if (!labels.empty()) {
+    out.labels.reserve(rows.size());
+    for (int64_t r : rows) out.labels.push_back(labels[static_cast<size_t>(r)]);
+  }
+  if (!targets.shape.empty()) out.targets = take_rows(targets, rows);
+  return out;
+}
+
+void Dataset::check_finite() const {
+  const int64_t per = sample_size();
+  for (size_t i = 0; i < x.data.size(); ++i) {
+    if (!std::isfinite(x.data[i])) {
+      const auto idx = static_cast<int64_t>(i);
+      throw Error(fmt::format("{}: non-finite feature value {} at row {}, feature {}", source,
+                              x.data[i], per ? idx / per : 0, per ? idx % per : idx));
+    }
+  }
+  if (!targets.shape.empty() && targets.shape[0] > 0) {
+    const int64_t width = static_cast<int64_t>(targets.data.size()) / targets.shape[0];
+    for (size_t i = 0; i < targets.data.size(); ++i) {
+      if (!std::isfinite(targets.data[i])) {
+        const auto idx = static_cast<int64_t>(i);
+        throw Error(fmt::format("{}: non-finite target value {} at row {}, output {}", source,
+                                targets.data[i], idx / width, idx % width));
+      }
+    }
+  }
+}
+
+std::pair<Dataset, Dataset> split_holdout(const Dataset& d, double fraction, uint64_t seed) {
+  if (!(fraction >= 0.0 && fraction < 1.0))
+    throw Error(fmt::format("{}: holdout fraction {} must be in [0, 1)", d.source, fraction));
+  const int64_t n = d.size();
+  const auto k = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  std::iota(perm.begin(), perm.end(), int64_t{0});
+  std::mt19937_64 rng(seed);
+  for (int64_t i = n - 1; i > 0; --i) {
+    const auto j = static_cast<int64_t>(bounded(rng, static_cast<uint64_t>(i) + 1));
+    std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(j)]);
+  }
+  std::vector<int64_t> held(perm.begin(), perm.begin() + k);
+  std::vector<int64_t> rest(perm.begin() + k, perm.end());
+  // Keep the original row order inside each part.
+  std::sort(held.begin(), held.end());
+  std::sort(rest.begin(), rest.end());
+  return {d.subset(rest), d.subset(held)};
+}
+
+void Standardisation::apply(Tensor& x) const {
+  if (empty()) return;
+  if (mean.size() != scale.size())
+    throw Error(
+        fmt::format("standardisation has {} means but {} scales", mean.size(), scale.size()));
+  if (mean.size() == 1) {
+    const float m = mean[0], s = scale[0];
+    for (float& v : x.data) v = (v - m) / s;
+    return;
+  }
+  const int64_t per = x.shape.empty() ? 0 : shape_numel(Shape(x.shape.begin() + 1, x.shape.end()));
+  if (per != static_cast<int64_t>(mean.size()))
+    throw Error(fmt::format("standardisation has {} features but the data {} has {} per sample",
+                            mean.size(), shape_str(x.shape), per));
+  const size_t f = mean.size();
+  for (size_t i = 0; i < x.data.size(); i += f) {
+    float* row = x.data.data() + i;
+    for (size_t j = 0; j < f; ++j) row[j] = (row[j] - mean[j]) / scale[j];
+  }
+}
+
+namespace {
+
+float safe_scale(double var) {
+  const auto s = static_cast<float>(std::sqrt(var));
+  return (var > 0.0 && std::isfinite(s) && s > 0.0f) ? s : 1.0f;
+}
+
+}  // namespace
+
+Standardisation fit_standardisation(const Tensor& x, StandardiseMode mode) {
+  if (mode == StandardiseMode::None) return {};
+  if (x.shape.empty() || x.shape[0] == 0 || x.data.empty())
+    throw Error(fmt::format("cannot fit a standardisation on empty data {}", shape_str(x.shape)));
+  Standardisation st;
+  if (mode == StandardiseMode::Global) {
+    double sum = 0.0;
+    float lo = x.data[0], hi = x.data[0];
+    for (float v : x.data) {
+      sum += v;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    const double m = sum / static_cast<double>(x.data.size());
+    double ss = 0.0;
+    for (float v : x.data) ss += (v - m) * (v - m);
+    st.mean = {static_cast<float>(m)};
+    st.scale = {lo == hi ? 1.0f : safe_scale(ss / static_cast<double>(x.data.size()))};
+    return st;
+  }
+  const int64_t n = x.shape[0];
+  const size_t f = x.data.size() / static_cast<size_t>(n);
+  std::vector<double> sum(f, 0.0), ss(f, 0.0);
+  // A feature is constant (zero variance, scale 1) exactly when its min equals its max;
+  // rounding in the mean would otherwise leave a tiny non-zero variance.
+  std::vector<float> lo(x.data.begin(), x.data.begin() + static_cast<std::ptrdiff_t>(f));
+  std::vector<float> hi = lo;
+  for (size_t i = 0; i < x.data.size(); i += f)
+    for (size_t j = 0; j < f; ++j) {
+      const float v = x.data[i + j];
+      sum[j] += v;
+      lo[j] = std::min(lo[j], v);
+      hi[j] = std::max(hi[j], v);
+    }
+  for (size_t j = 0; j < f; ++j) sum[j] /= static_cast<double>(n);
+  for (size_t i = 0; i < x.data.size(); i += f)
+    for (size_t j = 0; j < f; ++j) {
+      const double dlt = x.data[i + j] - sum[j];
+      ss[j] += dlt * dlt;
+    }
+  st.mean.resize(f);
+  st.scale.resize(f);
+  for (size_t j = 0; j < f; ++j) {
+    st.mean[j] = static_cast<float>(sum[j]);
+    st.scale[j] = lo[j] == hi[j] ? 1.0f : safe_scale(ss[j] / static_cast<double>(n));
+  }
+  return st;
+}
+
+StandardiseMode default_standardise_mode(const Shape& x_shape) {
+  return x_shape.size() == 2 ? StandardiseMode::PerFeature : StandardiseMode::Global;
+}
+
+}  // namespace hwprune::data

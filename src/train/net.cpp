@@ -1,0 +1,383 @@
+#include "net.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "fake_quant.hpp"
+#include "hwprune/util/error.hpp"
+
+namespace hwprune::train {
+
+namespace {
+
+// Channels-last (N, H, W, C) / (N, L, C) <-> channels-first (N, C, H, W) / (N, C, L).
+torch::Tensor to_channels_first(const torch::Tensor& x) {
+  if (x.dim() == 4) return x.permute({0, 3, 1, 2}).contiguous();
+  if (x.dim() == 3) return x.permute({0, 2, 1}).contiguous();
+  return x;
+}
+
+torch::Tensor to_channels_last(const torch::Tensor& x) {
+  if (x.dim() == 4) return x.permute({0, 2, 3, 1}).contiguous();
+  if (x.dim() == 3) return x.permute({0, 2, 1}).contiguous();
+  return x;
+}
+
+// Keras "same" padding: (before, after) per spatial dim, in torch's pad order (last dim
+// first). Empty for "valid".
+std::vector<int64_t> same_pads(const Layer& l) {
+  if (l.padding == Padding::Valid) return {};
+  const auto& window = l.is_conv() ? l.kernel_size : l.pool_size;
+  const size_t sr = window.size();
+  std::vector<int64_t> pads;
+  for (size_t k = sr; k-- > 0;) {
+    const int64_t in = l.input_shape[k], out = l.output_shape[k];
+    const int64_t total = std::max<int64_t>((out - 1) * l.strides[k] + window[k] - in, 0);
+    pads.push_back(total / 2);
+    pads.push_back(total - total / 2);
+  }
+  bool any = false;
+  for (int64_t p : pads) any = any || p != 0;
+  return any ? pads : std::vector<int64_t>{};
+}
+
+// Shape that broadcasts a per-channel vector over a channels-first activation of `dim` dims.
+std::vector<int64_t> channel_view(int64_t c, int64_t dim) {
+  std::vector<int64_t> v(static_cast<size_t>(dim), 1);
+  v[1] = c;
+  return v;
+}
+
+}  // namespace
+
+torch::Tensor to_torch(const Tensor& t) {
+  return torch::from_blob(const_cast<float*>(t.ptr()), t.shape, torch::kFloat32).clone();
+}
+
+Tensor from_torch(const torch::Tensor& t_in) {
+  torch::Tensor t = t_in.detach().to(torch::kFloat32).contiguous();
+  Tensor out(Shape(t.sizes().begin(), t.sizes().end()));
+  std::memcpy(out.ptr(), t.data_ptr<float>(), sizeof(float) * out.data.size());
+  return out;
+}
+
+torch::Tensor to_torch_kernel(const Layer& l, const Tensor& t) {
+  torch::Tensor k = to_torch(t);
+  if (l.kind == LayerKind::Conv2D) return k.permute({3, 2, 0, 1}).contiguous();  // F,C,KH,KW
+  if (l.kind == LayerKind::Conv1D) return k.permute({2, 1, 0}).contiguous();     // F,C,K
+  return k;                                                                      // in,out
+}
+
+Tensor from_torch_kernel(const Layer& l, const torch::Tensor& t) {
+  if (l.kind == LayerKind::Conv2D) return from_torch(t.permute({2, 3, 1, 0}));
+  if (l.kind == LayerKind::Conv1D) return from_torch(t.permute({2, 1, 0}));
+  return from_torch(t);
+}
+
+Net::Net(const Model& model, bool quantize, GradientRule rule, double overflow_penalty)
+    : model_(model), quantize_(quantize), rule_(rule), overflow_penalty_(overflow_penalty) {
+  model_.infer_shapes();
+  st_.resize(model_.layers.size());
+  for (size_t i = 0; i < model_.layers.size(); ++i) {
+    const Layer& l = model_.layers[i];
+    LayerState& s = st_[i];
+    if (l.has_kernel()) {
+      s.kernel = to_torch_kernel(l, l.weight("kernel")).set_requires_grad(true);
+      if (l.use_bias) s.bias = to_torch(l.weight("bias")).set_requires_grad(true);
+      if (!l.mask.empty()) s.mask = to_torch_kernel(l, l.mask);
+      // In quantization-aware training a BatchNorm right after a Dense/Conv is folded into
+      // it, so the weights that get quantized are the ones the hardware will hold.
+      if (quantize_ && i + 1 < model_.layers.size() &&
+          model_.layers[i + 1].kind == LayerKind::BatchNorm) {
+        s.folded_bn = static_cast<int>(i + 1);
+        st_[i + 1].skip = true;
+      }
+    } else if (l.kind == LayerKind::BatchNorm) {
+      s.gamma = to_torch(l.weight("gamma")).set_requires_grad(true);
+      s.beta = to_torch(l.weight("beta")).set_requires_grad(true);
+      s.running_mean = to_torch(l.weight("moving_mean"));
+      s.running_var = to_torch(l.weight("moving_variance"));
+    }
+  }
+  apply_masks();
+}
+
+std::vector<torch::Tensor> Net::parameters() const {
+  std::vector<torch::Tensor> p;
+  for (const auto& s : st_)
+    for (const auto* t : {&s.kernel, &s.bias, &s.gamma, &s.beta})
+      if (t->defined()) p.push_back(*t);
+  return p;
+}
+
+std::vector<torch::Tensor> Net::state() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& s : st_)
+    for (const auto* t : {&s.kernel, &s.bias, &s.gamma, &s.beta, &s.running_mean, &s.running_var})
+      if (t->defined()) out.push_back(t->detach().clone());
+  return out;
+}
+
+void Net::load_state(const std::vector<torch::Tensor>& snapshot) {
+  torch::NoGradGuard no_grad;
+  size_t k = 0;
+  for (auto& s : st_)
+    for (auto* t : {&s.kernel, &s.bias, &s.gamma, &s.beta, &s.running_mean, &s.running_var})
+      if (t->defined()) t->copy_(snapshot.at(k++));
+}
+
+void Net::apply_masks() {
+  torch::NoGradGuard no_grad;
+  for (auto& s : st_)
+    if (s.mask.defined()) s.kernel.masked_fill_(s.mask.eq(0), 0.0);  // +0.0, never -0.0
+}
+
+void Net::set_mask(const std::string& layer, const Tensor& mask) {
+  for (size_t i = 0; i < model_.layers.size(); ++i) {
+    const Layer& l = model_.layers[i];
+    if (l.name != layer) continue;
+    if (!l.has_kernel())
+      throw Error(fmt::format("set_mask: layer '{}' ({}) has no kernel", layer, to_string(l.kind)));
+    if (mask.shape != l.weight("kernel").shape)
+      throw Error(fmt::format("set_mask: layer '{}': mask shape {} differs from kernel shape {}",
+                              layer, shape_str(mask.shape), shape_str(l.weight("kernel").shape)));
+    for (float v : mask.data)
+      if (v != 0.0f && v != 1.0f)
+        throw Error(
+            fmt::format("set_mask: layer '{}': mask values must be 0 or 1, found {}", layer, v));
+    st_[i].mask = to_torch_kernel(l, mask);
+    model_.layers[i].mask = mask;
+    apply_masks();
+    return;
+  }
+  throw Error(fmt::format("set_mask: model '{}' has no layer '{}'", model_.name, layer));
+}
+
+torch::Tensor Net::param(const torch::Tensor& t, const Precision& p) const {
+  if (!quantize_ || !p) return t;
+  return fake_quant(t, saturating(p), rule_);
+}
+
+torch::Tensor Net::result(const torch::Tensor& t, const Precision& p, bool train, int layer) {
+  if (!quantize_ || !p) return t;
+  const bool wraps = p->overflow == OverflowMode::WRAP;
+  if (train) {
+    if (wraps && layer >= 0 && stats_ && overflow_penalty_ > 0) {
+      // Squared distance beyond the range, summed per sample, averaged over the batch.
+      const torch::Tensor excess =
+          torch::relu(t - p->max_value()) + torch::relu(p->min_value() - t);
+      const torch::Tensor pen = excess.pow(2).sum() * (overflow_penalty_ / t.size(0));
+      stats_->penalty = stats_->penalty.defined() ? stats_->penalty + pen : pen;
+    }
+    return fake_quant(t, saturating(p), rule_);
+  }
+  const torch::Tensor q = fake_quant(t, p, rule_);
+  if (stats_) {
+    const auto idx = static_cast<size_t>(layer + 1);  // slot 0: the input
+    if (stats_->wrapped.size() < model_.layers.size() + 1) {
+      stats_->wrapped.assign(model_.layers.size() + 1, 0);
+      stats_->values.assign(model_.layers.size() + 1, 0);
+    }
+    stats_->values[idx] += t.numel();
+    if (wraps)  // a value wrapped iff saturation would have given another value
+      stats_->wrapped[idx] += q.ne(quantize_values(t, saturating(*p))).sum().item<int64_t>();
+  }
+  return q;
+}
+
+torch::Tensor Net::masked_kernel(size_t i) const {
+  const LayerState& s = st_[i];
+  return s.mask.defined() ? s.kernel * s.mask : s.kernel;
+}
+
+torch::Tensor Net::conv_op(const Layer& l, const torch::Tensor& x_in,
+                           const torch::Tensor& w) const {
+  torch::Tensor x = x_in;
+  const auto pads = same_pads(l);
+  if (!pads.empty()) x = torch::constant_pad_nd(x, pads, 0.0);
+  if (l.kind == LayerKind::Conv2D) return torch::conv2d(x, w, {}, l.strides);
+  return torch::conv1d(x, w, {}, l.strides);
+}
+
+torch::Tensor Net::weight_layer(size_t i, const torch::Tensor& x, bool train) {
+  const Layer& l = model_.layers[i];
+  const LayerState& s = st_[i];
+  const bool dense = l.kind == LayerKind::Dense;
+  auto op = [&](const torch::Tensor& w) { return dense ? x.mm(w) : conv_op(l, x, w); };
+  const int64_t out_ch = dense ? l.units : l.filters;
+  // Broadcast shapes of a per-output-channel vector over the kernel and the output.
+  std::vector<int64_t> kview(static_cast<size_t>(s.kernel.dim()), 1);
+  kview[dense ? 1 : 0] = out_ch;
+  const auto yview = dense ? std::vector<int64_t>{1, out_ch} : channel_view(out_ch, x.dim());
+  const torch::Tensor kernel = masked_kernel(i);
+
+  if (s.folded_bn < 0) {
+    torch::Tensor y = op(param(kernel, l.precision.weight));
+    if (s.bias.defined()) y = y + param(s.bias, l.precision.bias).view(yview);
+    return result(y, l.precision.result, train, static_cast<int>(i));
+  }
+
+  const Layer& bn = model_.layers[static_cast<size_t>(s.folded_bn)];
+  LayerState& b = st_[static_cast<size_t>(s.folded_bn)];
+  if (train) {
+    // Folding for QAT (Jacob et al. 2018): batch statistics from the float output, weights
+    // folded with the running variance and quantized, then corrected by sigma_run/sigma_B.
+    torch::Tensor y0 = op(kernel);
+    if (s.bias.defined()) y0 = y0 + s.bias.view(yview);
+    std::vector<int64_t> dims = {0};
+    for (int64_t d = 2; d < y0.dim(); ++d) dims.push_back(d);
+    const torch::Tensor mean_b = y0.mean(dims);
+    const torch::Tensor var_b = (y0 - mean_b.view(yview)).pow(2).mean(dims);
+    const torch::Tensor sigma_run = (b.running_var + bn.epsilon).sqrt();
+    const torch::Tensor sigma_b = (var_b + bn.epsilon).sqrt();
+    {
+      torch::NoGradGuard no_grad;
+      const double count = static_cast<double>(y0.numel() / out_ch);
+      const double m = bn.momentum;
+      b.running_mean.mul_(m).add_(mean_b.detach(), 1.0 - m);
+      b.running_var.mul_(m).add_(var_b.detach() * (count / std::max(count - 1.0, 1.0)), 1.0 - m);
+    }
+    const torch::Tensor folded = kernel * (b.gamma / sigma_run).view(kview);
+    torch::Tensor y = op(param(folded, l.precision.weight)) * (sigma_run / sigma_b).view(yview);
+    torch::Tensor shift = b.beta - b.gamma * mean_b / sigma_b;
+    if (s.bias.defined()) shift = shift + b.gamma * s.bias / sigma_b;
+    return result(y + shift.view(yview), bn.precision.result, train, static_cast<int>(i));
+  }
+  // Inference: exactly fold_batchnorm() of the IR (factors in double), then quantize.
+  const torch::Tensor scale =
+      b.gamma.to(torch::kFloat64) / (b.running_var.to(torch::kFloat64) + bn.epsilon).sqrt();
+  const torch::Tensor folded = (kernel.to(torch::kFloat64) * scale.view(kview)).to(torch::kFloat32);
+  torch::Tensor bias0 =
+      s.bias.defined() ? s.bias.to(torch::kFloat64) : torch::zeros({out_ch}, torch::kFloat64);
+  const torch::Tensor bias =
+      ((bias0 - b.running_mean.to(torch::kFloat64)) * scale + b.beta.to(torch::kFloat64))
+          .to(torch::kFloat32);
+  torch::Tensor y =
+      op(param(folded, l.precision.weight)) + param(bias, l.precision.bias).view(yview);
+  return result(y, bn.precision.result, train, static_cast<int>(i));
+}
+
+torch::Tensor Net::forward(const torch::Tensor& x_in, bool train, bool apply_final_softmax,
+                           ForwardStats* stats) {
+  stats_ = stats;
+  const size_t upto = apply_final_softmax ? model_.layers.size() - 1 : model_.logits_layer();
+  torch::Tensor x = result(x_in, model_.input_precision, train, -1);
+  bool cf = false;  // activations are channels-first inside conv/pool stacks
+  for (size_t i = 0; i <= upto; ++i) {
+    const Layer& l = model_.layers[i];
+    LayerState& s = st_[i];
+    if (s.skip) continue;
+    switch (l.kind) {
+      case LayerKind::Dense:
+        x = weight_layer(i, x, train);
+        break;
+      case LayerKind::Conv1D:
+      case LayerKind::Conv2D:
+        if (!cf) x = to_channels_first(x);
+        cf = true;
+        x = weight_layer(i, x, train);
+        break;
+      case LayerKind::BatchNorm: {
+        if (!cf && x.dim() > 2) {
+          x = to_channels_first(x);
+          cf = true;
+        }
+        const auto view = channel_view(s.gamma.size(0), x.dim());
+        if (train) {
+          x = torch::batch_norm(x, s.gamma, s.beta, s.running_mean, s.running_var, true,
+                                1.0 - l.momentum, l.epsilon, false);
+        } else {
+          torch::NoGradGuard no_grad;
+          const torch::Tensor scale64 =
+              s.gamma.to(torch::kFloat64) / (s.running_var.to(torch::kFloat64) + l.epsilon).sqrt();
+          const torch::Tensor shift =
+              (s.beta.to(torch::kFloat64) - s.running_mean.to(torch::kFloat64) * scale64)
+                  .to(torch::kFloat32);
+          const torch::Tensor scale = scale64.to(torch::kFloat32);
+          x = x * param(scale, l.precision.weight).view(view) +
+              param(shift, l.precision.bias).view(view);
+        }
+        x = result(x, l.precision.result, train, static_cast<int>(i));
+        break;
+      }
+      case LayerKind::Activation:
+        switch (l.activation) {
+          case ActivationKind::ReLU:
+          case ActivationKind::QuantizedReLU:
+            x = result(torch::relu(x), l.precision.result, train, static_cast<int>(i));
+            break;
+          case ActivationKind::Linear:
+            x = result(x, l.precision.result, train, static_cast<int>(i));
+            break;
+          case ActivationKind::Softmax:
+            x = torch::softmax(x, cf ? 1 : x.dim() - 1);
+            break;
+        }
+        break;
+      case LayerKind::MaxPool1D:
+      case LayerKind::MaxPool2D:
+      case LayerKind::AvgPool1D:
+      case LayerKind::AvgPool2D: {
+        if (!cf) x = to_channels_first(x);
+        cf = true;
+        const bool is_max = l.kind == LayerKind::MaxPool1D || l.kind == LayerKind::MaxPool2D;
+        const bool two_d = l.kind == LayerKind::MaxPool2D || l.kind == LayerKind::AvgPool2D;
+        const auto pads = same_pads(l);
+        auto pool = [&](const torch::Tensor& t) {
+          if (is_max)
+            return two_d ? torch::max_pool2d(t, l.pool_size, l.strides)
+                         : torch::max_pool1d(t, l.pool_size, l.strides);
+          return two_d ? torch::avg_pool2d(t, l.pool_size, l.strides)
+                       : torch::avg_pool1d(t, l.pool_size, l.strides);
+        };
+        if (pads.empty()) {
+          x = pool(x);
+        } else if (is_max) {
+          x = pool(torch::constant_pad_nd(x, pads, -std::numeric_limits<double>::infinity()));
+        } else {
+          // Keras averages over the valid elements only.
+          std::vector<int64_t> ones_shape(static_cast<size_t>(x.dim()), 1);
+          for (int64_t d = 2; d < x.dim(); ++d) ones_shape[d] = x.size(d);
+          const torch::Tensor count =
+              pool(torch::constant_pad_nd(torch::ones(ones_shape), pads, 0.0));
+          x = pool(torch::constant_pad_nd(x, pads, 0.0)) / count;
+        }
+        x = result(x, l.precision.result, train, static_cast<int>(i));
+        break;
+      }
+      case LayerKind::Flatten:
+        if (cf) x = to_channels_last(x);
+        cf = false;
+        x = x.flatten(1);
+        break;
+      case LayerKind::Dropout:
+        if (train && l.rate > 0) x = torch::dropout(x, l.rate, true);
+        break;
+    }
+  }
+  if (cf) x = to_channels_last(x);
+  return x;
+}
+
+void Net::sync_to(Model& model) const {
+  if (model.layers.size() != model_.layers.size())
+    throw Error(fmt::format("model '{}' changed structure while training", model.name));
+  for (size_t i = 0; i < model_.layers.size(); ++i) {
+    Layer& l = model.layers[i];
+    const LayerState& s = st_[i];
+    if (l.has_kernel()) {
+      l.weights["kernel"] = from_torch_kernel(l, s.kernel);
+      if (s.bias.defined()) l.weights["bias"] = from_torch(s.bias);
+      if (s.mask.defined()) l.mask = from_torch_kernel(l, s.mask);
+    } else if (l.kind == LayerKind::BatchNorm) {
+      l.weights["gamma"] = from_torch(s.gamma);
+      l.weights["beta"] = from_torch(s.beta);
+      l.weights["moving_mean"] = from_torch(s.running_mean);
+      l.weights["moving_variance"] = from_torch(s.running_var);
+    }
+  }
+}
+
+}  // namespace hwprune::train

@@ -1,0 +1,75 @@
+#include "hwprune/util/fs.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "hwprune/util/error.hpp"
+
+namespace hwprune {
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(fmt::format("{}: is a directory", path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error(fmt::format("{}: read error", path));
+  return ss.str();
+}
+
+namespace {
+
+std::string temp_name_for(const std::string& path) {
+  std::random_device rd;
+  return fmt::format("{}.tmp-{}-{:08x}", path, ::getpid(), rd());
+}
+
+}  // namespace
+
+void write_via_temp(const std::string& path, const std::function<void(const std::string&)>& write) {
+  const std::string tmp = temp_name_for(path);
+  try {
+    write(tmp);
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec)
+      throw Error(
+          fmt::format("{}: cannot rename temporary file into place ({})", path, ec.message()));
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw;
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::string& bytes) {
+  write_via_temp(path, [&](const std::string& tmp) {
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error(fmt::format("{}: cannot write ({})", path, std::strerror(errno)));
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::close(fd);
+        throw Error(fmt::format("{}: write failed ({})", path, std::strerror(err)));
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0)
+      throw Error(fmt::format("{}: write failed ({})", path, std::strerror(errno)));
+  });
+}
+
+}  // namespace hwprune

@@ -1,0 +1,136 @@
+// The hwprune command line: train/evaluate end to end on a small CSV, --json output, and
+// clear one-line errors (non-zero exit, outputs untouched) for bad input.
+#include <fstream>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "hwprune/util/fs.hpp"
+#include "support/synthetic.hpp"
+#include "support/test_support.hpp"
+
+namespace hwprune {
+namespace {
+
+using test::run_cli;
+using test::ScratchDir;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// 600 rows, 16 features, string classes in the last column "kind".
+std::string write_blob_csv(const ScratchDir& dir, const std::string& name, int features = 16) {
+  const data::Dataset d = test::make_blobs(600, {features}, 3, 21);
+  std::string csv;
+  for (int j = 0; j < features; ++j) csv += fmt::format("f{},", j);
+  csv += "kind\n";
+  const char* names[] = {"gluon", "quark", "top"};
+  for (int64_t i = 0; i < d.size(); ++i) {
+    for (int j = 0; j < features; ++j) csv += fmt::format("{},", d.x.data[i * features + j]);
+    csv += fmt::format("{}\n", names[d.labels[i]]);
+  }
+  return dir.write(name, csv);
+}
+
+// The single "hwprune: error: ..." line of a failed run.
+void expect_error(const test::CommandResult& r, const std::string& what) {
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("hwprune: error: ")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(what)) << r.output;
+  const auto pos = r.output.find("hwprune: error:");
+  ASSERT_NE(pos, std::string::npos);
+  EXPECT_EQ(r.output.find('\n', pos), r.output.size() - 1) << "more than one error line";
+}
+
+TEST(Cli, HelpHasExamples) {
+  for (const char* cmd : {"--help", "train --help", "evaluate --help"}) {
+    const auto r = run_cli(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_THAT(r.output, HasSubstr("Examples:")) << cmd;
+  }
+  EXPECT_NE(run_cli("").exit_code, 0);  // a subcommand is required
+}
+
+TEST(Cli, TrainThenEvaluateOnCsv) {
+  ScratchDir dir;
+  const std::string csv = write_blob_csv(dir, "jets.csv");
+  const std::string model = dir.file("jet.hwp"), json = dir.file("train.json");
+  const auto r = run_cli(fmt::format(
+      "train --model jet-mlp --data 'csv:{},label=kind' --epochs 4 --batch-size 32 --lr 0.003 "
+      "--precision 'ap_fixed<12,4,AP_RND,AP_SAT>' --threads 1 --out '{}' --json '{}'",
+      csv, model, json));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("test accuracy:"));
+  EXPECT_THAT(r.output, HasSubstr("20% held out (seed 1)"));
+  EXPECT_THAT(r.output, HasSubstr("epoch 4/4"));  // plain progress lines when not a TTY
+  const auto tj = nlohmann::json::parse(read_file(json));
+  EXPECT_EQ(tj["epochs_run"], 4);
+  EXPECT_EQ(tj["test"]["samples"], 120);
+  const double test_acc = tj["test"]["accuracy"];
+  EXPECT_GT(test_acc, 0.9);
+
+  // evaluate: the same held-out rows as training, by default.
+  const auto e =
+      run_cli(fmt::format("evaluate --model '{}' --data 'csv:{},label=kind' --json", model, csv));
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  const auto ej = nlohmann::json::parse(e.output);
+  EXPECT_EQ(ej["metrics"]["samples"], 120);
+  EXPECT_DOUBLE_EQ(ej["metrics"]["accuracy"].get<double>(), test_acc);
+  EXPECT_EQ(ej["metrics"]["class_names"], (nlohmann::json{"gluon", "quark", "top"}));
+  EXPECT_EQ(ej["metrics"]["confusion_matrix"].size(), 3u);
+
+  // The text report has per-class accuracy and the confusion matrix.
+  const auto t = run_cli(
+      fmt::format("evaluate --model '{}' --data 'csv:{},label=kind' --split train", model, csv));
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  EXPECT_THAT(t.output, HasSubstr("quark"));
+  EXPECT_THAT(t.output, HasSubstr("confusion matrix"));
+  EXPECT_THAT(t.output, HasSubstr("(480 samples)"));
+
+  // Training goes on from the saved file.
+  const auto more = run_cli(fmt::format(
+      "train --model '{}' --data 'csv:{},label=kind' --epochs 1 --threads 1 --quiet --out '{}'",
+      model, csv, dir.file("more.hwp")));
+  EXPECT_EQ(more.exit_code, 0) << more.output;
+}
+
+TEST(Cli, BadInputIsAOneLineErrorAndKeepsOutputs) {
+  ScratchDir dir;
+  const std::string csv = write_blob_csv(dir, "ok.csv");
+  const std::string out = dir.write("out.hwp", "precious");
+  const std::string base =
+      fmt::format("--data 'csv:{},label=kind' --epochs 1 --out '{}'", csv, out);
+
+  expect_error(
+      run_cli("train --model resnet " + base),
+      "--model resnet: not a builtin model (jet-mlp, fmnist-cnn, svhn-cnn) and no such file");
+  expect_error(run_cli("train --model jet-mlp --precision 'ap_fixed<16>' " + base),
+               "invalid fixed-point type \"ap_fixed<16>\"");
+  expect_error(run_cli("train --model jet-mlp --val-split 1.5 " + base),
+               "--val-split must be in [0, 1)");
+  expect_error(run_cli("train --model jet-mlp --optimizer rmsprop " + base),
+               "unknown optimizer \"rmsprop\"");
+  expect_error(run_cli("train --model jet-mlp --batch-size 0 " + base), "batch size must be > 0");
+  expect_error(run_cli(fmt::format("train --model jet-mlp --data '{}' --out '{}'",
+                                   dir.file("none.csv"), out)),
+               "none.csv");
+  const std::string bad_rows = dir.write("bad.csv", "a,b,kind\n1,2,x\n3,y\n");
+  expect_error(run_cli(fmt::format("train --model jet-mlp --data 'csv:{},label=kind' --out '{}'",
+                                   bad_rows, out)),
+               "bad.csv:3: expected 3 fields, got 2");
+  const std::string nan_rows = dir.write("nan.csv", "a,kind\n1,x\nnan,y\n");
+  expect_error(run_cli(fmt::format("train --model jet-mlp --data 'csv:{},label=kind' --out '{}'",
+                                   nan_rows, out)),
+               "nan.csv");
+  const std::string wide = write_blob_csv(dir, "wide.csv", 17);
+  expect_error(run_cli(fmt::format("train --model jet-mlp --data 'csv:{},label=kind' --out '{}'",
+                                   wide, out)),
+               "samples have shape (17,), but model 'jet-mlp' takes (16,)");
+  expect_error(run_cli(fmt::format("evaluate --model '{}' --data 'csv:{},label=kind'", out, csv)),
+               "out.hwp");
+  EXPECT_EQ(read_file(out), "precious");
+}
+
+}  // namespace
+}  // namespace hwprune

@@ -1,0 +1,96 @@
+// The torch fake quantizer: its values equal the bit-exact FixedType quantizer for every
+// rounding/overflow mode, and its gradient follows the documented rule.
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "fake_quant.hpp"
+
+namespace hwprune::train {
+namespace {
+
+constexpr QuantMode kQ[] = {QuantMode::TRN,      QuantMode::TRN_ZERO,    QuantMode::RND,
+                            QuantMode::RND_ZERO, QuantMode::RND_MIN_INF, QuantMode::RND_INF,
+                            QuantMode::RND_CONV};
+constexpr OverflowMode kO[] = {OverflowMode::WRAP, OverflowMode::SAT, OverflowMode::SAT_ZERO,
+                               OverflowMode::SAT_SYM};
+
+// Values around and beyond the type's range, plus every exact tie and grid point nearby.
+std::vector<float> probe_values(const FixedType& t, uint64_t seed) {
+  std::vector<float> v;
+  std::mt19937_64 rng(seed);
+  const double lo = t.min_value(), hi = t.max_value(), span = hi - lo;
+  std::uniform_real_distribution<double> u(lo - 2 * span, hi + 2 * span);
+  for (int i = 0; i < 4000; ++i) v.push_back(static_cast<float>(u(rng)));
+  for (int k = -40; k <= 40; ++k) {
+    for (double off : {0.0, 0.25, 0.5, 0.75}) {
+      v.push_back(static_cast<float>((k + off) * t.step()));
+      v.push_back(static_cast<float>(hi + (k + off) * t.step()));
+      v.push_back(static_cast<float>(lo + (k + off) * t.step()));
+    }
+  }
+  v.push_back(0.0f);
+  v.push_back(-0.0f);
+  v.push_back(1e30f);
+  v.push_back(-1e30f);
+  return v;
+}
+
+TEST(FakeQuant, ValuesEqualTheBitExactQuantizerInEveryMode) {
+  const char* types[] = {"ap_fixed<16,6>",  "ap_ufixed<8,3>",  "ap_fixed<4,6>",
+                         "ap_fixed<8,-2>",  "ap_fixed<1,1>",   "ap_fixed<24,12>",
+                         "ap_fixed<30,10>", "ap_ufixed<40,20>"};
+  int checked = 0;
+  for (const char* name : types) {
+    for (QuantMode q : kQ) {
+      for (OverflowMode o : kO) {
+        FixedType t = FixedType::parse(name);
+        t.quant = q;
+        t.overflow = o;
+        const auto values = probe_values(t, 42);
+        const torch::Tensor x = torch::tensor(values);
+        const torch::Tensor y = quantize_values(x, t).contiguous();
+        const float* py = y.data_ptr<float>();
+        for (size_t i = 0; i < values.size(); ++i) {
+          const float want = static_cast<float>(t.quantize(static_cast<double>(values[i])));
+          ASSERT_EQ(py[i], want) << t.str() << " x=" << values[i];
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 8 * 28 * 4000);
+}
+
+TEST(FakeQuant, FloatPrecisionPassesThrough) {
+  const torch::Tensor x = torch::randn({5});
+  EXPECT_TRUE(torch::equal(fake_quant(x, std::nullopt, GradientRule::STE), x));
+}
+
+// STE: the gradient is 1 everywhere, also where the value saturates.
+TEST(FakeQuant, SteGradientIsIdentityEverywhere) {
+  const Precision p = FixedType::parse("ap_fixed<4,2,AP_RND,AP_SAT>");  // [-2, 1.75]
+  const torch::Tensor x =
+      torch::tensor({-5.0f, -2.0f, -0.3f, 0.4f, 1.75f, 1.9f, 7.0f}).requires_grad_();
+  const torch::Tensor y = fake_quant(x, p, GradientRule::STE);
+  EXPECT_TRUE(
+      torch::equal(y.detach(), torch::tensor({-2.0f, -2.0f, -0.25f, 0.5f, 1.75f, 1.75f, 1.75f})));
+  (y * torch::arange(1, 8)).sum().backward();
+  EXPECT_TRUE(torch::equal(x.grad(), torch::arange(1, 8).to(torch::kFloat32)));
+}
+
+// Clipped STE: identity inside [min, max], zero outside (where the value saturates or wraps).
+TEST(FakeQuant, ClippedGradientIsZeroOutsideTheRange) {
+  for (const char* name : {"ap_fixed<4,2,AP_RND,AP_SAT>", "ap_fixed<4,2>"}) {
+    const Precision p = FixedType::parse(name);
+    const torch::Tensor x =
+        torch::tensor({-5.0f, -2.0f, -0.3f, 0.4f, 1.75f, 1.9f, 7.0f}).requires_grad_();
+    fake_quant(x, p, GradientRule::ClippedSTE).sum().backward();
+    EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({0.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.0f})))
+        << name << ": " << x.grad();
+  }
+}
+
+}  // namespace
+}  // namespace hwprune::train
