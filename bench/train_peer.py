@@ -1,9 +1,10 @@
 """The benchmark's peer: the same training loop as hwprune's engine, in python3-torch.
 
 Same model (16-64-32-32-5, x @ W + b with W as (in, out)), same ap_fixed<16,6> fake
-quantizer (AP_TRN, AP_WRAP, straight-through gradient) on inputs, weights, biases and
-results, same masks (forward W * mask, masked weights zeroed after each step), Adam,
-cross-entropy, seeded per-epoch shuffling, one torch thread. Prints samples/s.
+quantizer as the engine uses while training (AP_TRN rounding, saturating where the type
+wraps, straight-through gradient) on inputs, weights, biases and results, the same range
+penalty on results, same masks (forward W * mask, masked weights zeroed after each step),
+Adam, cross-entropy, seeded per-epoch shuffling, one torch thread. Prints samples/s.
 Run by build/bench/train_bench, which writes the data, initial weights and masks.
 """
 import argparse
@@ -19,12 +20,14 @@ LO, HI = -(2 ** (WIDTH - 1)), 2 ** (WIDTH - 1) - 1
 
 def quantize(x):
     with torch.no_grad():
-        r = torch.floor(x * 2.0 ** F_BITS)
-        r = torch.fmod(r, 2.0 ** WIDTH)
-        r = torch.where(r < LO, r + 2.0 ** WIDTH, r)
-        r = torch.where(r > HI, r - 2.0 ** WIDTH, r)
-        q = r * 2.0 ** -F_BITS
+        q = torch.clamp(torch.floor(x * 2.0 ** F_BITS), LO, HI) * 2.0 ** -F_BITS
     return q + (x - x.detach()) if x.requires_grad else q
+
+
+def range_penalty(x):
+    """Squared excess beyond [min, max], summed per sample, averaged over the batch."""
+    excess = torch.relu(x - HI * 2.0 ** -F_BITS) + torch.relu(LO * 2.0 ** -F_BITS - x)
+    return excess.pow(2).sum() / x.shape[0]
 
 
 def loaded_blas():
@@ -66,14 +69,18 @@ def main():
             idx = perm[start:start + a.batch_size]
             h = quantize(x.index_select(0, idx))
             yb = y.index_select(0, idx)
+            penalty = 0.0
             for i in range(4):
                 h = torch.addmm(quantize(bs[i]), h, quantize(ws[i] * ms[i]))
+                penalty = penalty + range_penalty(h)
                 h = quantize(h)
                 if i < 3:
-                    h = quantize(torch.relu(h))
+                    h = torch.relu(h)
+                    penalty = penalty + range_penalty(h)
+                    h = quantize(h)
             loss = torch.nn.functional.cross_entropy(h, yb)
             opt.zero_grad()
-            loss.backward()
+            (loss + penalty).backward()
             opt.step()
             with torch.no_grad():
                 for w, m in zip(ws, ms):

@@ -46,6 +46,8 @@ std::string describe_model(const Model& m) {
 
 void run_train(TrainArgs& a) {
   const auto t_start = std::chrono::steady_clock::now();
+  // With --json - the JSON owns stdout; the human-readable report goes to stderr.
+  FILE* human = a.json_out == "-" ? stderr : stdout;
   a.cfg.optimizer = train::parse_optimizer(a.optimizer);
   a.cfg.schedule = train::parse_schedule(a.schedule);
   a.cfg.gradient_rule = train::parse_gradient_rule(a.gradient);
@@ -110,14 +112,15 @@ void run_train(TrainArgs& a) {
   model.metadata["train.val_split"] = fmt::format("{}", a.val_split);
 
   if (!a.quiet) {
-    fmt::print("{}", describe_model(model));
-    fmt::print("data: {} training, {} validation, {} test samples ({})\n", train_part.size(),
+    fmt::print(human, "{}", describe_model(model));
+    fmt::print(human, "data: {} training, {} validation, {} test samples ({})\n", train_part.size(),
                val ? val->size() : 0, d.test ? d.test->size() : 0,
                d.test ? d.test_origin : "no test part");
-    fmt::print("training: {} epochs, batch {}, {} lr {:g} ({}), gradient rule {}, {} thread{}\n",
+    fmt::print(human,
+               "training: {} epochs, batch {}, {} lr {:g} ({}), gradient rule {}, {} thread{}\n",
                a.cfg.epochs, a.cfg.batch_size, a.optimizer, a.cfg.lr, a.schedule, a.gradient,
                a.cfg.threads, a.cfg.threads == 1 ? "" : "s");
-    std::fflush(stdout);
+    std::fflush(human);
   }
   train::Trainer trainer(model, a.cfg);
   if (!builtin && file.optimizer_state && file.optimizer_kind == a.optimizer)
@@ -163,7 +166,8 @@ void run_train(TrainArgs& a) {
     out.optimizer_kind = a.optimizer;
   }
   io::save_model_file(a.out, out);
-  fmt::print("{}saved {} ({} epochs, {:.1f} s)\n", summary, a.out, history.size(), train_seconds);
+  fmt::print(human, "{}saved {} ({} epochs, {:.1f} s)\n", summary, a.out, history.size(),
+             train_seconds);
   if (!a.json_out.empty()) write_output(a.json_out, result.dump(2) + "\n");
 }
 

@@ -88,11 +88,13 @@ TEST(Cli, TrainThenEvaluateOnCsv) {
   EXPECT_THAT(t.output, HasSubstr("confusion matrix"));
   EXPECT_THAT(t.output, HasSubstr("(480 samples)"));
 
-  // Training goes on from the saved file.
-  const auto more = run_cli(fmt::format(
-      "train --model '{}' --data 'csv:{},label=kind' --epochs 1 --threads 1 --quiet --out '{}'",
-      model, csv, dir.file("more.hwp")));
-  EXPECT_EQ(more.exit_code, 0) << more.output;
+  // Training goes on from the saved file; with --json - stdout holds only the JSON.
+  const auto more = test::run_command(fmt::format(
+      "{{ '{}' train --model '{}' --data 'csv:{},label=kind' --epochs 1 --threads 1 --out '{}' "
+      "--json - 2>/dev/null; }}",
+      HWPRUNE_CLI_PATH, model, csv, dir.file("more.hwp")));
+  ASSERT_EQ(more.exit_code, 0) << more.output;
+  EXPECT_EQ(nlohmann::json::parse(more.output)["epochs_run"], 1);
 }
 
 TEST(Cli, BadInputIsAOneLineErrorAndKeepsOutputs) {
