@@ -64,14 +64,43 @@ torch::Tensor quantize_values(const torch::Tensor& x_in, const FixedType& t) {
   return r.to(x_in.scalar_type());
 }
 
-torch::Tensor fake_quant(const torch::Tensor& x, const Precision& p, GradientRule rule) {
+namespace {
+
+// Quantizer with a hand-written backward: the STE (optionally clipped to the range) plus the
+// range-penalty gradient 2 * c * (x - clamp(x, min, max)).
+struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const FixedType& t, bool clipped, double range_penalty) {
+    ctx->saved_data["min"] = t.min_value();
+    ctx->saved_data["max"] = t.max_value();
+    ctx->saved_data["clipped"] = clipped;
+    ctx->saved_data["penalty"] = range_penalty;
+    if (clipped || range_penalty > 0) ctx->save_for_backward({x});
+    return quantize_values(x, t);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    torch::Tensor g = grads[0];
+    const bool clipped = ctx->saved_data["clipped"].toBool();
+    const double penalty = ctx->saved_data["penalty"].toDouble();
+    if (clipped || penalty > 0) {
+      const torch::Tensor x = ctx->get_saved_variables()[0];
+      const double lo = ctx->saved_data["min"].toDouble(), hi = ctx->saved_data["max"].toDouble();
+      if (clipped) g = g * ((x >= lo) & (x <= hi)).to(g.dtype());
+      if (penalty > 0) g = g + (x - x.clamp(lo, hi)) * (2.0 * penalty);
+    }
+    return {g, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor fake_quant(const torch::Tensor& x, const Precision& p, GradientRule rule,
+                         double range_penalty) {
   if (!p) return x;
-  const torch::Tensor q = quantize_values(x, *p);
-  if (!x.requires_grad()) return q;
-  const torch::Tensor pass = x - x.detach();  // zero value, identity gradient
-  if (rule == GradientRule::STE) return q + pass;
-  const torch::Tensor inside = ((x >= p->min_value()) & (x <= p->max_value())).to(x.dtype());
-  return q + pass * inside;
+  if (!x.requires_grad()) return quantize_values(x, *p);
+  return FakeQuantFn::apply(x, *p, rule == GradientRule::ClippedSTE, range_penalty);
 }
 
 }  // namespace hwprune::train

@@ -15,6 +15,10 @@ torch::Tensor quantize_values(const torch::Tensor& x, const FixedType& t);
 
 // Forward: quantize_values(x); backward: identity (STE) or identity inside the type's
 // range only (ClippedSTE). A float precision (nullopt) returns x unchanged.
-torch::Tensor fake_quant(const torch::Tensor& x, const Precision& p, GradientRule rule);
+// range_penalty > 0 adds the gradient of range_penalty * sum((x - clamp(x, min, max))^2),
+// the range penalty of wrapping result types (TrainConfig::overflow_penalty divided by the
+// batch size), without building a graph for it: one custom backward does both.
+torch::Tensor fake_quant(const torch::Tensor& x, const Precision& p, GradientRule rule,
+                         double range_penalty = 0.0);
 
 }  // namespace hwprune::train

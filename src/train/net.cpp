@@ -164,14 +164,11 @@ torch::Tensor Net::result(const torch::Tensor& t, const Precision& p, bool train
   if (!quantize_ || !p) return t;
   const bool wraps = p->overflow == OverflowMode::WRAP;
   if (train) {
-    if (wraps && layer >= 0 && stats_ && overflow_penalty_ > 0) {
-      // Squared distance beyond the range, summed per sample, averaged over the batch.
-      const torch::Tensor excess =
-          torch::relu(t - p->max_value()) + torch::relu(p->min_value() - t);
-      const torch::Tensor pen = excess.pow(2).sum() * (overflow_penalty_ / t.size(0));
-      stats_->penalty = stats_->penalty.defined() ? stats_->penalty + pen : pen;
-    }
-    return fake_quant(t, saturating(p), rule_);
+    // The range penalty (TrainConfig::overflow_penalty) on results whose type wraps;
+    // training itself saturates there.
+    const double penalty =
+        wraps && layer >= 0 ? overflow_penalty_ / static_cast<double>(t.size(0)) : 0.0;
+    return fake_quant(t, saturating(p), rule_, penalty);
   }
   const torch::Tensor q = fake_quant(t, p, rule_);
   if (stats_) {

@@ -12,11 +12,9 @@
 
 namespace hwprune::train {
 
-// Side results of a forward pass.
+// Side results of an inference forward pass.
 struct ForwardStats {
-  // Training: the range penalty of the results whose type wraps (AP_WRAP), already weighted.
-  torch::Tensor penalty;
-  // Inference: per slot (0 = the input, 1 + i = layer i), values quantized, and values that
+  // Per slot (0 = the input, 1 + i = layer i), values quantized, and values that
   // wrapped (overflowed a wrapping result type).
   std::vector<int64_t> values, wrapped;
 };
@@ -56,8 +54,8 @@ class Net {
   // weights). Identity when not quantizing.
   torch::Tensor param(const torch::Tensor& t, const Precision& p) const;
   // A layer's result (layer -1: the input) quantized to its precision. Training saturates
-  // and adds the range penalty where the type wraps; inference uses the exact type and
-  // counts wrapped values. Both go to stats_ when set.
+  // and adds the range-penalty gradient where the type wraps; inference uses the exact
+  // type and counts wrapped values in stats_ when set.
   torch::Tensor result(const torch::Tensor& t, const Precision& p, bool train, int layer);
 
   Model model_;

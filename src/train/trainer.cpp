@@ -160,11 +160,9 @@ struct Trainer::Impl {
 
   double step(const torch::Tensor& xb, const torch::Tensor& yb, torch::Tensor* out_logits) {
     optimizer->zero_grad();
-    ForwardStats stats;
-    torch::Tensor out = net.forward(xb, /*train=*/true, false, &stats);
+    torch::Tensor out = net.forward(xb, /*train=*/true);
     torch::Tensor l = loss(out, yb);
-    torch::Tensor total = stats.penalty.defined() ? l + stats.penalty : l;
-    total.backward();
+    l.backward();
     optimizer->step();
     net.apply_masks();
     if (out_logits) *out_logits = out.detach();

@@ -92,5 +92,21 @@ TEST(FakeQuant, ClippedGradientIsZeroOutsideTheRange) {
   }
 }
 
+// The range penalty c * sum((x - clamp(x))^2) adds 2c * excess to the gradient, with either
+// rule, and nothing inside the range.
+TEST(FakeQuant, RangePenaltyGradient) {
+  const Precision p = FixedType::parse("ap_fixed<4,2,AP_RND,AP_SAT>");  // [-2, 1.75]
+  for (GradientRule rule : {GradientRule::STE, GradientRule::ClippedSTE}) {
+    const torch::Tensor x = torch::tensor({-5.0f, -2.0f, 0.4f, 1.75f, 2.75f}).requires_grad_();
+    const torch::Tensor y = fake_quant(x, p, rule, 0.25);
+    EXPECT_TRUE(torch::equal(y.detach(), torch::tensor({-2.0f, -2.0f, 0.5f, 1.75f, 1.75f})));
+    y.sum().backward();
+    const float out = rule == GradientRule::STE ? 1.0f : 0.0f;
+    // excess: -3, 0, 0, 0, +1  ->  2 * 0.25 * excess = -1.5, 0, 0, 0, 0.5
+    EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({out - 1.5f, 1.0f, 1.0f, 1.0f, out + 0.5f})))
+        << x.grad();
+  }
+}
+
 }  // namespace
 }  // namespace hwprune::train

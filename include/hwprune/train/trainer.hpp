@@ -50,7 +50,8 @@ struct TrainConfig {
   // Weight of the range penalty added to the loss while training: for every result whose
   // type wraps (AP_WRAP), the squared distance of its values beyond [min, max], summed per
   // sample and averaged over the batch. Training saturates there, but the hardware would
-  // wrap; the penalty keeps the trained network inside the range. 0 turns it off.
+  // wrap; the penalty keeps the trained network inside the range. 0 turns it off. Only its
+  // gradient is computed (in the quantizer's backward); reported losses exclude it.
   double overflow_penalty = 1.0;
 };
 
