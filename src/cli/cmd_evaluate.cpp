@@ -45,7 +45,6 @@ void run_evaluate(EvaluateArgs& a) {
 
   const data::Dataset* chosen = nullptr;
   std::string what;
-  data::Dataset all;
   if (a.split == "auto") {
     chosen = d.test ? &*d.test : &d.train;
     what = d.test ? fmt::format("test ({})", d.test_origin) : "all data";

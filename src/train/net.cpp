@@ -355,6 +355,7 @@ torch::Tensor Net::forward(const torch::Tensor& x_in, bool train, bool apply_fin
     }
   }
   if (cf) x = to_channels_last(x);
+  stats_ = nullptr;
   return x;
 }
 

@@ -244,7 +244,6 @@ Trainer::Trainer(Model& model, TrainConfig config) {
   check_config(config);
   keep_tensor_memory_in_heap();
   torch::set_num_threads(config.threads);
-  torch::manual_seed(config.seed);
   impl_ = std::make_unique<Impl>(model, config);
 }
 
