@@ -228,7 +228,7 @@ namespace {
 // Activations of a training step are a few MB each and are freed and reallocated every
 // batch. glibc serves blocks above its mmap threshold with fresh mmaps and trims the heap
 // top eagerly, so every step page-faults its tensors in again; on this project's VMs that
-// cost 3-5x in training speed (measured: docs/performance.md). Keep such blocks in the heap.
+// cost up to 9x in training speed (measured: docs/performance.md). Keep such blocks in the heap.
 void keep_tensor_memory_in_heap() {
   static const bool done = [] {
     mallopt(M_MMAP_THRESHOLD, 256 << 20);
