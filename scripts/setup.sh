@@ -14,6 +14,8 @@ packages=(
   # libraries
   libtorch-dev libopenblas0-openmp zlib1g-dev libzip-dev nlohmann-json3-dev libcli11-dev
   libfmt-dev libgtest-dev libgmock-dev
+  # tests: the external MIP solver the knapsack is cross-checked against
+  coinor-cbc
   # data: Fashion-MNIST, and R's mlbench for the UCI Letter data
   dataset-fashion-mnist r-base-core r-cran-mlbench
 )
