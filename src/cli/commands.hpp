@@ -10,5 +10,6 @@ namespace hwprune::cli {
 // Adds the subcommand to `app`; returns the function that runs it after parsing.
 std::function<void()> add_train_command(CLI::App& app);
 std::function<void()> add_evaluate_command(CLI::App& app);
+std::function<void()> add_estimate_command(CLI::App& app);
 
 }  // namespace hwprune::cli

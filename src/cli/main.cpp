@@ -17,9 +17,11 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  hwprune train --model fmnist-cnn --data fashion-mnist --out fmnist.hwp\n"
       "  hwprune evaluate --model fmnist.hwp --data fashion-mnist\n"
+      "  hwprune estimate --model fmnist.hwp --rf 2\n"
       "Run 'hwprune <command> --help' for the options of a command.");
   auto train = hwprune::cli::add_train_command(app);
   auto evaluate = hwprune::cli::add_evaluate_command(app);
+  auto estimate = hwprune::cli::add_estimate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("train")) train();
     if (app.got_subcommand("evaluate")) evaluate();
+    if (app.got_subcommand("estimate")) estimate();
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "hwprune: error: {}\n", e.what());

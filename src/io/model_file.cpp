@@ -72,6 +72,15 @@ json layer_json(const Layer& l, ZipWriter& zip) {
     weights[key] = member;
   }
   j["weights"] = weights;
+  if (!l.hardware.empty()) {
+    json hw = json::object();
+    const auto& h = l.hardware;
+    if (h.reuse_factor) hw["reuse_factor"] = *h.reuse_factor;
+    if (h.strategy) hw["strategy"] = to_string(*h.strategy);
+    if (h.io_type) hw["io_type"] = to_string(*h.io_type);
+    if (h.parallelization_factor) hw["parallelization_factor"] = *h.parallelization_factor;
+    j["hardware"] = hw;
+  }
   if (!l.mask.empty()) {
     const std::string member = fmt::format("masks/{}/kernel.npy", l.name);
     zip.add(member, npy_bytes(l.mask));
@@ -180,6 +189,28 @@ Layer read_layer(const Reader& r, const json& j, size_t index) {
     l.weights[key] = r.tensor(member.get<std::string>());
   }
   if (j.contains("mask")) l.mask = r.tensor(r.get<std::string>(j, "mask", where));
+  if (j.contains("hardware")) {
+    const json& hw = j.at("hardware");
+    const std::string hw_where = where + " hardware";
+    auto positive = [&](const char* key) -> std::optional<int64_t> {
+      if (!hw.contains(key)) return std::nullopt;
+      const auto v = r.get<int64_t>(hw, key, hw_where);
+      if (v < 1) r.fail(fmt::format("{}: \"{}\" must be >= 1, got {}", hw_where, key, v));
+      return v;
+    };
+    try {
+      l.hardware.reuse_factor = positive("reuse_factor");
+      l.hardware.parallelization_factor = positive("parallelization_factor");
+      if (hw.contains("strategy"))
+        l.hardware.strategy = parse_strategy(r.get<std::string>(hw, "strategy", hw_where));
+      if (hw.contains("io_type"))
+        l.hardware.io_type = parse_io_type(r.get<std::string>(hw, "io_type", hw_where));
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      if (msg.rfind(r.path, 0) == 0) throw;
+      r.fail(fmt::format("{}: {}", hw_where, msg));
+    }
+  }
   return l;
 }
 

@@ -1,6 +1,8 @@
 // Layer/model bookkeeping: names of enums, shape inference and validation, precisions.
 #include "hwprune/ir/model.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -108,6 +110,46 @@ Padding parse_padding(std::string_view s) {
   if (s == "valid") return Padding::Valid;
   if (s == "same") return Padding::Same;
   throw Error(fmt::format("unknown padding \"{}\" (known: valid, same)", s));
+}
+
+std::string_view to_string(Strategy s) {
+  switch (s) {
+    case Strategy::Latency:
+      return "Latency";
+    case Strategy::Resource:
+      return "Resource";
+    case Strategy::Unrolled:
+      return "Unrolled";
+  }
+  return "?";
+}
+
+std::string_view to_string(IoType t) {
+  return t == IoType::Stream ? "io_stream" : "io_parallel";
+}
+
+namespace {
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+}  // namespace
+
+Strategy parse_strategy(std::string_view s) {
+  const std::string l = lower(s);
+  if (l == "latency") return Strategy::Latency;
+  if (l == "resource") return Strategy::Resource;
+  if (l == "unrolled" || l == "resource_unrolled") return Strategy::Unrolled;
+  throw Error(fmt::format(
+      "unknown strategy \"{}\" (known: Latency, Resource, Unrolled = resource_unrolled)", s));
+}
+
+IoType parse_io_type(std::string_view s) {
+  const std::string l = lower(s);
+  if (l == "io_parallel" || l == "parallel") return IoType::Parallel;
+  if (l == "io_stream" || l == "stream") return IoType::Stream;
+  throw Error(fmt::format("unknown io type \"{}\" (known: io_parallel, io_stream)", s));
 }
 
 bool Layer::is_pool() const {

@@ -14,6 +14,7 @@
 namespace hwprune {
 namespace {
 
+using test::expect_error;
 using test::run_cli;
 using test::ScratchDir;
 using ::testing::HasSubstr;
@@ -31,16 +32,6 @@ std::string write_blob_csv(const ScratchDir& dir, const std::string& name, int f
     csv += fmt::format("{}\n", names[d.labels[i]]);
   }
   return dir.write(name, csv);
-}
-
-// The single "hwprune: error: ..." line of a failed run.
-void expect_error(const test::CommandResult& r, const std::string& what) {
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("hwprune: error: ")) << r.output;
-  EXPECT_THAT(r.output, HasSubstr(what)) << r.output;
-  const auto pos = r.output.find("hwprune: error:");
-  ASSERT_NE(pos, std::string::npos);
-  EXPECT_EQ(r.output.find('\n', pos), r.output.size() - 1) << "more than one error line";
 }
 
 TEST(Cli, HelpHasExamples) {

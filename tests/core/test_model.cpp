@@ -300,6 +300,8 @@ TEST(ModelFile, MalformedFilesAreRefusedWithTheReason) {
   ScratchDir dir;
   Model m = make_builtin_model("jet-mlp", 5, 1);
   m.set_precision(FixedType::parse("ap_fixed<16,6>"));
+  m.layers[0].hardware.reuse_factor = 2;
+  m.layers[0].hardware.strategy = Strategy::Resource;
   const std::string good = dir.file("good.hwp");
   io::save_model(good, m);
 
@@ -353,6 +355,17 @@ TEST(ModelFile, MalformedFilesAreRefusedWithTheReason) {
                                        replace(json, "\"type\": \"Dense\"", "\"type\": \"LSTM\"")));
               }),
               HasSubstr("kind.hwp: layer 'fc1': unknown layer type \"LSTM\""));
+  EXPECT_THAT(
+      error_of([&] {
+        io::load_model(rewrite("rf.hwp", "model.json",
+                               replace(json, "\"reuse_factor\": 2", "\"reuse_factor\": 0")));
+      }),
+      HasSubstr("rf.hwp: layer 'fc1' hardware: \"reuse_factor\" must be >= 1, got 0"));
+  EXPECT_THAT(error_of([&] {
+                io::load_model(rewrite("strategy.hwp", "model.json",
+                                       replace(json, "\"Resource\"", "\"Fast\"")));
+              }),
+              HasSubstr("strategy.hwp: layer 'fc1' hardware: unknown strategy \"Fast\""));
 }
 
 TEST(ModelFile, FailedSaveKeepsTheExistingFile) {

@@ -88,6 +88,15 @@ inline CommandResult run_command(const std::string& command) {
 inline CommandResult run_cli(const std::string& args) {
   return run_command(std::string("'") + HWPRUNE_CLI_PATH + "' " + args);
 }
+
+// A failed run: exit code 1 and a single "hwprune: error: ..." line containing `what`.
+inline void expect_error(const CommandResult& r, const std::string& what) {
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const auto pos = r.output.find("hwprune: error: ");
+  ASSERT_NE(pos, std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(what, pos), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\n', pos), r.output.size() - 1) << "more than one error line";
+}
 #endif
 
 }  // namespace hwprune::test

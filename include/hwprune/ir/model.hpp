@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,29 @@ LayerKind parse_layer_kind(std::string_view s);  // Error on unknown
 ActivationKind parse_activation(std::string_view s);
 Padding parse_padding(std::string_view s);
 
+// How a layer is built in hardware (hls4ml's terms). Resource: weights in a ROM of depth RF,
+// BF = ceil(N / RF) multipliers each reused RF times. Unrolled: Resource with the zero
+// structures dropped at generation (hls4ml's resource_unrolled). Latency: weights as
+// constants, ceil(N / RF) multipliers shared by the HLS scheduler.
+enum class Strategy { Latency, Resource, Unrolled };
+enum class IoType { Parallel, Stream };
+std::string_view to_string(Strategy s);  // "Latency", "Resource", "Unrolled"
+std::string_view to_string(IoType t);    // "io_parallel", "io_stream"
+// Case-insensitive; also accepts hls4ml's "resource_unrolled". Error listing the known names.
+Strategy parse_strategy(std::string_view s);
+IoType parse_io_type(std::string_view s);  // "io_parallel"/"parallel", "io_stream"/"stream"
+
+// Hardware attributes configured for one layer (from an hls4ml config, or recorded by a
+// tool). Unset fields take the defaults given on the command line.
+struct LayerHardware {
+  std::optional<int64_t> reuse_factor;
+  std::optional<Strategy> strategy;
+  std::optional<IoType> io_type;
+  std::optional<int64_t> parallelization_factor;  // Conv under io_parallel
+  bool operator==(const LayerHardware&) const = default;
+  bool empty() const { return *this == LayerHardware{}; }
+};
+
 // Precisions of one layer (nullopt = float). Which ones matter depends on the layer:
 // Dense/Conv use all four; BatchNorm uses weight (its scale), bias and result;
 // activations and average pooling use result; the others none.
@@ -70,6 +94,7 @@ struct Layer {
   std::map<std::string, Tensor> weights;  // "kernel", "bias", "gamma", "beta", ...
   Tensor mask;                            // empty, or the kernel's shape with 0/1 values
   LayerPrecision precision;
+  LayerHardware hardware;
 
   Shape input_shape;   // per sample; set by Model::infer_shapes()
   Shape output_shape;  // per sample

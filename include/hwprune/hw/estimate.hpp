@@ -1,0 +1,66 @@
+// Resource estimates of the hardware model: multipliers, DSP, BRAM18, parameters, FFs
+// (approximate) and latency per Dense/Conv layer, for the dense design and for the design
+// in which the model's zeros (masked or quantized to 0) cost nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hwprune/hw/hardware.hpp"
+#include "hwprune/ir/model.hpp"
+
+namespace hwprune::hw {
+
+// How a ROM loses width when multiplier lanes are pruned.
+//  Packed: the generator packs the surviving lanes: BRAM18 = ceil(kept_lanes * W / 36).
+//  Hls4ml: hls4ml's fixed lane layout: a 36-bit column disappears only when every lane bit
+//          in it is pruned (the "consecutive patterns" of its multi-objective pruning).
+enum class BramModel { Packed, Hls4ml };
+std::string_view to_string(BramModel m);
+BramModel parse_bram_model(std::string_view s);  // "packed", "hls4ml"
+
+// 1 for every kernel weight (flat Keras layout) that is present in hardware: not masked
+// and non-zero after quantization to the layer's weight type.
+std::vector<uint8_t> live_weights(const Layer& layer, const LayerHw& hw);
+// 1 for every multiplier lane m in [0, BF) that processes at least one live weight.
+std::vector<uint8_t> live_lanes(const LayerHw& hw, const std::vector<uint8_t>& live);
+
+struct LayerEstimate {
+  std::string name;
+  LayerKind kind = LayerKind::Dense;
+  int64_t reuse_factor = 1, block_factor = 0, parallelization_factor = 1;
+  Strategy strategy = Strategy::Latency;
+  int64_t multipliers = 0;  // all kernel instances
+  int64_t dsp = 0;
+  int64_t bram18 = 0;
+  int64_t parameters = 0;  // kernel + bias
+  int64_t nonzero = 0;     // live kernel weights + non-zero biases
+  int64_t ff = 0;          // approximation, docs/hardware-model.md
+  int64_t latency = 0;     // cycles
+};
+
+struct ModelEstimate {
+  std::vector<LayerEstimate> layers;
+  LayerEstimate total;  // sums (latency: layers run one after the other)
+};
+
+struct EstimateOptions {
+  BramModel bram = BramModel::Packed;
+  bool sparse = true;  // false: every weight counts as live (the unpruned design)
+};
+
+LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device& device,
+                             const EstimateOptions& options);
+// `model` must be the one `hardware` was resolved from.
+ModelEstimate estimate_model(const Model& model, const HardwareModel& hardware,
+                             const EstimateOptions& options);
+
+// Pieces of the formulas, shared with the objectives.
+int64_t rom_bram18(const LayerHw& hw, const Device& device, const std::vector<uint8_t>& lanes,
+                   BramModel model);
+int64_t layer_latency(const LayerHw& hw, int64_t cycles_per_position);
+// Clock cycles of one kernel pass: RF, or with Unrolled the ROM words holding a live weight.
+int64_t kernel_cycles(const LayerHw& hw, const std::vector<uint8_t>& live);
+
+}  // namespace hwprune::hw

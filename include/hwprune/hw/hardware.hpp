@@ -1,0 +1,121 @@
+// The hardware model: how each layer maps to an FPGA (device, reuse factor, strategy, io
+// type, parallelization factor, fixed-point widths), hls4ml's reuse-factor rules, and the
+// map from every weight to the multiplier, cycle, ROM word and bit lane that process it.
+// The formulas are in docs/hardware-model.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hwprune/ir/fixed_point.hpp"
+#include "hwprune/ir/model.hpp"
+
+namespace hwprune::hw {
+
+// What the estimator needs to know about the FPGA family.
+struct Device {
+  std::string family = "xc7";  // xc7 (7-series), xcu (UltraScale), xcup (UltraScale+)
+  int dsp_a_bits = 25;         // signed multiplier port widths of one DSP slice
+  int dsp_b_bits = 18;
+  // Products whose weight is narrower than this many bits are built from LUTs (no DSP).
+  int dsp_min_weight_bits = 9;
+  // One BRAM18 is 36 bits wide at depth <= 512 (18 x 1024, 9 x 2048, ...).
+  int bram18_width = 36;
+  int bram18_depth = 512;
+};
+// Error naming the known families when unknown.
+Device device_for_family(const std::string& family);
+
+// Command-line defaults for layers whose own LayerHardware leaves a field unset.
+struct HardwareDefaults {
+  int64_t reuse_factor = 1;
+  // nullopt: Latency when the layer's RF is 1, Resource when it is > 1.
+  std::optional<Strategy> strategy;
+  IoType io_type = IoType::Parallel;
+  int64_t parallelization_factor = 1;
+};
+
+// A Dense/Conv layer resolved to hardware. The kernel is viewed transposed and flattened:
+// Dense (n_in, n_out) -> (n_out, n_in); Conv (KH, KW, C, F) -> (F, KH*KW*C); t = o*n_in + i.
+struct LayerHw {
+  size_t layer = 0;  // index in Model::layers
+  std::string name;
+  LayerKind kind = LayerKind::Dense;
+  int64_t n_in = 0;        // Dense inputs; Conv KH*KW*C
+  int64_t n_out = 0;       // Dense units; Conv filters
+  int64_t n_products = 0;  // N = n_in * n_out per output position
+  int64_t positions = 1;   // output positions (pixels) the kernel is applied at; 1 for Dense
+  int64_t reuse_factor = 1;
+  int64_t block_factor = 0;  // BF = ceil(N / RF) multipliers per kernel instance
+  int64_t parallelization_factor = 1;
+  Strategy strategy = Strategy::Latency;
+  IoType io_type = IoType::Parallel;
+  FixedType weight, bias, accum, result, input;
+
+  // Multipliers whose weights live in a ROM of depth RF (Resource/Unrolled with RF > 1).
+  bool uses_rom() const { return strategy != Strategy::Latency && reuse_factor > 1; }
+  // Kernel instances working in parallel (PF under io_parallel Conv, else 1).
+  int64_t instances() const;
+  // Copies of the weight ROM: a dual-port BRAM serves two instances reading the same word.
+  int64_t rom_copies() const { return (instances() + 1) / 2; }
+  // DSP slices one multiplier of this layer takes on `device` (0: built from LUTs).
+  int dsp_per_multiplier(const Device& device) const;
+};
+
+// Where one weight is processed (Resource map t = cycle + multiplier * RF).
+struct WeightSlot {
+  int64_t transposed = 0;  // t
+  int64_t multiplier = 0;  // m = t / RF, in [0, BF); instance p uses multiplier p*BF + m
+  int64_t cycle = 0;       // ir = t mod RF
+  int64_t rom_word = 0;    // = cycle (word ir holds every multiplier's weight for cycle ir)
+  int64_t lane = 0;        // = multiplier: bits [lane*W, (lane+1)*W) of the word, unpacked
+  int64_t input = 0;       // i = t mod n_in
+  int64_t output = 0;      // o = t / n_in
+};
+
+// Transposed index t of the weight at flat Keras-layout kernel index k, and back.
+int64_t transposed_index(const LayerHw& hw, int64_t keras_index);
+int64_t keras_index(const LayerHw& hw, int64_t transposed);
+WeightSlot weight_slot(const LayerHw& hw, int64_t keras_index);
+
+struct HardwareModel {
+  Device device;
+  std::vector<LayerHw> layers;  // one per Dense/Conv layer, in order
+  const LayerHw* find(size_t layer_index) const;
+};
+
+// Resolves every Dense/Conv layer of `model` (shapes inferred, precisions fixed-point):
+// the layer's own LayerHardware first, then `defaults`. Validates RF (and PF) per layer.
+// Error naming the layer for a float precision, an invalid RF (with the nearest valid
+// ones) or an invalid PF.
+HardwareModel resolve_hardware(const Model& model, const HardwareDefaults& defaults,
+                               const Device& device = {});
+
+// hls4ml's reuse-factor rules for Resource/Unrolled (Latency takes any 1 <= RF <= N):
+// N mod RF == 0, (RF mod n_in == 0 or RF < n_in), (ceil(N / min(n_in, RF)) mod n_out == 0
+// or RF >= n_in).
+bool is_valid_reuse_factor(int64_t n_in, int64_t n_out, int64_t rf, Strategy strategy);
+std::vector<int64_t> valid_reuse_factors(int64_t n_in, int64_t n_out, Strategy strategy);
+// The valid RFs closest to `rf` below and above (one or two values).
+std::vector<int64_t> nearest_valid_reuse_factors(int64_t n_in, int64_t n_out, int64_t rf,
+                                                 Strategy strategy);
+// Error naming the layer, the RF and the nearest valid RFs, unless valid.
+void check_reuse_factor(const std::string& layer, int64_t n_in, int64_t n_out, int64_t rf,
+                        Strategy strategy);
+
+// The aspect ratios of one BRAM18: 36 x 512, 18 x 1024, 9 x 2048, 4 x 4096, 2 x 8192,
+// 1 x 16384 (scaled by the device's width/depth).
+struct BramAspect {
+  int64_t width = 36, depth = 512;
+};
+std::vector<BramAspect> bram18_aspects(const Device& device);
+// BRAM18 blocks of a ROM with `depth` words of `width_bits` (best aspect ratio).
+int64_t bram18_for(int64_t depth, int64_t width_bits, const Device& device);
+
+inline int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+
+}  // namespace hwprune::hw

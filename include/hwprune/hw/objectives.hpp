@@ -1,0 +1,56 @@
+// Resource objectives: the plugin interface that turns a layer and its hardware attributes
+// into a resource vector and into the saving of each weight group, and the built-in
+// objectives (params, dsp, dsp-bram, ff, flops, latency).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hwprune/hw/estimate.hpp"
+#include "hwprune/hw/hardware.hpp"
+#include "hwprune/ir/model.hpp"
+#include "hwprune/structures/groups.hpp"
+
+namespace hwprune::hw {
+
+// What an objective charges for one layer's groups, linear in the kept groups:
+//   resources(layer) ~= fixed + sum over kept groups g of cost[g * dims + d].
+// cost[g] is therefore also what pruning group g saves.
+struct GroupCosts {
+  std::vector<double> fixed;  // dims
+  std::vector<double> cost;   // groups.size() * dims, group-major
+};
+
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  virtual std::string name() const = 0;
+  // Names of the resource dimensions, e.g. {"DSP", "BRAM18"}.
+  virtual std::vector<std::string> dimensions() const = 0;
+  // The structure this objective prunes the layer in.
+  virtual structures::GroupKind structure(const LayerHw& hw) const = 0;
+  // The layer's resources: with sparse = true the zeros (mask or quantized 0) cost nothing,
+  // with sparse = false every weight counts (the unpruned design).
+  virtual std::vector<double> resources(const Layer& layer, const LayerHw& hw, const Device& device,
+                                        bool sparse) const = 0;
+  // The linear cost model for the groups `structure(hw)` gives (ignoring the current mask).
+  virtual GroupCosts group_costs(const Layer& layer, const LayerHw& hw, const Device& device,
+                                 const structures::GroupSet& groups) const = 0;
+};
+
+struct ObjectiveOptions {
+  BramModel bram = BramModel::Packed;  // dsp-bram: packed lanes or hls4ml's column groups
+};
+
+// Built-in objectives: params, dsp, dsp-bram, ff, flops, latency. Error listing them if
+// the name is unknown.
+std::unique_ptr<Objective> make_objective(const std::string& name,
+                                          const ObjectiveOptions& options = {});
+std::vector<std::string> objective_names();
+
+// Sum of an objective's resources over the model's Dense/Conv layers.
+std::vector<double> model_resources(const Objective& objective, const Model& model,
+                                    const HardwareModel& hardware, bool sparse);
+
+}  // namespace hwprune::hw

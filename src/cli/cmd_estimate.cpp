@@ -1,0 +1,180 @@
+// hwprune estimate: per-layer and total hardware resources of a model from the hardware
+// model, for the unpruned design and for the model's current zeros.
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "hwprune/hw/estimate.hpp"
+#include "hwprune/io/model_file.hpp"
+#include "hwprune/util/error.hpp"
+
+namespace hwprune::cli {
+
+namespace {
+
+struct EstimateArgs {
+  std::string model, precision, strategy, io_type, family = "xc7", bram = "packed";
+  int64_t rf = 1, pf = 1;
+  int outputs = 0;
+  int dsp_threshold = 9;
+  bool json = false;
+};
+
+int default_outputs(const std::string& builtin) {
+  return builtin == "jet-mlp" ? 5 : 10;
+}
+
+std::string strategy_cell(const hw::LayerHw& h) {
+  std::string s = fmt::format("{}", to_string(h.strategy));
+  if (h.io_type == IoType::Stream) s += " stream";
+  if (h.instances() > 1) s += fmt::format(" PF{}", h.instances());
+  return s;
+}
+
+std::string table(const hw::HardwareModel& hwm, const hw::ModelEstimate& e,
+                  const std::string& title) {
+  std::string out = fmt::format("{}\n", title);
+  out += fmt::format("  {:<12} {:>5} {:<16} {:>6} {:>8} {:>7} {:>7} {:>17} {:>9} {:>8}\n", "layer",
+                     "RF", "strategy", "BF", "mults", "DSP", "BRAM18", "params (nz/all)", "FF~",
+                     "cycles");
+  for (size_t i = 0; i < e.layers.size(); ++i) {
+    const auto& l = e.layers[i];
+    const auto& h = hwm.layers[i];
+    out += fmt::format("  {:<12} {:>5} {:<16} {:>6} {:>8} {:>7} {:>7} {:>17} {:>9} {:>8}\n", l.name,
+                       l.reuse_factor, strategy_cell(h), l.block_factor, l.multipliers, l.dsp,
+                       l.bram18, fmt::format("{}/{}", l.nonzero, l.parameters), l.ff, l.latency);
+  }
+  const auto& t = e.total;
+  out += fmt::format("  {:<12} {:>5} {:<16} {:>6} {:>8} {:>7} {:>7} {:>17} {:>9} {:>8}\n", "total",
+                     "", "", "", t.multipliers, t.dsp, t.bram18,
+                     fmt::format("{}/{}", t.nonzero, t.parameters), t.ff, t.latency);
+  return out;
+}
+
+nlohmann::json figures_json(const hw::LayerEstimate& l) {
+  return {{"multipliers", l.multipliers}, {"dsp", l.dsp},         {"bram18", l.bram18},
+          {"parameters", l.parameters},   {"nonzero", l.nonzero}, {"ff", l.ff},
+          {"latency_cycles", l.latency}};
+}
+
+std::string ratio(int64_t before, int64_t after) {
+  if (before == after) return "unchanged";
+  if (after == 0) return fmt::format("{} -> 0", before);
+  return fmt::format("{} -> {} ({:.2f}x)", before, after,
+                     static_cast<double>(before) / static_cast<double>(after));
+}
+
+void run_estimate(const EstimateArgs& a) {
+  Model model;
+  if (is_builtin_model(a.model)) {
+    model = make_builtin_model(a.model, a.outputs > 0 ? a.outputs : default_outputs(a.model), 1);
+    model.set_precision(parse_precision(a.precision.empty() ? "ap_fixed<16,6>" : a.precision));
+  } else {
+    if (!std::filesystem::exists(a.model))
+      throw Error(fmt::format("--model {}: not a builtin model ({}) and no such file", a.model,
+                              fmt::join(builtin_model_names(), ", ")));
+    model = io::load_model(a.model);
+    if (!a.precision.empty()) model.set_precision(parse_precision(a.precision));
+  }
+  // hls4ml (and hwprune's training) fold a BatchNorm into the Dense/Conv before it.
+  model = fold_batchnorm(model);
+  model.infer_shapes();
+
+  hw::HardwareDefaults defaults;
+  defaults.reuse_factor = a.rf;
+  defaults.parallelization_factor = a.pf;
+  if (!a.strategy.empty()) defaults.strategy = parse_strategy(a.strategy);
+  if (!a.io_type.empty()) defaults.io_type = parse_io_type(a.io_type);
+  hw::Device device = hw::device_for_family(a.family);
+  if (a.dsp_threshold < 1)
+    throw Error(fmt::format("--dsp-threshold must be >= 1, got {}", a.dsp_threshold));
+  device.dsp_min_weight_bits = a.dsp_threshold;
+  const hw::HardwareModel hwm = hw::resolve_hardware(model, defaults, device);
+  if (hwm.layers.empty())
+    throw Error(fmt::format("{}: the model has no Dense or Conv layer to estimate", a.model));
+
+  const hw::BramModel bram = hw::parse_bram_model(a.bram);
+  const auto dense = hw::estimate_model(model, hwm, {bram, false});
+  const auto now = hw::estimate_model(model, hwm, {bram, true});
+
+  if (a.json) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (size_t i = 0; i < hwm.layers.size(); ++i) {
+      const auto& h = hwm.layers[i];
+      layers.push_back({{"name", h.name},
+                        {"type", to_string(h.kind)},
+                        {"n_in", h.n_in},
+                        {"n_out", h.n_out},
+                        {"positions", h.positions},
+                        {"reuse_factor", h.reuse_factor},
+                        {"block_factor", h.block_factor},
+                        {"parallelization_factor", h.instances()},
+                        {"strategy", to_string(h.strategy)},
+                        {"io_type", to_string(h.io_type)},
+                        {"weight_precision", h.weight.str()},
+                        {"input_precision", h.input.str()},
+                        {"dsp_per_multiplier", h.dsp_per_multiplier(device)},
+                        {"unpruned", figures_json(dense.layers[i])},
+                        {"current", figures_json(now.layers[i])}});
+    }
+    const nlohmann::json j{
+        {"model", a.model},
+        {"family", device.family},
+        {"dsp_threshold_bits", device.dsp_min_weight_bits},
+        {"bram_model", to_string(bram)},
+        {"layers", layers},
+        {"total", {{"unpruned", figures_json(dense.total)}, {"current", figures_json(now.total)}}}};
+    write_output("-", j.dump(2) + "\n");
+    return;
+  }
+  fmt::print("{}: {} ({} DSP for weights >= {} bits, BRAM model {})\n", a.model, model.name,
+             device.family, device.dsp_min_weight_bits, to_string(bram));
+  fmt::print("{}\n", table(hwm, dense, "Unpruned design (every weight present):"));
+  fmt::print("{}", table(hwm, now, "Current model (masked and zero weights cost nothing):"));
+  fmt::print("Savings: DSP {}, BRAM18 {}, multipliers {}, non-zero parameters {}\n",
+             ratio(dense.total.dsp, now.total.dsp), ratio(dense.total.bram18, now.total.bram18),
+             ratio(dense.total.multipliers, now.total.multipliers),
+             ratio(dense.total.nonzero, now.total.nonzero));
+}
+
+}  // namespace
+
+std::function<void()> add_estimate_command(CLI::App& app) {
+  auto a = std::make_shared<EstimateArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "estimate", "Estimate DSP, BRAM18, FFs and latency of a model's hardware, per layer");
+  cmd->add_option("--model", a->model, "A .hwp model file or a builtin model name")->required();
+  cmd->add_option("--rf", a->rf, "Reuse factor of every Dense/Conv layer without one of its own")
+      ->capture_default_str();
+  cmd->add_option("--strategy", a->strategy,
+                  "Latency, Resource or Unrolled (default: Latency at RF 1, else Resource)");
+  cmd->add_option("--io-type", a->io_type, "io_parallel (default) or io_stream");
+  cmd->add_option("--pf", a->pf, "Parallelization factor of Conv layers (io_parallel)")
+      ->capture_default_str();
+  cmd->add_option("--precision", a->precision,
+                  "Set every precision, e.g. 'ap_fixed<16,6>' (default: the model's own; "
+                  "builtins: ap_fixed<16,6>)");
+  cmd->add_option("--outputs", a->outputs,
+                  "Outputs of a builtin model (default 5 jet-mlp, else 10)");
+  cmd->add_option("--family", a->family, "FPGA family: xc7, xcu or xcup")->capture_default_str();
+  cmd->add_option("--dsp-threshold", a->dsp_threshold,
+                  "Weights narrower than this many bits use LUT multipliers, not DSPs")
+      ->capture_default_str();
+  cmd->add_option("--bram-model", a->bram,
+                  "packed (hwprune's generator packs surviving lanes) or hls4ml (a 36-bit "
+                  "column goes only when all of it is pruned)")
+      ->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print the estimate as JSON");
+  cmd->footer(
+      "Examples:\n"
+      "  hwprune estimate --model jet-mlp --rf 4\n"
+      "  hwprune estimate --model pruned.hwp --rf 2 --strategy Unrolled\n"
+      "  hwprune estimate --model fmnist.hwp --rf 9 --pf 2 --precision 'ap_fixed<8,3>' --json");
+  return [a] { run_estimate(*a); };
+}
+
+}  // namespace hwprune::cli

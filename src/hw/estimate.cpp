@@ -1,0 +1,160 @@
+// The estimator's formulas (docs/hardware-model.md).
+#include "hwprune/hw/estimate.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "hwprune/util/error.hpp"
+
+namespace hwprune::hw {
+
+namespace {
+
+// Register stages around a layer's kernel: the input register and the output register.
+constexpr int64_t kPipelineDepth = 2;
+
+int64_t count(const std::vector<uint8_t>& v) {
+  return std::count(v.begin(), v.end(), uint8_t{1});
+}
+
+}  // namespace
+
+std::string_view to_string(BramModel m) {
+  return m == BramModel::Hls4ml ? "hls4ml" : "packed";
+}
+
+BramModel parse_bram_model(std::string_view s) {
+  if (s == "packed") return BramModel::Packed;
+  if (s == "hls4ml") return BramModel::Hls4ml;
+  throw Error(fmt::format("unknown BRAM model \"{}\" (known: packed, hls4ml)", s));
+}
+
+std::vector<uint8_t> live_weights(const Layer& layer, const LayerHw& hw) {
+  const Tensor& kernel = layer.weight("kernel");
+  if (kernel.numel() != hw.n_products)
+    throw Error(fmt::format("layer '{}': kernel has {} weights, the hardware model expects {}",
+                            layer.name, kernel.numel(), hw.n_products));
+  const FixedType type = saturating(hw.weight);
+  std::vector<uint8_t> live(static_cast<size_t>(hw.n_products));
+  const bool masked = !layer.mask.empty();
+  for (int64_t k = 0; k < hw.n_products; ++k) {
+    const size_t ks = static_cast<size_t>(k);
+    live[ks] = (!masked || layer.mask.data[ks] != 0.0f) &&
+               type.quantize_raw(static_cast<double>(kernel.data[ks])) != 0;
+  }
+  return live;
+}
+
+std::vector<uint8_t> live_lanes(const LayerHw& hw, const std::vector<uint8_t>& live) {
+  std::vector<uint8_t> lanes(static_cast<size_t>(hw.block_factor), 0);
+  for (int64_t k = 0; k < hw.n_products; ++k)
+    if (live[static_cast<size_t>(k)])
+      lanes[static_cast<size_t>(transposed_index(hw, k) / hw.reuse_factor)] = 1;
+  return lanes;
+}
+
+int64_t rom_bram18(const LayerHw& hw, const Device& device, const std::vector<uint8_t>& lanes,
+                   BramModel model) {
+  if (!hw.uses_rom()) return 0;
+  const int64_t w = hw.weight.width;
+  const int64_t depth = hw.reuse_factor;
+  if (model == BramModel::Packed) return bram18_for(depth, count(lanes) * w, device);
+  // hls4ml layout: lane m keeps bits [m*W, (m+1)*W); a column of the chosen aspect ratio
+  // disappears only if no live lane has a bit in it.
+  int64_t best = -1;
+  for (const BramAspect& a : bram18_aspects(device)) {
+    std::vector<uint8_t> used(static_cast<size_t>(ceil_div(hw.block_factor * w, a.width)), 0);
+    for (size_t m = 0; m < lanes.size(); ++m) {
+      if (!lanes[m]) continue;
+      const int64_t lo = static_cast<int64_t>(m) * w, hi = lo + w - 1;
+      for (int64_t c = lo / a.width; c <= hi / a.width; ++c) used[static_cast<size_t>(c)] = 1;
+    }
+    const int64_t n = ceil_div(depth, a.depth) * count(used);
+    if (best < 0 || n < best) best = n;
+  }
+  return best;
+}
+
+int64_t kernel_cycles(const LayerHw& hw, const std::vector<uint8_t>& live) {
+  if (!(hw.strategy == Strategy::Unrolled && hw.reuse_factor > 1)) return hw.reuse_factor;
+  std::vector<uint8_t> words(static_cast<size_t>(hw.reuse_factor), 0);
+  for (int64_t k = 0; k < hw.n_products; ++k)
+    if (live[static_cast<size_t>(k)])
+      words[static_cast<size_t>(transposed_index(hw, k) % hw.reuse_factor)] = 1;
+  return std::max<int64_t>(1, count(words));
+}
+
+int64_t layer_latency(const LayerHw& hw, int64_t cycles_per_position) {
+  const int64_t passes =
+      hw.io_type == IoType::Parallel ? hw.positions / hw.instances() : hw.positions;
+  return passes * cycles_per_position + kPipelineDepth;
+}
+
+LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device& device,
+                             const EstimateOptions& options) {
+  const std::vector<uint8_t> live =
+      options.sparse ? live_weights(layer, hw) : std::vector<uint8_t>(hw.n_products, uint8_t{1});
+  LayerEstimate e;
+  e.name = hw.name;
+  e.kind = hw.kind;
+  e.reuse_factor = hw.reuse_factor;
+  e.block_factor = hw.block_factor;
+  e.parallelization_factor = hw.instances();
+  e.strategy = hw.strategy;
+
+  const int64_t n_live = count(live);
+  std::vector<uint8_t> lanes;
+  int64_t per_instance = 0;
+  if (hw.strategy == Strategy::Latency) {
+    per_instance = ceil_div(n_live, hw.reuse_factor);
+  } else {
+    lanes = live_lanes(hw, live);
+    per_instance = count(lanes);
+  }
+  e.multipliers = per_instance * hw.instances();
+  e.dsp = e.multipliers * hw.dsp_per_multiplier(device);
+  const int64_t rom_copies = hw.rom_copies();
+  e.bram18 = hw.uses_rom() ? rom_bram18(hw, device, lanes, options.bram) * rom_copies : 0;
+
+  e.parameters = hw.n_products + (layer.use_bias ? hw.n_out : 0);
+  e.nonzero = n_live;
+  if (layer.use_bias) {
+    const FixedType bias_type = saturating(hw.bias);
+    for (float b : layer.weight("bias").data)
+      e.nonzero += !options.sparse || bias_type.quantize_raw(static_cast<double>(b)) != 0;
+  }
+
+  const int64_t product_bits = hw.weight.width + hw.input.width;
+  const int64_t out_regs = hw.io_type == IoType::Parallel ? hw.positions : 1;
+  e.ff = e.multipliers * product_bits + hw.n_out * out_regs * hw.result.width;
+  if (hw.reuse_factor > 1)
+    e.ff += hw.n_out * hw.instances() * hw.accum.width + hw.n_in * hw.input.width;
+  if (hw.uses_rom()) e.ff += per_instance * hw.weight.width * rom_copies;
+
+  e.latency = layer_latency(hw, kernel_cycles(hw, live));
+  return e;
+}
+
+ModelEstimate estimate_model(const Model& model, const HardwareModel& hardware,
+                             const EstimateOptions& options) {
+  ModelEstimate out;
+  out.total.name = "total";
+  for (const LayerHw& hw : hardware.layers) {
+    if (hw.layer >= model.layers.size() || model.layers[hw.layer].name != hw.name)
+      throw Error(fmt::format("hardware model of layer '{}' does not belong to model '{}'", hw.name,
+                              model.name));
+    LayerEstimate e = estimate_layer(model.layers[hw.layer], hw, hardware.device, options);
+    out.total.multipliers += e.multipliers;
+    out.total.dsp += e.dsp;
+    out.total.bram18 += e.bram18;
+    out.total.parameters += e.parameters;
+    out.total.nonzero += e.nonzero;
+    out.total.ff += e.ff;
+    out.total.latency += e.latency;
+    out.layers.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace hwprune::hw
