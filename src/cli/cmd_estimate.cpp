@@ -22,6 +22,7 @@ struct EstimateArgs {
   int outputs = 0;
   int dsp_threshold = 9;
   bool json = false;
+  bool closest_rf = false;
 };
 
 int default_outputs(const std::string& builtin) {
@@ -87,6 +88,7 @@ void run_estimate(const EstimateArgs& a) {
   hw::HardwareDefaults defaults;
   defaults.reuse_factor = a.rf;
   defaults.parallelization_factor = a.pf;
+  defaults.closest_valid_rf = a.closest_rf;
   if (!a.strategy.empty()) defaults.strategy = parse_strategy(a.strategy);
   if (!a.io_type.empty()) defaults.io_type = parse_io_type(a.io_type);
   hw::Device device = hw::device_for_family(a.family);
@@ -126,6 +128,7 @@ void run_estimate(const EstimateArgs& a) {
         {"family", device.family},
         {"dsp_threshold_bits", device.dsp_min_weight_bits},
         {"bram_model", to_string(bram)},
+        {"rf_adjustments", hwm.adjustments},
         {"layers", layers},
         {"total", {{"unpruned", figures_json(dense.total)}, {"current", figures_json(now.total)}}}};
     write_output("-", j.dump(2) + "\n");
@@ -133,6 +136,7 @@ void run_estimate(const EstimateArgs& a) {
   }
   fmt::print("{}: {} ({} DSP for weights >= {} bits, BRAM model {})\n", a.model, model.name,
              device.family, device.dsp_min_weight_bits, to_string(bram));
+  for (const auto& adj : hwm.adjustments) fmt::print("note: {} (closest valid)\n", adj);
   fmt::print("{}\n", table(hwm, dense, "Unpruned design (every weight present):"));
   fmt::print("{}", table(hwm, now, "Current model (masked and zero weights cost nothing):"));
   fmt::print("Savings: DSP {}, BRAM18 {}, multipliers {}, non-zero parameters {}\n",
@@ -150,6 +154,9 @@ std::function<void()> add_estimate_command(CLI::App& app) {
   cmd->add_option("--model", a->model, "A .hwp model file or a builtin model name")->required();
   cmd->add_option("--rf", a->rf, "Reuse factor of every Dense/Conv layer without one of its own")
       ->capture_default_str();
+  cmd->add_flag("--closest-rf", a->closest_rf,
+                "Where --rf is invalid for a layer, use the closest valid RF (as hls4ml "
+                "does) instead of stopping");
   cmd->add_option("--strategy", a->strategy,
                   "Latency, Resource or Unrolled (default: Latency at RF 1, else Resource)");
   cmd->add_option("--io-type", a->io_type, "io_parallel (default) or io_stream");

@@ -210,6 +210,16 @@ HardwareModel resolve_hardware(const Model& model_in, const HardwareDefaults& de
     if (hw.reuse_factor < 1)
       throw Error(
           fmt::format("layer '{}': reuse factor must be >= 1, got {}", l.name, hw.reuse_factor));
+    if (!own.reuse_factor && defaults.closest_valid_rf &&
+        !is_valid_reuse_factor(hw.n_in, hw.n_out, hw.reuse_factor, hw.strategy)) {
+      const auto near =
+          nearest_valid_reuse_factors(hw.n_in, hw.n_out, hw.reuse_factor, hw.strategy);
+      int64_t pick = near.front();
+      if (near.size() == 2 && near[1] - hw.reuse_factor < hw.reuse_factor - near[0]) pick = near[1];
+      out.adjustments.push_back(
+          fmt::format("layer '{}': reuse factor {} -> {}", l.name, hw.reuse_factor, pick));
+      hw.reuse_factor = pick;
+    }
     check_reuse_factor(l.name, hw.n_in, hw.n_out, hw.reuse_factor, hw.strategy);
     if (hw.parallelization_factor < 1 || hw.positions % hw.parallelization_factor != 0)
       throw Error(

@@ -209,6 +209,19 @@ TEST(ReuseFactor, InvalidIsRefusedWithNearestValid) {
   EXPECT_THAT(error_of([&] { resolve_one(m, 0); }), HasSubstr("reuse factor must be >= 1"));
   // Latency takes any RF up to N.
   EXPECT_NO_THROW(resolve_one(m, 3, Strategy::Latency));
+  // Opt-in: the closest valid RF (the smaller on a tie, as hls4ml), reported; 30 -> 32.
+  HardwareDefaults closest;
+  closest.closest_valid_rf = true;
+  for (const auto& [rf, pick] : {std::pair<int64_t, int64_t>{3, 2}, {30, 32}, {5, 4}}) {
+    closest.reuse_factor = rf;
+    const auto hwm = hw::resolve_hardware(m, closest);
+    EXPECT_EQ(hwm.layers[0].reuse_factor, pick);
+    ASSERT_EQ(hwm.adjustments.size(), 1u);
+    EXPECT_EQ(hwm.adjustments[0], fmt::format("layer 'fc1': reuse factor {} -> {}", rf, pick));
+  }
+  Model own = m;
+  own.layers[0].hardware.reuse_factor = 3;  // a layer's own RF is never changed
+  EXPECT_THAT(error_of([&] { hw::resolve_hardware(own, closest); }), HasSubstr("nearest valid"));
   // hls4ml's rules, checked against its formula on many shapes.
   for (int64_t n_in : {1, 3, 4, 16, 25, 64})
     for (int64_t n_out : {1, 5, 8, 32})

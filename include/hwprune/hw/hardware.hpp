@@ -35,6 +35,10 @@ struct HardwareDefaults {
   std::optional<Strategy> strategy;
   IoType io_type = IoType::Parallel;
   int64_t parallelization_factor = 1;
+  // When the default RF is invalid for a layer: false = error; true = take the closest
+  // valid RF (the smaller on a tie, as hls4ml does) and report it in
+  // HardwareModel::adjustments. A layer's own RF is never changed.
+  bool closest_valid_rf = false;
 };
 
 // A Dense/Conv layer resolved to hardware. The kernel is viewed transposed and flattened:
@@ -82,7 +86,8 @@ WeightSlot weight_slot(const LayerHw& hw, int64_t keras_index);
 
 struct HardwareModel {
   Device device;
-  std::vector<LayerHw> layers;  // one per Dense/Conv layer, in order
+  std::vector<LayerHw> layers;           // one per Dense/Conv layer, in order
+  std::vector<std::string> adjustments;  // e.g. "layer 'output': reuse factor 3 -> 2"
   const LayerHw* find(size_t layer_index) const;
 };
 
