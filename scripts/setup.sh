@@ -14,6 +14,8 @@ packages=(
   # libraries
   libtorch-dev libopenblas0-openmp zlib1g-dev libzip-dev nlohmann-json3-dev libcli11-dev
   libfmt-dev libgtest-dev libgmock-dev
+  # interop: Keras .h5, ONNX, hls4ml YAML
+  libhdf5-dev libonnx-dev libprotobuf-dev libyaml-cpp-dev
   # tests: the external MIP solver the knapsack is cross-checked against
   coinor-cbc
   # data: Fashion-MNIST, and R's mlbench for the UCI Letter data
