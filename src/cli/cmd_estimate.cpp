@@ -17,7 +17,8 @@ namespace hwprune::cli {
 namespace {
 
 struct EstimateArgs {
-  std::string model, precision, strategy, io_type, family = "xc7", bram = "packed";
+  ModelArgs src;
+  std::string precision, strategy, io_type, family = "xc7", bram = "packed";
   int64_t rf = 1, pf = 1;
   int outputs = 0;
   int dsp_threshold = 9;
@@ -71,14 +72,13 @@ std::string ratio(int64_t before, int64_t after) {
 
 void run_estimate(const EstimateArgs& a) {
   Model model;
-  if (is_builtin_model(a.model)) {
-    model = make_builtin_model(a.model, a.outputs > 0 ? a.outputs : default_outputs(a.model), 1);
+  if (is_builtin_model(a.src.model)) {
+    model = make_builtin_model(a.src.model,
+                               a.outputs > 0 ? a.outputs : default_outputs(a.src.model), 1);
     model.set_precision(parse_precision(a.precision.empty() ? "ap_fixed<16,6>" : a.precision));
+    apply_hls_config_arg(model, a.src);
   } else {
-    if (!std::filesystem::exists(a.model))
-      throw Error(fmt::format("--model {}: not a builtin model ({}) and no such file", a.model,
-                              fmt::join(builtin_model_names(), ", ")));
-    model = io::load_model(a.model);
+    model = load_model_arg(a.src).model;
     if (!a.precision.empty()) model.set_precision(parse_precision(a.precision));
   }
   // hls4ml (and hwprune's training) fold a BatchNorm into the Dense/Conv before it.
@@ -97,7 +97,7 @@ void run_estimate(const EstimateArgs& a) {
   device.dsp_min_weight_bits = a.dsp_threshold;
   const hw::HardwareModel hwm = hw::resolve_hardware(model, defaults, device);
   if (hwm.layers.empty())
-    throw Error(fmt::format("{}: the model has no Dense or Conv layer to estimate", a.model));
+    throw Error(fmt::format("{}: the model has no Dense or Conv layer to estimate", a.src.model));
 
   const hw::BramModel bram = hw::parse_bram_model(a.bram);
   const auto dense = hw::estimate_model(model, hwm, {bram, false});
@@ -124,7 +124,7 @@ void run_estimate(const EstimateArgs& a) {
                         {"current", figures_json(now.layers[i])}});
     }
     const nlohmann::json j{
-        {"model", a.model},
+        {"model", a.src.model},
         {"family", device.family},
         {"dsp_threshold_bits", device.dsp_min_weight_bits},
         {"bram_model", to_string(bram)},
@@ -134,7 +134,7 @@ void run_estimate(const EstimateArgs& a) {
     write_output("-", j.dump(2) + "\n");
     return;
   }
-  fmt::print("{}: {} ({} DSP for weights >= {} bits, BRAM model {})\n", a.model, model.name,
+  fmt::print("{}: {} ({} DSP for weights >= {} bits, BRAM model {})\n", a.src.model, model.name,
              device.family, device.dsp_min_weight_bits, to_string(bram));
   for (const auto& adj : hwm.adjustments) fmt::print("note: {} (closest valid)\n", adj);
   fmt::print("{}\n", table(hwm, dense, "Unpruned design (every weight present):"));
@@ -151,7 +151,10 @@ std::function<void()> add_estimate_command(CLI::App& app) {
   auto a = std::make_shared<EstimateArgs>();
   CLI::App* cmd = app.add_subcommand(
       "estimate", "Estimate DSP, BRAM18, FFs and latency of a model's hardware, per layer");
-  cmd->add_option("--model", a->model, "A .hwp model file or a builtin model name")->required();
+  cmd->add_option("--model", a->src.model,
+                  "A builtin name or a model file (.hwp, .onnx, Keras .json/.h5, hls4ml .yml)")
+      ->required();
+  add_model_file_options(cmd, a->src);
   cmd->add_option("--rf", a->rf, "Reuse factor of every Dense/Conv layer without one of its own")
       ->capture_default_str();
   cmd->add_flag("--closest-rf", a->closest_rf,
@@ -180,6 +183,7 @@ std::function<void()> add_estimate_command(CLI::App& app) {
       "Examples:\n"
       "  hwprune estimate --model jet-mlp --rf 4\n"
       "  hwprune estimate --model pruned.hwp --rf 2 --strategy Unrolled\n"
+      "  hwprune estimate --model jet.json --hls-config jet_config.yml\n"
       "  hwprune estimate --model fmnist.hwp --rf 9 --pf 2 --precision 'ap_fixed<8,3>' --json");
   return [a] { run_estimate(*a); };
 }

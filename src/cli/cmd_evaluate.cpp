@@ -13,7 +13,8 @@ namespace hwprune::cli {
 namespace {
 
 struct EvaluateArgs {
-  std::string model, data, test_data, split = "auto";
+  ModelArgs src;
+  std::string data, test_data, split = "auto";
   double test_split = -1;
   uint64_t seed = 0;
   bool seed_given = false;
@@ -22,7 +23,7 @@ struct EvaluateArgs {
 };
 
 void run_evaluate(EvaluateArgs& a) {
-  Model model = io::load_model(a.model);
+  Model model = load_model_arg(a.src).model;
   data::LoadOptions load;
   load.task = model.task;
   load.class_names = model.class_names;
@@ -68,11 +69,14 @@ void run_evaluate(EvaluateArgs& a) {
   train::Trainer trainer(model, cfg);
   const train::Metrics m = trainer.evaluate(eval_set);
   if (a.json) {
-    nlohmann::json j{
-        {"model", a.model}, {"data", a.data}, {"split", what}, {"metrics", metrics_json(m, model)}};
+    nlohmann::json j{{"model", a.src.model},
+                     {"data", a.data},
+                     {"split", what},
+                     {"metrics", metrics_json(m, model)}};
     write_output("-", j.dump(2) + "\n");
   } else {
-    fmt::print("{}", format_metrics(m, model, fmt::format("{} on {} [{}]", a.model, a.data, what)));
+    fmt::print("{}",
+               format_metrics(m, model, fmt::format("{} on {} [{}]", a.src.model, a.data, what)));
   }
 }
 
@@ -81,7 +85,10 @@ void run_evaluate(EvaluateArgs& a) {
 std::function<void()> add_evaluate_command(CLI::App& app) {
   auto a = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = app.add_subcommand("evaluate", "Evaluate a saved model on a dataset");
-  cmd->add_option("--model", a->model, "A .hwp model file")->required();
+  cmd->add_option("--model", a->src.model,
+                  "A model file: .hwp, .onnx, Keras .json/.h5 or an hls4ml .yml naming one")
+      ->required();
+  add_model_file_options(cmd, a->src);
   cmd->add_option("--data", a->data, "Dataset spec (as for train)")->required();
   cmd->add_option("--test-data", a->test_data, "A separate test set (spec as --data)");
   cmd->add_option("--split", a->split,

@@ -18,7 +18,8 @@ namespace hwprune::cli {
 namespace {
 
 struct TrainArgs {
-  std::string model, data, test_data, out, json_out, precision, task;
+  ModelArgs src;
+  std::string data, test_data, out, json_out, precision, task;
   std::string optimizer = "adam", schedule = "constant", gradient = "ste";
   double test_split = 0.2, val_split = 0.1;
   train::TrainConfig cfg;
@@ -55,7 +56,7 @@ void run_train(TrainArgs& a) {
     throw Error(fmt::format("--val-split must be in [0, 1), got {}", a.val_split));
 
   // The model first when it is a file: its class names decide how string labels map.
-  const bool builtin = is_builtin_model(a.model);
+  const bool builtin = is_builtin_model(a.src.model);
   io::ModelFile file;
   data::LoadOptions load;
   if (!a.task.empty()) {
@@ -67,10 +68,7 @@ void run_train(TrainArgs& a) {
       throw Error(fmt::format("--task must be classification or regression, got \"{}\"", a.task));
   }
   if (!builtin) {
-    if (!std::filesystem::exists(a.model))
-      throw Error(fmt::format("--model {}: not a builtin model ({}) and no such file", a.model,
-                              fmt::join(builtin_model_names(), ", ")));
-    file = io::load_model_file(a.model);
+    file = load_model_arg(a.src);
     load.class_names = file.model.class_names;
     if (!load.task) load.task = file.model.task;
   }
@@ -78,7 +76,7 @@ void run_train(TrainArgs& a) {
 
   Model& model = file.model;
   if (builtin) {
-    model = make_builtin_model(a.model, d.train.num_outputs(), a.cfg.seed);
+    model = make_builtin_model(a.src.model, d.train.num_outputs(), a.cfg.seed);
     model.task = d.train.task;
     if (model.task == data::Task::Regression && model.layers.back().kind == LayerKind::Activation &&
         model.layers.back().activation == ActivationKind::Softmax)
@@ -86,6 +84,7 @@ void run_train(TrainArgs& a) {
     model.class_names = d.train.task == data::Task::Classification ? d.train.class_names
                                                                    : std::vector<std::string>{};
     model.set_precision(parse_precision(a.precision.empty() ? "ap_fixed<16,6>" : a.precision));
+    apply_hls_config_arg(model, a.src);
   } else if (!a.precision.empty()) {
     model.set_precision(parse_precision(a.precision));
   }
@@ -176,9 +175,11 @@ void run_train(TrainArgs& a) {
 std::function<void()> add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a model (quantization-aware) on a dataset");
-  cmd->add_option("--model", a->model,
-                  "A builtin (jet-mlp, fmnist-cnn, svhn-cnn) or a .hwp file to train further")
+  cmd->add_option("--model", a->src.model,
+                  "A builtin (jet-mlp, fmnist-cnn, svhn-cnn) or a model file to train further "
+                  "(.hwp, .onnx, Keras .json/.h5, hls4ml .yml)")
       ->required();
+  add_model_file_options(cmd, a->src);
   cmd->add_option("--data", a->data,
                   "Dataset spec: fashion-mnist, letter, csv:<file>[,label=..], npy:<X>,labels=<y>, "
                   "npz:<file>, or a .csv/.npz path")

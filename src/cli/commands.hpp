@@ -11,5 +11,7 @@ namespace hwprune::cli {
 std::function<void()> add_train_command(CLI::App& app);
 std::function<void()> add_evaluate_command(CLI::App& app);
 std::function<void()> add_estimate_command(CLI::App& app);
+std::function<void()> add_inspect_command(CLI::App& app);
+std::function<void()> add_convert_command(CLI::App& app);
 
 }  // namespace hwprune::cli

@@ -1,14 +1,44 @@
 #include "common.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "hwprune/io/hls_config.hpp"
+#include "hwprune/io/import.hpp"
 #include "hwprune/util/error.hpp"
 #include "hwprune/util/fs.hpp"
 
 namespace hwprune::cli {
+
+void add_model_file_options(CLI::App* cmd, ModelArgs& a) {
+  cmd->add_option("--weights", a.weights,
+                  "Keras weights (.h5) for a --model .json (default: <stem>_weights.h5 or "
+                  "<stem>.h5 beside it)");
+  cmd->add_option("--hls-config", a.hls_config,
+                  "An hls4ml YAML config whose precisions, reuse factors, strategies and IOType "
+                  "are applied to the model");
+}
+
+io::ModelFile load_model_arg(const ModelArgs& a) {
+  if (!std::filesystem::exists(a.model))
+    throw Error(fmt::format("--model {}: not a builtin model ({}) and no such file", a.model,
+                            fmt::join(builtin_model_names(), ", ")));
+  io::ModelFile file;
+  if (io::model_format(a.model) == io::ModelFormat::Native)
+    file = io::load_model_file(a.model);
+  else
+    file.model = io::import_model(a.model, a.weights);
+  apply_hls_config_arg(file.model, a);
+  return file;
+}
+
+void apply_hls_config_arg(Model& model, const ModelArgs& a) {
+  if (!a.hls_config.empty()) io::apply_hls_config(model, io::load_hls_config(a.hls_config));
+}
 
 PreparedData prepare_data(const std::string& spec, const std::string& test_spec,
                           const SplitOptions& split, const data::LoadOptions& load) {
@@ -125,6 +155,33 @@ void write_output(const std::string& path, const std::string& text) {
     return;
   }
   write_file_atomic(path, text);
+}
+
+std::string format_table(const std::vector<std::vector<std::string>>& rows,
+                         const std::string& indent) {
+  size_t cols = 0;
+  for (const auto& r : rows) cols = std::max(cols, r.size());
+  std::vector<size_t> width(cols, 0);
+  std::vector<bool> numeric(cols, true);
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (size_t c = 0; c < rows[i].size(); ++c) {
+      const std::string& cell = rows[i][c];
+      width[c] = std::max(width[c], cell.size());
+      if (i > 0 && !cell.empty() && cell.find_first_not_of("0123456789.-/%x") != std::string::npos)
+        numeric[c] = false;
+    }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line = indent;
+    for (size_t c = 0; c < r.size(); ++c) {
+      if (c > 0) line += "  ";
+      line += numeric[c] ? fmt::format("{:>{}}", r[c], width[c])
+                         : fmt::format("{:<{}}", r[c], width[c]);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
 }
 
 }  // namespace hwprune::cli

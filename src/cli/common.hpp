@@ -5,13 +5,28 @@
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "hwprune/data/loaders.hpp"
+#include "hwprune/io/model_file.hpp"
 #include "hwprune/ir/model.hpp"
 #include "hwprune/train/trainer.hpp"
 
 namespace hwprune::cli {
+
+// Where a command's model comes from: a file of any format (.hwp, .onnx, Keras .json/.h5,
+// an hls4ml .yml naming a model), Keras weights for a .json, and an hls4ml config to apply.
+struct ModelArgs {
+  std::string model, weights, hls_config;
+};
+// Adds --weights and --hls-config (the command adds --model itself, with its own help).
+void add_model_file_options(CLI::App* cmd, ModelArgs& a);
+// Reads a.model (any format; a .hwp keeps its optimizer state), then applies a.hls_config.
+// Error naming the path when it is neither a builtin nor a file.
+io::ModelFile load_model_arg(const ModelArgs& a);
+// Applies a.hls_config (if given) to a model that did not come from a file (a builtin).
+void apply_hls_config_arg(Model& model, const ModelArgs& a);
 
 // How the test part is chosen when a data source has no canonical test split.
 struct SplitOptions {
@@ -38,6 +53,11 @@ int resolve_threads(int requested, const Model& model);
 std::string format_overflows(const train::Metrics& m, const Model& model);
 std::string format_metrics(const train::Metrics& m, const Model& model, const std::string& what);
 nlohmann::json metrics_json(const train::Metrics& m, const Model& model);
+
+// A plain-text table: the first row is the header; columns are as wide as their widest
+// cell; a column whose cells (below the header) are all numbers is right-aligned.
+std::string format_table(const std::vector<std::vector<std::string>>& rows,
+                         const std::string& indent = "  ");
 
 // Writes text to a file atomically ("-" = stdout).
 void write_output(const std::string& path, const std::string& text);

@@ -18,10 +18,14 @@ int main(int argc, char** argv) {
       "  hwprune train --model fmnist-cnn --data fashion-mnist --out fmnist.hwp\n"
       "  hwprune evaluate --model fmnist.hwp --data fashion-mnist\n"
       "  hwprune estimate --model fmnist.hwp --rf 2\n"
+      "  hwprune inspect model.onnx\n"
+      "  hwprune convert fmnist.hwp fmnist.onnx\n"
       "Run 'hwprune <command> --help' for the options of a command.");
   auto train = hwprune::cli::add_train_command(app);
   auto evaluate = hwprune::cli::add_evaluate_command(app);
   auto estimate = hwprune::cli::add_estimate_command(app);
+  auto inspect = hwprune::cli::add_inspect_command(app);
+  auto convert = hwprune::cli::add_convert_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -31,6 +35,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("train")) train();
     if (app.got_subcommand("evaluate")) evaluate();
     if (app.got_subcommand("estimate")) estimate();
+    if (app.got_subcommand("inspect")) inspect();
+    if (app.got_subcommand("convert")) convert();
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "hwprune: error: {}\n", e.what());

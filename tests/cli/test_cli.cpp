@@ -35,7 +35,8 @@ std::string write_blob_csv(const ScratchDir& dir, const std::string& name, int f
 }
 
 TEST(Cli, HelpHasExamples) {
-  for (const char* cmd : {"--help", "train --help", "evaluate --help"}) {
+  for (const char* cmd : {"--help", "train --help", "evaluate --help", "estimate --help",
+                          "inspect --help", "convert --help"}) {
     const auto r = run_cli(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_THAT(r.output, HasSubstr("Examples:")) << cmd;

@@ -12,6 +12,7 @@
 #include "hwprune/io/zip.hpp"
 #include "hwprune/ir/model.hpp"
 #include "hwprune/util/fs.hpp"
+#include "support/models.hpp"
 #include "support/test_support.hpp"
 
 namespace hwprune {
@@ -21,67 +22,9 @@ using test::error_of;
 using test::ScratchDir;
 using ::testing::HasSubstr;
 
-Tensor random_tensor(Shape shape, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  Tensor t(std::move(shape));
-  for (float& v : t.data) v = u(rng);
-  return t;
-}
-
-Layer make(const std::string& name, LayerKind kind) {
-  Layer l;
-  l.name = name;
-  l.kind = kind;
-  return l;
-}
-
-// A small network touching every layer type: Conv1D (same, stride 2), BN, AvgPool1D (same),
-// MaxPool1D, Flatten, Dropout, Dense, BN, linear and quantized ReLU activations.
-Model every_layer_model() {
-  Model m;
-  m.name = "every-layer";
-  m.input_shape = {9, 3};
-  Layer c = make("conv", LayerKind::Conv1D);
-  c.filters = 4;
-  c.kernel_size = {3};
-  c.strides = {2};
-  c.padding = Padding::Same;
-  Layer bn = make("bn", LayerKind::BatchNorm);
-  Layer relu = make("relu", LayerKind::Activation);
-  relu.activation = ActivationKind::ReLU;
-  Layer ap = make("avg", LayerKind::AvgPool1D);
-  ap.pool_size = {2};
-  ap.strides = {1};
-  ap.padding = Padding::Same;
-  Layer mp = make("max", LayerKind::MaxPool1D);
-  mp.pool_size = {2};
-  Layer fl = make("flat", LayerKind::Flatten);
-  Layer dr = make("drop", LayerKind::Dropout);
-  dr.rate = 0.25;
-  Layer d = make("dense", LayerKind::Dense);
-  d.units = 5;
-  Layer bn2 = make("bn2", LayerKind::BatchNorm);
-  Layer lin = make("lin", LayerKind::Activation);
-  Layer d2 = make("out", LayerKind::Dense);
-  d2.units = 3;
-  Layer sm = make("softmax", LayerKind::Activation);
-  sm.activation = ActivationKind::Softmax;
-  m.layers = {c, bn, relu, ap, mp, fl, dr, d, bn2, lin, d2, sm};
-  // Shapes: (9,3) -conv s2 same-> (5,4) -avg same-> (5,4) -max 2-> (2,4) -flat-> (8,)
-  m.layers[0].weights = {{"kernel", random_tensor({3, 3, 4}, 1)}, {"bias", random_tensor({4}, 2)}};
-  for (size_t i : {1u, 8u}) {
-    const int64_t ch = i == 1 ? 4 : 5;
-    m.layers[i].weights = {{"gamma", random_tensor({ch}, 3 + i, 0.5f, 1.5f)},
-                           {"beta", random_tensor({ch}, 4 + i)},
-                           {"moving_mean", random_tensor({ch}, 5 + i)},
-                           {"moving_variance", random_tensor({ch}, 6 + i, 0.2f, 2.0f)}};
-  }
-  m.layers[7].weights = {{"kernel", random_tensor({8, 5}, 7)}, {"bias", random_tensor({5}, 8)}};
-  m.layers[10].weights = {{"kernel", random_tensor({5, 3}, 9)}, {"bias", random_tensor({3}, 10)}};
-  m.infer_shapes();
-  return m;
-}
+using test::every_layer_model;
+using test::make_layer;
+using test::random_tensor;
 
 TEST(ModelShapes, EveryLayerType) {
   Model m = every_layer_model();
@@ -143,9 +86,9 @@ TEST(ModelShapes, ErrorsNameTheLayer) {
   }
   {
     Model bad = m;
-    bad.layers.insert(bad.layers.begin(), make("flat", LayerKind::Flatten));
+    bad.layers.insert(bad.layers.begin(), make_layer("flat", LayerKind::Flatten));
     bad.input_shape = {4, 4};
-    bad.layers.insert(bad.layers.begin(), make("c", LayerKind::Conv2D));
+    bad.layers.insert(bad.layers.begin(), make_layer("c", LayerKind::Conv2D));
     EXPECT_THAT(error_of([&] { bad.infer_shapes(); }),
                 HasSubstr("layer 'c' (Conv2D): needs an input of rank 3"));
   }
@@ -181,7 +124,7 @@ TEST(ModelShapes, ErrorsNameTheLayer) {
 TEST(ReferenceForward, SamePaddedStridedConvByHand) {
   Model m;
   m.input_shape = {3, 3, 1};
-  Layer c = make("c", LayerKind::Conv2D);
+  Layer c = make_layer("c", LayerKind::Conv2D);
   c.filters = 1;
   c.kernel_size = {2, 2};
   c.strides = {2, 2};
@@ -200,7 +143,7 @@ TEST(ReferenceForward, SamePaddedStridedConvByHand) {
 TEST(ReferenceForward, PoolingSamePaddingCountsValidElementsOnly) {
   Model m;
   m.input_shape = {3, 1};
-  Layer a = make("a", LayerKind::AvgPool1D);
+  Layer a = make_layer("a", LayerKind::AvgPool1D);
   a.pool_size = {2};
   a.strides = {2};
   a.padding = Padding::Same;
@@ -213,7 +156,7 @@ TEST(ReferenceForward, PoolingSamePaddingCountsValidElementsOnly) {
 TEST(ReferenceForward, QuantizedDenseByHand) {
   Model m;
   m.input_shape = {2};
-  Layer d = make("d", LayerKind::Dense);
+  Layer d = make_layer("d", LayerKind::Dense);
   d.units = 1;
   d.weights = {{"kernel", Tensor({2, 1}, {0.3f, -0.7f})}, {"bias", Tensor({1}, {0.1f})}};
   m.layers = {d};

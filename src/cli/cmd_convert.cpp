@@ -1,0 +1,59 @@
+// hwprune convert: between the native model file, ONNX and Keras (by extension), with an
+// hls4ml YAML config written beside an ONNX/Keras export.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "hwprune/io/import.hpp"
+#include "hwprune/util/error.hpp"
+
+namespace hwprune::cli {
+
+namespace {
+
+struct ConvertArgs {
+  ModelArgs src;
+  std::string out;
+  int64_t rf = 1;
+  bool no_quant = false, no_hls = false;
+};
+
+void run_convert(const ConvertArgs& a) {
+  const Model model = load_model_arg(a.src).model;
+  io::ExportOptions o;
+  o.quant_nodes = !a.no_quant;
+  o.hls_config = !a.no_hls;
+  o.default_reuse_factor = a.rf;
+  if (a.rf < 1) throw Error(fmt::format("--rf must be >= 1, got {}", a.rf));
+  for (const auto& f : io::export_model(model, a.out, o)) fmt::print("wrote {}\n", f);
+}
+
+}  // namespace
+
+std::function<void()> add_convert_command(CLI::App& app) {
+  auto a = std::make_shared<ConvertArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "convert", "Convert a model between .hwp, ONNX and Keras (.json + .h5, or one .h5)");
+  cmd->add_option("in", a->src.model,
+                  "A model file (.hwp, .onnx, Keras .json/.h5) or an hls4ml .yml naming one")
+      ->required();
+  cmd->add_option("out", a->out, "Output: .hwp, .onnx, .json (writes <stem>_weights.h5 too) or .h5")
+      ->required();
+  add_model_file_options(cmd, a->src);
+  cmd->add_option("--rf", a->rf,
+                  "Reuse factor written in the hls4ml config for layers without their own")
+      ->capture_default_str();
+  cmd->add_flag("--no-quant-nodes", a->no_quant, "ONNX: no QONNX Quant nodes");
+  cmd->add_flag("--no-hls-config", a->no_hls,
+                "Do not write <stem>_hls4ml.yml beside an ONNX/Keras export");
+  cmd->footer(
+      "Examples:\n"
+      "  hwprune convert pruned.hwp pruned.onnx         # + pruned_hls4ml.yml\n"
+      "  hwprune convert pruned.hwp pruned.json --rf 4  # + pruned_weights.h5, pruned_hls4ml.yml\n"
+      "  hwprune convert KERAS_3layer.json jet.hwp");
+  return [a] { run_convert(*a); };
+}
+
+}  // namespace hwprune::cli

@@ -1,0 +1,105 @@
+// Format dispatch for reading and writing models.
+#include "hwprune/io/import.hpp"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "hwprune/io/keras.hpp"
+#include "hwprune/io/model_file.hpp"
+#include "hwprune/io/onnx.hpp"
+#include "hwprune/util/error.hpp"
+#include "hwprune/util/fs.hpp"
+
+namespace hwprune::io {
+
+namespace fs = std::filesystem;
+
+ModelFormat model_format(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".hwp") return ModelFormat::Native;
+  if (ext == ".onnx") return ModelFormat::Onnx;
+  if (ext == ".json") return ModelFormat::KerasJson;
+  if (ext == ".h5" || ext == ".hdf5") return ModelFormat::KerasH5;
+  if (ext == ".yml" || ext == ".yaml") return ModelFormat::HlsConfig;
+  throw Error(fmt::format(
+      "{}: unknown model format \"{}\" (known: .hwp, .onnx, Keras .json/.h5, hls4ml .yml)", path,
+      ext));
+}
+
+Model load_model_from_hls_config(const std::string& path) {
+  const HlsConfig cfg = load_hls_config(path);
+  Model model;
+  if (!cfg.onnx_model.empty()) {
+    model = load_onnx(cfg.onnx_model);
+  } else if (!cfg.keras_json.empty()) {
+    model = load_keras(cfg.keras_json, cfg.keras_h5);
+  } else if (!cfg.keras_h5.empty()) {
+    model = load_keras(cfg.keras_h5);
+  } else {
+    throw Error(fmt::format("{}: names no model (KerasJson/KerasH5 or OnnxModel)", path));
+  }
+  apply_hls_config(model, cfg);
+  return model;
+}
+
+Model import_model(const std::string& path, const std::string& keras_weights) {
+  switch (model_format(path)) {
+    case ModelFormat::Native:
+      return load_model(path);
+    case ModelFormat::Onnx:
+      return load_onnx(path);
+    case ModelFormat::KerasJson:
+      return load_keras(path, keras_weights);
+    case ModelFormat::KerasH5:
+      return load_keras(path);
+    case ModelFormat::HlsConfig:
+      return load_model_from_hls_config(path);
+  }
+  throw Error(fmt::format("{}: unreadable model", path));
+}
+
+std::vector<std::string> export_model(const Model& model, const std::string& path,
+                                      const ExportOptions& options) {
+  const fs::path p(path);
+  const std::string stem = (p.parent_path() / p.stem()).string();
+  std::vector<std::string> files{path};
+  HlsExportOptions hls;
+  hls.default_reuse_factor = options.default_reuse_factor;
+  switch (model_format(path)) {
+    case ModelFormat::Native:
+      save_model(path, model);
+      return files;
+    case ModelFormat::Onnx:
+      save_onnx(model, path, OnnxExportOptions{options.quant_nodes});
+      hls.onnx_model = p.filename().string();
+      break;
+    case ModelFormat::KerasJson: {
+      const std::string h5 = stem + "_weights.h5";
+      save_keras(model, path, h5);
+      files.push_back(h5);
+      hls.keras_json = p.filename().string();
+      hls.keras_h5 = fs::path(h5).filename().string();
+      break;
+    }
+    case ModelFormat::KerasH5:
+      save_keras_h5(model, path);
+      hls.keras_h5 = p.filename().string();
+      break;
+    case ModelFormat::HlsConfig:
+      throw Error(fmt::format(
+          "{}: an hls4ml config is written beside an exported model; export to .onnx, .json "
+          "or .h5",
+          path));
+  }
+  if (options.hls_config) {
+    hls.output_dir = p.stem().string() + "_hls4ml_prj";
+    const std::string yml = stem + "_hls4ml.yml";
+    write_file_atomic(yml, hls_config_yaml(model, hls));
+    files.push_back(yml);
+  }
+  return files;
+}
+
+}  // namespace hwprune::io

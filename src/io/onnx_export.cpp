@@ -1,0 +1,375 @@
+// IR -> ONNX: one node (plus Transposes and QONNX Quant nodes) per layer, keeping the IR's
+// channels-last semantics at the graph boundary (see docs/onnx.md).
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "hwprune/io/onnx.hpp"
+#include "hwprune/util/error.hpp"
+#include "onnx_quant.hpp"
+
+namespace hwprune::io {
+
+namespace {
+
+using namespace onnx_detail;
+
+OnnxAttribute int_attr(int64_t v) {
+  OnnxAttribute a;
+  a.kind = OnnxAttribute::Kind::Int;
+  a.i = v;
+  return a;
+}
+OnnxAttribute float_attr(double v) {
+  OnnxAttribute a;
+  a.kind = OnnxAttribute::Kind::Float;
+  a.f = v;
+  return a;
+}
+OnnxAttribute string_attr(const std::string& v) {
+  OnnxAttribute a;
+  a.kind = OnnxAttribute::Kind::String;
+  a.s = v;
+  return a;
+}
+OnnxAttribute ints_attr(std::vector<int64_t> v) {
+  OnnxAttribute a;
+  a.kind = OnnxAttribute::Kind::Ints;
+  a.ints = std::move(v);
+  return a;
+}
+
+// Keras-'same' padding before/after of one spatial dimension.
+std::pair<int64_t, int64_t> same_pads(int64_t in, int64_t out, int64_t k, int64_t s) {
+  const int64_t total = std::max<int64_t>((out - 1) * s + k - in, 0);
+  return {total / 2, total - total / 2};
+}
+
+class Exporter {
+ public:
+  Exporter(const Model& model, const OnnxExportOptions& options) : m_(model), opt_(options) {}
+
+  OnnxGraph run() {
+    m_.infer_shapes();
+    onnx_ir_version_for_opset(opt_.opset);  // validates the opset
+    g_.opsets[""] = opt_.opset;
+    g_.producer_name = "hwprune";
+    g_.name = m_.name;
+    auto in = m_.metadata.find("onnx.input");
+    cur_ = unique(in != m_.metadata.end() && !in->second.empty() ? in->second : "input");
+    OnnxValueInfo input;
+    input.name = cur_;
+    input.has_shape = true;
+    input.dims = {-1};
+    input.dims.insert(input.dims.end(), m_.input_shape.begin(), m_.input_shape.end());
+    g_.inputs.push_back(input);
+    rank_ = m_.input_shape.size() + 1;
+
+    if (opt_.quant_nodes && m_.input_precision) result_quant(m_.input_precision, "input_quant");
+    for (const Layer& l : m_.layers) layer(l);
+    to_channels_last("output");
+
+    OnnxValueInfo output;
+    output.name = cur_;
+    output.has_shape = true;
+    output.dims = {-1};
+    const Shape os = m_.output_shape();
+    output.dims.insert(output.dims.end(), os.begin(), os.end());
+    g_.outputs.push_back(output);
+    if (uses_quant_) g_.opsets[kQonnxDomain] = 1;
+    if (opt_.quant_nodes) write_metadata();
+    return std::move(g_);
+  }
+
+ private:
+  Model m_;
+  OnnxExportOptions opt_;
+  OnnxGraph g_;
+  std::set<std::string> names_;       // value names in use
+  std::set<std::string> node_names_;  // node names in use
+  std::string cur_;                   // the current activation
+  size_t rank_ = 2;                   // its rank, batch included
+  bool channels_first_ = false;       // its layout
+  bool uses_quant_ = false;
+
+  static std::string unique_in(std::set<std::string>& used, const std::string& base) {
+    std::string name = base;
+    for (int k = 2; used.count(name); ++k) name = fmt::format("{}_{}", base, k);
+    used.insert(name);
+    return name;
+  }
+  std::string unique(const std::string& base) { return unique_in(names_, base); }
+
+  OnnxNode& node(const std::string& op, const std::string& name, std::vector<std::string> inputs) {
+    OnnxNode n;
+    n.op_type = op;
+    n.name = unique_in(node_names_, name);
+    n.inputs = std::move(inputs);
+    n.outputs = {unique(n.name)};
+    g_.nodes.push_back(std::move(n));
+    return g_.nodes.back();
+  }
+  // Appends a node on the current activation; it becomes the new current activation.
+  OnnxNode& chain(const std::string& op, const std::string& name,
+                  std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), cur_);
+    OnnxNode& n = node(op, name, std::move(extra));
+    cur_ = n.outputs[0];
+    return n;
+  }
+
+  std::string initializer(const std::string& name, Shape dims, const std::vector<float>& values,
+                          OnnxType type = OnnxType::Float) {
+    OnnxTensor t;
+    t.dims = std::move(dims);
+    t.values.assign(values.begin(), values.end());
+    t.type = type;
+    const std::string n = unique(name);
+    g_.initializers[n] = std::move(t);
+    return n;
+  }
+  // Shared scalar initializers of the Quant nodes.
+  std::string scalar(const std::string& name, float v) {
+    if (!g_.initializers.count(name)) {
+      names_.insert(name);
+      g_.initializers[name] = OnnxTensor{{}, {static_cast<double>(v)}, OnnxType::Float};
+    }
+    return name;
+  }
+
+  OnnxNode& quant_node(const std::string& x, const QuantSpec& s, const std::string& name) {
+    uses_quant_ = true;
+    const std::string scale =
+        scalar(s.frac_bits >= 0 ? fmt::format("quant_scale_2^-{}", s.frac_bits)
+                                : fmt::format("quant_scale_2^{}", -s.frac_bits),
+               std::ldexp(1.0f, -s.frac_bits));
+    const std::string zero = scalar("quant_zeropt", 0.0f);
+    const std::string bits =
+        scalar(fmt::format("quant_bitwidth_{}", s.bitwidth), static_cast<float>(s.bitwidth));
+    OnnxNode& n = node("Quant", name, {x, scale, zero, bits});
+    n.domain = kQonnxDomain;
+    n.attributes["signed"] = int_attr(s.is_signed ? 1 : 0);
+    n.attributes["narrow"] = int_attr(s.narrow ? 1 : 0);
+    n.attributes["rounding_mode"] = string_attr(s.rounding);
+    return n;
+  }
+
+  // A weight/bias initializer (mask applied), behind a Quant node when it has a precision.
+  // Values are pre-quantized when the Quant node cannot reproduce the type's rounding (or
+  // no Quant node can express the type), so the file holds the values hwprune uses.
+  std::string weight(const std::string& name, Shape dims, std::vector<float> values,
+                     const Precision& p) {
+    const bool quantize = opt_.quant_nodes && p;
+    const auto spec = quantize ? quant_spec(*p) : std::nullopt;
+    if (quantize && (!spec || !rounding_expressible(p->quant))) {
+      const FixedType sat = saturating(*p);
+      for (float& v : values) v = static_cast<float>(sat.quantize(static_cast<double>(v)));
+    }
+    const std::string init = initializer(name, std::move(dims), values);
+    if (!spec) return init;
+    return quant_node(init, *spec, name + "_quant").outputs[0];
+  }
+
+  void result_quant(const Precision& p, const std::string& name) {
+    if (!opt_.quant_nodes || !p) return;
+    if (const auto spec = quant_spec(*p)) cur_ = quant_node(cur_, *spec, name).outputs[0];
+  }
+
+  // ---- layout -------------------------------------------------------------------------
+  std::vector<int64_t> perm_to_channels_first() const {
+    std::vector<int64_t> perm{0, static_cast<int64_t>(rank_) - 1};
+    for (size_t k = 1; k + 1 < rank_; ++k) perm.push_back(static_cast<int64_t>(k));
+    return perm;
+  }
+  std::vector<int64_t> perm_to_channels_last() const {
+    std::vector<int64_t> perm{0};
+    for (size_t k = 2; k < rank_; ++k) perm.push_back(static_cast<int64_t>(k));
+    perm.push_back(1);
+    return perm;
+  }
+  void to_channels_first(const std::string& hint) {
+    if (channels_first_ || rank_ <= 2) return;
+    chain("Transpose", hint + "_to_channels_first").attributes["perm"] =
+        ints_attr(perm_to_channels_first());
+    channels_first_ = true;
+  }
+  void to_channels_last(const std::string& hint) {
+    if (!channels_first_) return;
+    chain("Transpose", hint + "_to_channels_last").attributes["perm"] =
+        ints_attr(perm_to_channels_last());
+    channels_first_ = false;
+  }
+
+  // ---- layers -------------------------------------------------------------------------
+  std::vector<float> masked_kernel(const Layer& l) const {
+    std::vector<float> k = l.weight("kernel").data;
+    if (!l.mask.empty())
+      for (size_t i = 0; i < k.size(); ++i) k[i] *= l.mask.data[i];
+    return k;
+  }
+
+  void dense(const Layer& l) {
+    const int64_t n_in = l.input_shape[0], n_out = l.units;
+    const std::string w =
+        weight(l.name + ".kernel", {n_in, n_out}, masked_kernel(l), l.precision.weight);
+    if (l.use_bias) {
+      const std::string b =
+          weight(l.name + ".bias", {n_out}, l.weight("bias").data, l.precision.bias);
+      chain("Gemm", l.name, {w, b});
+    } else {
+      chain("MatMul", l.name, {w});
+    }
+  }
+
+  std::vector<int64_t> window_pads(const Layer& l, const std::vector<int64_t>& window) const {
+    const size_t sr = window.size();
+    std::vector<int64_t> pads(2 * sr, 0);
+    if (l.padding == Padding::Valid) return pads;
+    for (size_t d = 0; d < sr; ++d) {
+      const auto [before, after] =
+          same_pads(l.input_shape[d], l.output_shape[d], window[d], l.strides[d]);
+      pads[d] = before;
+      pads[d + sr] = after;
+    }
+    return pads;
+  }
+
+  void conv(const Layer& l) {
+    to_channels_first(l.name);
+    const auto& ks = l.kernel_size;
+    const int64_t kh = ks.size() == 2 ? ks[0] : 1, kw = ks.back();
+    const int64_t c = l.input_shape.back(), f = l.filters;
+    const auto k = masked_kernel(l);  // (KH, KW, C, F)
+    std::vector<float> w(k.size());   // (F, C, KH, KW)
+    for (int64_t fo = 0; fo < f; ++fo)
+      for (int64_t ci = 0; ci < c; ++ci)
+        for (int64_t y = 0; y < kh; ++y)
+          for (int64_t x = 0; x < kw; ++x)
+            w[static_cast<size_t>(((fo * c + ci) * kh + y) * kw + x)] =
+                k[static_cast<size_t>(((y * kw + x) * c + ci) * f + fo)];
+    Shape dims{f, c};
+    dims.insert(dims.end(), ks.begin(), ks.end());
+    std::vector<std::string> inputs{weight(l.name + ".kernel", dims, w, l.precision.weight)};
+    if (l.use_bias)
+      inputs.push_back(weight(l.name + ".bias", {f}, l.weight("bias").data, l.precision.bias));
+    OnnxNode& n = chain("Conv", l.name, inputs);
+    n.attributes["kernel_shape"] = ints_attr(ks);
+    n.attributes["strides"] = ints_attr(l.strides);
+    n.attributes["pads"] = ints_attr(window_pads(l, ks));
+  }
+
+  void pool(const Layer& l) {
+    to_channels_first(l.name);
+    const bool is_max = l.kind == LayerKind::MaxPool1D || l.kind == LayerKind::MaxPool2D;
+    OnnxNode& n = chain(is_max ? "MaxPool" : "AveragePool", l.name);
+    n.attributes["kernel_shape"] = ints_attr(l.pool_size);
+    n.attributes["strides"] = ints_attr(l.strides);
+    n.attributes["pads"] = ints_attr(window_pads(l, l.pool_size));
+    if (!is_max) n.attributes["count_include_pad"] = int_attr(0);
+  }
+
+  void batchnorm(const Layer& l) {
+    to_channels_first(l.name);
+    const int64_t c = l.input_shape.back();
+    std::vector<std::string> inputs;
+    for (const char* key : {"gamma", "beta", "moving_mean", "moving_variance"})
+      inputs.push_back(initializer(l.name + "." + key, {c}, l.weight(key).data));
+    OnnxNode& n = chain("BatchNormalization", l.name, inputs);
+    n.attributes["epsilon"] = float_attr(l.epsilon);
+    n.attributes["momentum"] = float_attr(l.momentum);
+  }
+
+  void layer(const Layer& l) {
+    switch (l.kind) {
+      case LayerKind::Dense:
+        dense(l);
+        break;
+      case LayerKind::Conv1D:
+      case LayerKind::Conv2D:
+        conv(l);
+        break;
+      case LayerKind::MaxPool1D:
+      case LayerKind::MaxPool2D:
+      case LayerKind::AvgPool1D:
+      case LayerKind::AvgPool2D:
+        pool(l);
+        break;
+      case LayerKind::BatchNorm:
+        batchnorm(l);
+        break;
+      case LayerKind::Activation:
+        switch (l.activation) {
+          case ActivationKind::ReLU:
+          case ActivationKind::QuantizedReLU:
+            chain("Relu", l.name);
+            break;
+          case ActivationKind::Softmax:
+            // hwprune computes softmax in float: its result precision is metadata only.
+            to_channels_last(l.name);
+            chain("Softmax", l.name).attributes["axis"] = int_attr(static_cast<int64_t>(rank_) - 1);
+            return;
+          case ActivationKind::Linear:
+            // A linear activation is only its result quantizer (named after the layer).
+            if (opt_.quant_nodes && l.precision.result && quant_spec(*l.precision.result)) {
+              result_quant(l.precision.result, l.name);
+              return;
+            }
+            chain("Identity", l.name);
+            return;
+        }
+        break;
+      case LayerKind::Flatten:
+        to_channels_last(l.name);
+        chain("Flatten", l.name).attributes["axis"] = int_attr(1);
+        rank_ = 2;
+        return;
+      case LayerKind::Dropout:
+        return;  // nothing at inference
+    }
+    result_quant(l.precision.result, l.name + "_result_quant");
+  }
+
+  // What Quant nodes cannot carry: exact types (AP_WRAP, AP_RND...), accumulators,
+  // BatchNorm scale/shift, unused fields, quantized_relu, BatchNorm epsilon/momentum in
+  // double. Read back by load_onnx.
+  void write_metadata() {
+    nlohmann::json j;
+    j["format"] = 1;
+    if (m_.input_precision) j["input_precision"] = m_.input_precision->str();
+    nlohmann::json layers = nlohmann::json::object();
+    for (const Layer& l : m_.layers) {
+      nlohmann::json lj{{"type", to_string(l.kind)}};
+      const auto put = [&](const char* key, const Precision& p) {
+        if (p) lj[key] = p->str();
+      };
+      put("weight", l.precision.weight);
+      put("bias", l.precision.bias);
+      put("accum", l.precision.accum);
+      put("result", l.precision.result);
+      if (l.kind == LayerKind::Activation) lj["activation"] = std::string(to_string(l.activation));
+      if (l.kind == LayerKind::BatchNorm) {  // the attributes are float32, these are exact
+        lj["epsilon"] = l.epsilon;
+        lj["momentum"] = l.momentum;
+      }
+      layers[l.name] = lj;
+    }
+    j["layers"] = layers;
+    g_.metadata[kMetadataKey] = j.dump();
+  }
+};
+
+}  // namespace
+
+void save_onnx(const Model& model, const std::string& path, const OnnxExportOptions& options) {
+  OnnxGraph g;
+  try {
+    g = Exporter(model, options).run();
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: cannot export model '{}': {}", path, model.name, e.what()));
+  }
+  write_onnx_graph(g, path);
+}
+
+}  // namespace hwprune::io
