@@ -39,22 +39,23 @@ std::string strategy_cell(const hw::LayerHw& h) {
 
 std::string table(const hw::HardwareModel& hwm, const hw::ModelEstimate& e,
                   const std::string& title) {
-  std::string out = fmt::format("{}\n", title);
-  out += fmt::format("  {:<12} {:>5} {:<16} {:>6} {:>8} {:>7} {:>7} {:>17} {:>9} {:>8}\n", "layer",
-                     "RF", "strategy", "BF", "mults", "DSP", "BRAM18", "params (nz/all)", "FF~",
-                     "cycles");
+  std::vector<std::vector<std::string>> rows{{"layer", "RF", "strategy", "BF", "mults", "DSP",
+                                              "BRAM18", "params (nz/all)", "FF~", "cycles"}};
+  auto figures = [](std::vector<std::string> row, const hw::LayerEstimate& l) {
+    for (int64_t v : {l.multipliers, l.dsp, l.bram18}) row.push_back(std::to_string(v));
+    row.push_back(fmt::format("{}/{}", l.nonzero, l.parameters));
+    row.push_back(std::to_string(l.ff));
+    row.push_back(std::to_string(l.latency));
+    return row;
+  };
   for (size_t i = 0; i < e.layers.size(); ++i) {
     const auto& l = e.layers[i];
-    const auto& h = hwm.layers[i];
-    out += fmt::format("  {:<12} {:>5} {:<16} {:>6} {:>8} {:>7} {:>7} {:>17} {:>9} {:>8}\n", l.name,
-                       l.reuse_factor, strategy_cell(h), l.block_factor, l.multipliers, l.dsp,
-                       l.bram18, fmt::format("{}/{}", l.nonzero, l.parameters), l.ff, l.latency);
+    rows.push_back(figures({l.name, std::to_string(l.reuse_factor), strategy_cell(hwm.layers[i]),
+                            std::to_string(l.block_factor)},
+                           l));
   }
-  const auto& t = e.total;
-  out += fmt::format("  {:<12} {:>5} {:<16} {:>6} {:>8} {:>7} {:>7} {:>17} {:>9} {:>8}\n", "total",
-                     "", "", "", t.multipliers, t.dsp, t.bram18,
-                     fmt::format("{}/{}", t.nonzero, t.parameters), t.ff, t.latency);
-  return out;
+  rows.push_back(figures({"total", "", "", ""}, e.total));
+  return title + "\n" + format_table(rows);
 }
 
 nlohmann::json figures_json(const hw::LayerEstimate& l) {

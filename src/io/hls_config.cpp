@@ -401,6 +401,8 @@ std::string hls_config_yaml(const Model& model_in, const HlsExportOptions& o) {
       const int64_t rf = l.hardware.reuse_factor.value_or(o.default_reuse_factor);
       Strategy s = l.hardware.strategy.value_or(rf > 1 ? Strategy::Resource : Strategy::Latency);
       if (s == Strategy::Resource && rf > 1 && has_dead_lane(l, rf)) s = Strategy::Unrolled;
+      // hls4ml refuses resource_unrolled at RF 1 (and falls back to Resource).
+      if (s == Strategy::Unrolled && rf == 1) s = Strategy::Resource;
       out << YAML::Key << "ReuseFactor" << YAML::Value << rf;
       out << YAML::Key << "Strategy" << YAML::Value
           << (s == Strategy::Unrolled ? std::string("resource_unrolled")
