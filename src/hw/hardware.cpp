@@ -173,8 +173,15 @@ int64_t bram18_for(int64_t depth, int64_t width_bits, const Device& device) {
 
 HardwareModel resolve_hardware(const Model& model_in, const HardwareDefaults& defaults,
                                const Device& device) {
-  Model model = model_in;
-  model.infer_shapes();
+  // Shapes are needed; copy the model only when they have not been inferred yet.
+  Model copy;
+  const bool inferred = std::all_of(model_in.layers.begin(), model_in.layers.end(),
+                                    [](const Layer& l) { return !l.output_shape.empty(); });
+  if (!inferred) {
+    copy = model_in;
+    copy.infer_shapes();
+  }
+  const Model& model = inferred ? model_in : copy;
   HardwareModel out;
   out.device = device;
   Precision data = model.input_precision;

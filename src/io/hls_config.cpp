@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "hwprune/hw/hardware.hpp"
+#include "hwprune/hw/estimate.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::io {
@@ -309,25 +309,27 @@ std::string meta(const Model& m, const char* key) {
   return it == m.metadata.end() ? std::string() : it->second;
 }
 
-// True when some multiplier lane of a Resource layer holds only zeros.
+// True when some multiplier lane of a Resource layer holds only zeros (masked, zero, or
+// quantized to zero when the layer has a weight type; the model may still be float here).
 bool has_dead_lane(const Layer& l, int64_t rf) {
   const Tensor& k = l.weight("kernel");
   hw::LayerHw h;
+  h.name = l.name;
   h.n_out = k.shape.back();
   h.n_in = k.numel() / h.n_out;
   h.n_products = k.numel();
   h.reuse_factor = rf;
   h.block_factor = hw::ceil_div(h.n_products, rf);
-  std::vector<uint8_t> live(static_cast<size_t>(h.block_factor), 0);
-  const std::optional<FixedType> type =
-      l.precision.weight ? std::optional(saturating(*l.precision.weight)) : std::nullopt;
-  for (int64_t i = 0; i < h.n_products; ++i) {
-    const size_t is = static_cast<size_t>(i);
-    const double w = static_cast<double>(k.data[is]) * (l.mask.empty() ? 1.0 : l.mask.data[is]);
-    const bool zero = type ? type->quantize_raw(w) == 0 : w == 0.0;
-    if (!zero) live[static_cast<size_t>(hw::transposed_index(h, i) / rf)] = 1;
+  std::vector<uint8_t> live(static_cast<size_t>(h.n_products));
+  if (l.precision.weight) {
+    h.weight = *l.precision.weight;
+    live = hw::live_weights(l, h);
+  } else {
+    for (size_t i = 0; i < live.size(); ++i)
+      live[i] = k.data[i] != 0.0f && (l.mask.empty() || l.mask.data[i] != 0.0f);
   }
-  return std::find(live.begin(), live.end(), uint8_t{0}) != live.end();
+  const auto lanes = hw::live_lanes(h, live);
+  return std::find(lanes.begin(), lanes.end(), uint8_t{0}) != lanes.end();
 }
 
 }  // namespace

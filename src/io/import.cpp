@@ -1,6 +1,7 @@
 // Format dispatch for reading and writing models.
 #include "hwprune/io/import.hpp"
 
+#include <cctype>
 #include <filesystem>
 
 #include <fmt/format.h>

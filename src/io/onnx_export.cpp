@@ -16,31 +16,6 @@ namespace {
 
 using namespace onnx_detail;
 
-OnnxAttribute int_attr(int64_t v) {
-  OnnxAttribute a;
-  a.kind = OnnxAttribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-OnnxAttribute float_attr(double v) {
-  OnnxAttribute a;
-  a.kind = OnnxAttribute::Kind::Float;
-  a.f = v;
-  return a;
-}
-OnnxAttribute string_attr(const std::string& v) {
-  OnnxAttribute a;
-  a.kind = OnnxAttribute::Kind::String;
-  a.s = v;
-  return a;
-}
-OnnxAttribute ints_attr(std::vector<int64_t> v) {
-  OnnxAttribute a;
-  a.kind = OnnxAttribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-
 // Keras-'same' padding before/after of one spatial dimension.
 std::pair<int64_t, int64_t> same_pads(int64_t in, int64_t out, int64_t k, int64_t s) {
   const int64_t total = std::max<int64_t>((out - 1) * s + k - in, 0);
@@ -150,9 +125,9 @@ class Exporter {
         scalar(fmt::format("quant_bitwidth_{}", s.bitwidth), static_cast<float>(s.bitwidth));
     OnnxNode& n = node("Quant", name, {x, scale, zero, bits});
     n.domain = kQonnxDomain;
-    n.attributes["signed"] = int_attr(s.is_signed ? 1 : 0);
-    n.attributes["narrow"] = int_attr(s.narrow ? 1 : 0);
-    n.attributes["rounding_mode"] = string_attr(s.rounding);
+    n.attributes["signed"] = OnnxAttribute::of_int(s.is_signed ? 1 : 0);
+    n.attributes["narrow"] = OnnxAttribute::of_int(s.narrow ? 1 : 0);
+    n.attributes["rounding_mode"] = OnnxAttribute::of_string(s.rounding);
     return n;
   }
 
@@ -192,13 +167,13 @@ class Exporter {
   void to_channels_first(const std::string& hint) {
     if (channels_first_ || rank_ <= 2) return;
     chain("Transpose", hint + "_to_channels_first").attributes["perm"] =
-        ints_attr(perm_to_channels_first());
+        OnnxAttribute::of_ints(perm_to_channels_first());
     channels_first_ = true;
   }
   void to_channels_last(const std::string& hint) {
     if (!channels_first_) return;
     chain("Transpose", hint + "_to_channels_last").attributes["perm"] =
-        ints_attr(perm_to_channels_last());
+        OnnxAttribute::of_ints(perm_to_channels_last());
     channels_first_ = false;
   }
 
@@ -255,19 +230,19 @@ class Exporter {
     if (l.use_bias)
       inputs.push_back(weight(l.name + ".bias", {f}, l.weight("bias").data, l.precision.bias));
     OnnxNode& n = chain("Conv", l.name, inputs);
-    n.attributes["kernel_shape"] = ints_attr(ks);
-    n.attributes["strides"] = ints_attr(l.strides);
-    n.attributes["pads"] = ints_attr(window_pads(l, ks));
+    n.attributes["kernel_shape"] = OnnxAttribute::of_ints(ks);
+    n.attributes["strides"] = OnnxAttribute::of_ints(l.strides);
+    n.attributes["pads"] = OnnxAttribute::of_ints(window_pads(l, ks));
   }
 
   void pool(const Layer& l) {
     to_channels_first(l.name);
     const bool is_max = l.kind == LayerKind::MaxPool1D || l.kind == LayerKind::MaxPool2D;
     OnnxNode& n = chain(is_max ? "MaxPool" : "AveragePool", l.name);
-    n.attributes["kernel_shape"] = ints_attr(l.pool_size);
-    n.attributes["strides"] = ints_attr(l.strides);
-    n.attributes["pads"] = ints_attr(window_pads(l, l.pool_size));
-    if (!is_max) n.attributes["count_include_pad"] = int_attr(0);
+    n.attributes["kernel_shape"] = OnnxAttribute::of_ints(l.pool_size);
+    n.attributes["strides"] = OnnxAttribute::of_ints(l.strides);
+    n.attributes["pads"] = OnnxAttribute::of_ints(window_pads(l, l.pool_size));
+    if (!is_max) n.attributes["count_include_pad"] = OnnxAttribute::of_int(0);
   }
 
   void batchnorm(const Layer& l) {
@@ -277,8 +252,8 @@ class Exporter {
     for (const char* key : {"gamma", "beta", "moving_mean", "moving_variance"})
       inputs.push_back(initializer(l.name + "." + key, {c}, l.weight(key).data));
     OnnxNode& n = chain("BatchNormalization", l.name, inputs);
-    n.attributes["epsilon"] = float_attr(l.epsilon);
-    n.attributes["momentum"] = float_attr(l.momentum);
+    n.attributes["epsilon"] = OnnxAttribute::of_float(l.epsilon);
+    n.attributes["momentum"] = OnnxAttribute::of_float(l.momentum);
   }
 
   void layer(const Layer& l) {
@@ -308,7 +283,8 @@ class Exporter {
           case ActivationKind::Softmax:
             // hwprune computes softmax in float: its result precision is metadata only.
             to_channels_last(l.name);
-            chain("Softmax", l.name).attributes["axis"] = int_attr(static_cast<int64_t>(rank_) - 1);
+            chain("Softmax", l.name).attributes["axis"] =
+                OnnxAttribute::of_int(static_cast<int64_t>(rank_) - 1);
             return;
           case ActivationKind::Linear:
             // A linear activation is only its result quantizer (named after the layer).
@@ -322,7 +298,7 @@ class Exporter {
         break;
       case LayerKind::Flatten:
         to_channels_last(l.name);
-        chain("Flatten", l.name).attributes["axis"] = int_attr(1);
+        chain("Flatten", l.name).attributes["axis"] = OnnxAttribute::of_int(1);
         rank_ = 2;
         return;
       case LayerKind::Dropout:

@@ -268,6 +268,34 @@ void write_value_info(const OnnxValueInfo& v, onnx::ValueInfoProto& p) {
 
 }  // namespace
 
+OnnxAttribute OnnxAttribute::of_int(int64_t v) {
+  OnnxAttribute a;
+  a.kind = Kind::Int;
+  a.i = v;
+  return a;
+}
+
+OnnxAttribute OnnxAttribute::of_float(double v) {
+  OnnxAttribute a;
+  a.kind = Kind::Float;
+  a.f = v;
+  return a;
+}
+
+OnnxAttribute OnnxAttribute::of_string(std::string v) {
+  OnnxAttribute a;
+  a.kind = Kind::String;
+  a.s = std::move(v);
+  return a;
+}
+
+OnnxAttribute OnnxAttribute::of_ints(std::vector<int64_t> v) {
+  OnnxAttribute a;
+  a.kind = Kind::Ints;
+  a.ints = std::move(v);
+  return a;
+}
+
 const OnnxAttribute* OnnxNode::attribute(const std::string& key) const {
   auto it = attributes.find(key);
   return it == attributes.end() ? nullptr : &it->second;

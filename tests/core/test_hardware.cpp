@@ -15,6 +15,7 @@
 #include "hwprune/hw/objectives.hpp"
 #include "hwprune/io/model_file.hpp"
 #include "hwprune/structures/groups.hpp"
+#include "support/models.hpp"
 #include "support/test_support.hpp"
 
 namespace hwprune {
@@ -24,14 +25,6 @@ using hw::HardwareDefaults;
 using structures::GroupKind;
 using test::error_of;
 using ::testing::HasSubstr;
-
-Layer dense_layer(const std::string& name, int64_t units) {
-  Layer l;
-  l.name = name;
-  l.kind = LayerKind::Dense;
-  l.units = units;
-  return l;
-}
 
 // Seeded Glorot weights kept away from 0 (|w| >= 0.15) so that no weight quantizes to 0 by
 // chance (only masks make zeros here), and biases 0.25.
@@ -51,7 +44,8 @@ Model dense_model(const std::vector<int64_t>& sizes,
   Model m;
   m.input_shape = {sizes[0]};
   for (size_t i = 1; i < sizes.size(); ++i) {
-    m.layers.push_back(dense_layer(fmt::format("fc{}", i), sizes[i]));
+    m.layers.push_back(test::make_layer(fmt::format("fc{}", i), LayerKind::Dense));
+    m.layers.back().units = sizes[i];
     m.layers.back().weights = {{"kernel", Tensor({sizes[i - 1], sizes[i]})},
                                {"bias", Tensor({sizes[i]})}};
   }
@@ -65,9 +59,7 @@ Model dense_model(const std::vector<int64_t>& sizes,
 Model conv_model(int64_t h, int64_t w, int64_t c, int64_t f, int64_t k) {
   Model m;
   m.input_shape = {h, w, c};
-  Layer l;
-  l.name = "conv";
-  l.kind = LayerKind::Conv2D;
+  Layer l = test::make_layer("conv", LayerKind::Conv2D);
   l.filters = f;
   l.kernel_size = {k, k};
   l.strides = {1, 1};

@@ -313,24 +313,6 @@ OnnxTensor random_tensor(Shape dims, std::mt19937& rng, double scale = 0.5) {
   for (double& x : v) x = static_cast<float>(u(rng));  // float32-exact
   return tensor(std::move(dims), std::move(v));
 }
-OnnxAttribute ints(std::vector<int64_t> v) {
-  OnnxAttribute a;
-  a.kind = OnnxAttribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-OnnxAttribute int1(int64_t v) {
-  OnnxAttribute a;
-  a.kind = OnnxAttribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-OnnxAttribute str(const std::string& s) {
-  OnnxAttribute a;
-  a.kind = OnnxAttribute::Kind::String;
-  a.s = s;
-  return a;
-}
 OnnxNode& add_node(OnnxGraph& g, const std::string& op, const std::string& name,
                    std::vector<std::string> inputs, const std::string& output) {
   OnnxNode n;
@@ -368,19 +350,19 @@ OnnxGraph channels_first_cnn(std::mt19937& rng) {
   g.initializers["fc_w"] = random_tensor({6, 5 * 2 * 2}, rng);  // (out, in): transB = 1
   g.initializers["fc_b"] = random_tensor({6}, rng);
   auto& c1 = add_node(g, "Conv", "/conv1/Conv", {"x", "w1", "b1"}, "c1");
-  c1.attributes["pads"] = ints({1, 1, 1, 1});
-  c1.attributes["kernel_shape"] = ints({3, 3});
+  c1.attributes["pads"] = OnnxAttribute::of_ints({1, 1, 1, 1});
+  c1.attributes["kernel_shape"] = OnnxAttribute::of_ints({3, 3});
   add_node(g, "Relu", "/relu/Relu", {"c1"}, "r1");
   auto& p = add_node(g, "MaxPool", "/pool/MaxPool", {"r1"}, "p1");
-  p.attributes["kernel_shape"] = ints({2, 2});
-  p.attributes["strides"] = ints({2, 2});
+  p.attributes["kernel_shape"] = OnnxAttribute::of_ints({2, 2});
+  p.attributes["strides"] = OnnxAttribute::of_ints({2, 2});
   auto& c2 = add_node(g, "Conv", "/conv2/Conv", {"p1", "w2"}, "c2");
-  c2.attributes["strides"] = ints({2, 2});
+  c2.attributes["strides"] = OnnxAttribute::of_ints({2, 2});
   add_node(g, "BatchNormalization", "/bn/BatchNormalization",
            {"c2", "gamma", "beta", "mean", "var"}, "bn");
   add_node(g, "Flatten", "/Flatten", {"bn"}, "flat");
   add_node(g, "Gemm", "/fc/Gemm", {"flat", "fc_w", "fc_b"}, "logits").attributes["transB"] =
-      int1(1);
+      OnnxAttribute::of_int(1);
   add_node(g, "Softmax", "/Softmax", {"logits"}, "probs");
   set_output(g, "probs", {-1, 6});
   return g;
@@ -543,14 +525,14 @@ TEST(OnnxImport, ChannelsFirstConv1dWithReshapeAndMatMulAdd) {
   g.initializers["fc_b"] = random_tensor({2}, rng);
   g.initializers["shape"] = tensor({2}, {0, -1}, io::OnnxType::Int64);
   auto& c = add_node(g, "Conv", "conv", {"seq", "w"}, "c");
-  c.attributes["strides"] = ints({2});
-  c.attributes["auto_pad"] = str("SAME_UPPER");
+  c.attributes["strides"] = OnnxAttribute::of_ints({2});
+  c.attributes["auto_pad"] = OnnxAttribute::of_string("SAME_UPPER");
   add_node(g, "Add", "conv_bias", {"c", "b"}, "cb");
   add_node(g, "Relu", "relu", {"cb"}, "r");
   auto& pool = add_node(g, "AveragePool", "avg", {"r"}, "a");
-  pool.attributes["kernel_shape"] = ints({2});
-  pool.attributes["strides"] = ints({1});
-  pool.attributes["pads"] = ints({0, 1});  // Keras 'same' for L = 5, k = 2, s = 1
+  pool.attributes["kernel_shape"] = OnnxAttribute::of_ints({2});
+  pool.attributes["strides"] = OnnxAttribute::of_ints({1});
+  pool.attributes["pads"] = OnnxAttribute::of_ints({0, 1});  // Keras 'same' for L = 5, k = 2, s = 1
   add_node(g, "Reshape", "reshape", {"a", "shape"}, "flat");
   add_node(g, "MatMul", "fc", {"flat", "fc"}, "mm");
   add_node(g, "Add", "fc_add", {"fc_b", "mm"}, "out");
@@ -586,9 +568,9 @@ TEST(OnnxImport, QuantNodesGivePrecisions) {
                    int sgn, int narrow, const std::string& mode) {
     auto& n = add_node(g, "Quant", name, std::move(in), out);
     n.domain = "qonnx.custom_op.general";
-    n.attributes["signed"] = int1(sgn);
-    n.attributes["narrow"] = int1(narrow);
-    n.attributes["rounding_mode"] = str(mode);
+    n.attributes["signed"] = OnnxAttribute::of_int(sgn);
+    n.attributes["narrow"] = OnnxAttribute::of_int(narrow);
+    n.attributes["rounding_mode"] = OnnxAttribute::of_string(mode);
   };
   quant("qin", {"x", "s_a", "z", "b8"}, "xq", 1, 0, "FLOOR");
   quant("qw", {"w", "s_w", "z", "b6"}, "wq", 1, 1, "ROUND");
@@ -861,18 +843,18 @@ TEST(OnnxErrors, Dilations) {
   test::ScratchDir dir;
   std::mt19937 rng(2);
   OnnxGraph g = channels_first_cnn(rng);
-  g.nodes[0].attributes["dilations"] = ints({2, 2});
+  g.nodes[0].attributes["dilations"] = OnnxAttribute::of_ints({2, 2});
   EXPECT_EQ(load_error(dir, g),
             dir.file("bad.onnx") +
                 ": node '/conv1/Conv' (Conv): attribute 'dilations' = [2, 2] is not supported "
                 "(only 1)");
   g.nodes[0].attributes.erase("dilations");
-  g.nodes[0].attributes["pads"] = ints({1, 0, 1, 0});
+  g.nodes[0].attributes["pads"] = OnnxAttribute::of_ints({1, 0, 1, 0});
   EXPECT_NE(load_error(dir, g).find("node '/conv1/Conv' (Conv): attribute 'pads' = [1, 0, 1, 0] "
                                     "is neither 0 nor Keras 'same'"),
             std::string::npos);
   g.nodes[0].attributes.erase("pads");
-  g.nodes[0].attributes["group"] = int1(3);
+  g.nodes[0].attributes["group"] = OnnxAttribute::of_int(3);
   EXPECT_NE(load_error(dir, g).find("(Conv): attribute 'group' = 3"), std::string::npos);
 }
 

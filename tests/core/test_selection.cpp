@@ -34,12 +34,18 @@ std::vector<std::vector<double>> l1_importance(const Model& m, const structures:
   return out;
 }
 
-TEST(Selection, JetMlpDspBramBudgetHoldsAfterMasking) {
+// The jet-mlp at ap_fixed<16,6>, resolved at reuse factor `rf` (Resource).
+std::pair<Model, hw::HardwareModel> jet_at(int64_t rf) {
   Model m = make_builtin_model("jet-mlp", 5, 1);
   m.set_precision(parse_precision("ap_fixed<16,6>"));
   hw::HardwareDefaults d;
-  d.reuse_factor = 2;
-  const auto hwm = hw::resolve_hardware(m, d);
+  d.reuse_factor = rf;
+  hw::HardwareModel hwm = hw::resolve_hardware(m, d);
+  return {std::move(m), std::move(hwm)};
+}
+
+TEST(Selection, JetMlpDspBramBudgetHoldsAfterMasking) {
+  const auto [m, hwm] = jet_at(2);
   const auto obj = hw::make_objective("dsp-bram");
   const auto plan = structures::make_plan(m, hwm, *obj, {"output"});
   ASSERT_EQ(plan.layers.size(), 3u);  // output is frozen
@@ -68,11 +74,7 @@ TEST(Selection, JetMlpDspBramBudgetHoldsAfterMasking) {
 }
 
 TEST(Selection, BadBudgetsAndImportancesAreErrors) {
-  Model m = make_builtin_model("jet-mlp", 5, 1);
-  m.set_precision(parse_precision("ap_fixed<16,6>"));
-  hw::HardwareDefaults d;
-  d.reuse_factor = 4;
-  const auto hwm = hw::resolve_hardware(m, d);
+  const auto [m, hwm] = jet_at(4);
   const auto plan = structures::make_plan(m, hwm, *hw::make_objective("dsp"), {"output"});
   auto imp = l1_importance(m, plan);
   EXPECT_THAT(error_of([&] { structures::knapsack_problem(plan, imp, {10.0}); }),

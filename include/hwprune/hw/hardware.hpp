@@ -91,7 +91,8 @@ struct HardwareModel {
   const LayerHw* find(size_t layer_index) const;
 };
 
-// Resolves every Dense/Conv layer of `model` (shapes inferred, precisions fixed-point):
+// Resolves every Dense/Conv layer of `model` (precisions fixed-point; the layers' inferred
+// shapes are used, inferred on a copy when missing, so re-infer after editing a model):
 // the layer's own LayerHardware first, then `defaults`. Validates RF (and PF) per layer.
 // Error naming the layer for a float precision, an invalid RF (with the nearest valid
 // ones) or an invalid PF.

@@ -49,6 +49,11 @@ struct OnnxAttribute {
   std::vector<int64_t> ints;
   std::vector<double> floats;
   OnnxTensor tensor;
+
+  static OnnxAttribute of_int(int64_t v);
+  static OnnxAttribute of_float(double v);
+  static OnnxAttribute of_string(std::string v);
+  static OnnxAttribute of_ints(std::vector<int64_t> v);
 };
 
 struct OnnxNode {
