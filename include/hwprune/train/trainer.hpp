@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hwprune/data/dataset.hpp"
 #include "hwprune/ir/model.hpp"
+#include "hwprune/structures/groups.hpp"
 
 namespace hwprune::train {
 
@@ -53,7 +55,33 @@ struct TrainConfig {
   // wrap; the penalty keeps the trained network inside the range. 0 turns it off. Only its
   // gradient is computed (in the quantizer's backward); reported losses exclude it.
   double overflow_penalty = 1.0;
+  // Structured masks: a Dense/Conv output channel whose kernel weights are all masked also
+  // has its bias, and the gamma and beta of a BatchNorm folded into the layer, held at
+  // exactly 0, so the channel outputs 0 and can be removed physically
+  // (structures::remove_zero_structures) without changing the network's outputs.
+  bool zero_dead_channels = false;
 };
+
+// The hardware-aware group regulariser on one layer's kernel, added to the training loss:
+//   alpha * sum_g sqrt(|g|) * ||w_g||_2      (group lasso: pushes whole groups to 0)
+// + beta  * sum_g Var(w_g)                    (population variance: pushes a group towards
+//                                              one shared value)
+// over the groups of `groups` (flat Keras-layout kernel indices). Masked weights count as 0.
+struct GroupPenalty {
+  structures::GroupSet groups;
+  double alpha = 0.0;
+  double beta = 0.0;
+};
+
+// Per-weight importance estimated from data (Keras layout, one tensor per Dense/Conv layer).
+//   Oracle    sum over batches of |w * dL/dw| (first-order Taylor estimate of the loss change
+//             when w is removed), L the mean loss of the batch.
+//   Saliency  w^2 * F_ii / 2, F_ii the diagonal of the empirical Fisher information
+//             (mean over samples of the squared per-sample gradient), an estimate of the
+//             Hessian diagonal that is never negative (Optimal Brain Damage with the
+//             Gauss-Newton/Fisher approximation).
+// Masked weights score 0. Every value is finite and >= 0.
+enum class ScoreKind { Oracle, Saliency };
 
 struct EpochStats {
   int epoch = 0;  // 1-based
@@ -117,6 +145,24 @@ class Trainer {
   void set_mask(const std::string& layer, const Tensor& mask);  // kernel shape, 0/1
   void reset_optimizer();  // fresh optimizer state (e.g. after a new mask)
   void set_learning_rate(double lr);
+
+  // Replaces the group regulariser (empty: none). Error naming the layer for a layer that
+  // has no kernel or groups that do not index its kernel.
+  void set_regulariser(std::vector<GroupPenalty> penalties);
+  // The regulariser's current value (0 without one).
+  double regulariser_value();
+
+  // Ties each group's weights to one shared value: from now on the weights of every group
+  // in `groups` are set to the group's mean (masked weights stay 0 and do not count) after
+  // every optimizer step. Calls accumulate per layer; clear_shared_groups() removes them.
+  void add_shared_groups(const structures::GroupSet& groups);
+  void clear_shared_groups();
+
+  // Per-weight importance on up to `max_samples` samples of `d` (in order), in inference
+  // mode for BatchNorm statistics (no update of running statistics, no dropout); the
+  // fake quantizers' gradient rule applies. Keys are layer names.
+  std::map<std::string, Tensor> weight_scores(const data::Dataset& d, ScoreKind kind,
+                                              int64_t max_samples = 1024);
 
   // Copies weights, BatchNorm statistics and masks back into the IR model.
   void sync_to_model();
