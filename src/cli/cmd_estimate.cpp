@@ -18,12 +18,10 @@ namespace {
 
 struct EstimateArgs {
   ModelArgs src;
-  std::string precision, strategy, io_type, family = "xc7", bram = "packed";
-  int64_t rf = 1, pf = 1;
+  HardwareArgs hw;
+  std::string precision;
   int outputs = 0;
-  int dsp_threshold = 9;
   bool json = false;
-  bool closest_rf = false;
 };
 
 int default_outputs(const std::string& builtin) {
@@ -86,21 +84,13 @@ void run_estimate(const EstimateArgs& a) {
   model = fold_batchnorm(model);
   model.infer_shapes();
 
-  hw::HardwareDefaults defaults;
-  defaults.reuse_factor = a.rf;
-  defaults.parallelization_factor = a.pf;
-  defaults.closest_valid_rf = a.closest_rf;
-  if (!a.strategy.empty()) defaults.strategy = parse_strategy(a.strategy);
-  if (!a.io_type.empty()) defaults.io_type = parse_io_type(a.io_type);
-  hw::Device device = hw::device_for_family(a.family);
-  if (a.dsp_threshold < 1)
-    throw Error(fmt::format("--dsp-threshold must be >= 1, got {}", a.dsp_threshold));
-  device.dsp_min_weight_bits = a.dsp_threshold;
+  const hw::HardwareDefaults defaults = hardware_defaults(a.hw);
+  const hw::Device device = hardware_device(a.hw);
   const hw::HardwareModel hwm = hw::resolve_hardware(model, defaults, device);
   if (hwm.layers.empty())
     throw Error(fmt::format("{}: the model has no Dense or Conv layer to estimate", a.src.model));
 
-  const hw::BramModel bram = hw::parse_bram_model(a.bram);
+  const hw::BramModel bram = hw::parse_bram_model(a.hw.bram);
   const auto dense = hw::estimate_model(model, hwm, {bram, false});
   const auto now = hw::estimate_model(model, hwm, {bram, true});
 
@@ -156,29 +146,12 @@ std::function<void()> add_estimate_command(CLI::App& app) {
                   "A builtin name or a model file (.hwp, .onnx, Keras .json/.h5, hls4ml .yml)")
       ->required();
   add_model_file_options(cmd, a->src);
-  cmd->add_option("--rf", a->rf, "Reuse factor of every Dense/Conv layer without one of its own")
-      ->capture_default_str();
-  cmd->add_flag("--closest-rf", a->closest_rf,
-                "Where --rf is invalid for a layer, use the closest valid RF (as hls4ml "
-                "does) instead of stopping");
-  cmd->add_option("--strategy", a->strategy,
-                  "Latency, Resource or Unrolled (default: Latency at RF 1, else Resource)");
-  cmd->add_option("--io-type", a->io_type, "io_parallel (default) or io_stream");
-  cmd->add_option("--pf", a->pf, "Parallelization factor of Conv layers (io_parallel)")
-      ->capture_default_str();
+  add_hardware_options(cmd, a->hw);
   cmd->add_option("--precision", a->precision,
                   "Set every precision, e.g. 'ap_fixed<16,6>' (default: the model's own; "
                   "builtins: ap_fixed<16,6>)");
   cmd->add_option("--outputs", a->outputs,
                   "Outputs of a builtin model (default 5 jet-mlp, else 10)");
-  cmd->add_option("--family", a->family, "FPGA family: xc7, xcu or xcup")->capture_default_str();
-  cmd->add_option("--dsp-threshold", a->dsp_threshold,
-                  "Weights narrower than this many bits use LUT multipliers, not DSPs")
-      ->capture_default_str();
-  cmd->add_option("--bram-model", a->bram,
-                  "packed (hwprune's generator packs surviving lanes) or hls4ml (a 36-bit "
-                  "column goes only when all of it is pruned)")
-      ->capture_default_str();
   cmd->add_flag("--json", a->json, "Print the estimate as JSON");
   cmd->footer(
       "Examples:\n"

@@ -18,10 +18,9 @@ namespace hwprune::cli {
 namespace {
 
 struct TrainArgs {
-  ModelArgs src;
-  std::string data, test_data, out, json_out, precision, task;
+  TrainingInputArgs in;
+  std::string out, json_out;
   std::string optimizer = "adam", schedule = "constant", gradient = "ste";
-  double test_split = 0.2, val_split = 0.1;
   train::TrainConfig cfg;
   int threads = 0;
   bool save_optimizer = false, quiet = false;
@@ -52,63 +51,14 @@ void run_train(TrainArgs& a) {
   a.cfg.optimizer = train::parse_optimizer(a.optimizer);
   a.cfg.schedule = train::parse_schedule(a.schedule);
   a.cfg.gradient_rule = train::parse_gradient_rule(a.gradient);
-  if (!(a.val_split >= 0 && a.val_split < 1))
-    throw Error(fmt::format("--val-split must be in [0, 1), got {}", a.val_split));
 
-  // The model first when it is a file: its class names decide how string labels map.
-  const bool builtin = is_builtin_model(a.src.model);
-  io::ModelFile file;
-  data::LoadOptions load;
-  if (!a.task.empty()) {
-    if (a.task == "classification")
-      load.task = data::Task::Classification;
-    else if (a.task == "regression")
-      load.task = data::Task::Regression;
-    else
-      throw Error(fmt::format("--task must be classification or regression, got \"{}\"", a.task));
-  }
-  if (!builtin) {
-    file = load_model_arg(a.src);
-    load.class_names = file.model.class_names;
-    if (!load.task) load.task = file.model.task;
-  }
-  PreparedData d = prepare_data(a.data, a.test_data, {a.test_split, a.cfg.seed}, load);
-
-  Model& model = file.model;
-  if (builtin) {
-    model = make_builtin_model(a.src.model, d.train.num_outputs(), a.cfg.seed);
-    model.task = d.train.task;
-    if (model.task == data::Task::Regression && model.layers.back().kind == LayerKind::Activation &&
-        model.layers.back().activation == ActivationKind::Softmax)
-      model.layers.pop_back();
-    model.class_names = d.train.task == data::Task::Classification ? d.train.class_names
-                                                                   : std::vector<std::string>{};
-    model.set_precision(parse_precision(a.precision.empty() ? "ap_fixed<16,6>" : a.precision));
-    apply_hls_config_arg(model, a.src);
-  } else if (!a.precision.empty()) {
-    model.set_precision(parse_precision(a.precision));
-  }
-  model.check_data(d.train.sample_shape(), d.train.num_outputs(), d.train.source);
-
-  data::Dataset train_part = std::move(d.train);
-  std::optional<data::Dataset> val;
-  if (a.val_split > 0) {
-    auto [rest, held] = data::split_holdout(train_part, a.val_split, a.cfg.seed + 1);
-    train_part = std::move(rest);
-    val = std::move(held);
-  }
-  if (model.standardisation.empty())
-    model.standardisation =
-        data::fit_standardisation(train_part.x, data::default_standardise_mode(train_part.x.shape));
-  model.standardisation.apply(train_part.x);
-  if (val) model.standardisation.apply(val->x);
-  if (d.test) model.standardisation.apply(d.test->x);
-
+  TrainingInputs in = prepare_training(a.in, a.cfg.seed);
+  Model& model = in.file.model;
+  const bool builtin = in.builtin;
+  data::Dataset& train_part = in.train;
+  std::optional<data::Dataset>& val = in.val;
+  PreparedData& d = in.data;
   a.cfg.threads = resolve_threads(a.threads, model);
-  model.metadata["train.data"] = a.data;
-  model.metadata["train.seed"] = std::to_string(a.cfg.seed);
-  model.metadata["train.test_split"] = a.test_data.empty() ? fmt::format("{}", a.test_split) : "";
-  model.metadata["train.val_split"] = fmt::format("{}", a.val_split);
 
   if (!a.quiet) {
     fmt::print(human, "{}", describe_model(model));
@@ -175,21 +125,21 @@ void run_train(TrainArgs& a) {
 std::function<void()> add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a model (quantization-aware) on a dataset");
-  cmd->add_option("--model", a->src.model,
+  cmd->add_option("--model", a->in.src.model,
                   "A builtin (jet-mlp, fmnist-cnn, svhn-cnn) or a model file to train further "
                   "(.hwp, .onnx, Keras .json/.h5, hls4ml .yml)")
       ->required();
-  add_model_file_options(cmd, a->src);
-  cmd->add_option("--data", a->data,
+  add_model_file_options(cmd, a->in.src);
+  cmd->add_option("--data", a->in.data,
                   "Dataset spec: fashion-mnist, letter, csv:<file>[,label=..], npy:<X>,labels=<y>, "
                   "npz:<file>, or a .csv/.npz path")
       ->required();
   cmd->add_option("--out", a->out, "Where to write the trained model (.hwp)")->required();
-  cmd->add_option("--test-data", a->test_data, "A separate test set (spec as --data)");
-  cmd->add_option("--test-split", a->test_split,
+  cmd->add_option("--test-data", a->in.test_data, "A separate test set (spec as --data)");
+  cmd->add_option("--test-split", a->in.test_split,
                   "Held-out test fraction when the data has no test part of its own")
       ->capture_default_str();
-  cmd->add_option("--val-split", a->val_split, "Validation fraction of the training part")
+  cmd->add_option("--val-split", a->in.val_split, "Validation fraction of the training part")
       ->capture_default_str();
   cmd->add_option("--epochs", a->cfg.epochs, "Training epochs")->capture_default_str();
   cmd->add_option("--batch-size", a->cfg.batch_size, "Mini-batch size")->capture_default_str();
@@ -206,7 +156,7 @@ std::function<void()> add_train_command(CLI::App& app) {
   cmd->add_option("--early-stopping", a->cfg.early_stopping_patience,
                   "Stop after N epochs without a better validation loss (0 = off)")
       ->capture_default_str();
-  cmd->add_option("--precision", a->precision,
+  cmd->add_option("--precision", a->in.precision,
                   "Fixed-point type for weights, biases, accumulators and results, e.g. "
                   "'ap_fixed<16,6>' (builtin default), or 'float'");
   cmd->add_option("--gradient", a->gradient,
@@ -216,7 +166,7 @@ std::function<void()> add_train_command(CLI::App& app) {
                   "Weight of the loss term that keeps results inside wrapping (AP_WRAP) types' "
                   "range (0 = off)")
       ->capture_default_str();
-  cmd->add_option("--task", a->task, "classification or regression (default: from the data)");
+  cmd->add_option("--task", a->in.task, "classification or regression (default: from the data)");
   cmd->add_option("--seed", a->cfg.seed, "Seed for initialisation, splits and shuffling")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads, "Torch threads (0 = all cores for CNNs, 1 for MLPs)")

@@ -69,6 +69,108 @@ PreparedData prepare_data(const std::string& spec, const std::string& test_spec,
   return out;
 }
 
+TrainingInputs prepare_training(const TrainingInputArgs& a, uint64_t seed) {
+  if (!(a.val_split >= 0 && a.val_split < 1))
+    throw Error(fmt::format("--val-split must be in [0, 1), got {}", a.val_split));
+  // The model first when it is a file: its class names decide how string labels map.
+  const bool builtin = is_builtin_model(a.src.model);
+  TrainingInputs in;
+  in.builtin = builtin;
+  data::LoadOptions load;
+  if (!a.task.empty()) {
+    if (a.task == "classification")
+      load.task = data::Task::Classification;
+    else if (a.task == "regression")
+      load.task = data::Task::Regression;
+    else
+      throw Error(fmt::format("--task must be classification or regression, got \"{}\"", a.task));
+  }
+  if (!builtin) {
+    in.file = load_model_arg(a.src);
+    load.class_names = in.file.model.class_names;
+    if (!load.task) load.task = in.file.model.task;
+  }
+  PreparedData d = prepare_data(a.data, a.test_data, {a.test_split, seed}, load);
+
+  Model& model = in.file.model;
+  if (builtin) {
+    model = make_builtin_model(a.src.model, d.train.num_outputs(), seed);
+    model.task = d.train.task;
+    if (model.task == data::Task::Regression && model.layers.back().kind == LayerKind::Activation &&
+        model.layers.back().activation == ActivationKind::Softmax)
+      model.layers.pop_back();
+    model.class_names = d.train.task == data::Task::Classification ? d.train.class_names
+                                                                   : std::vector<std::string>{};
+    model.set_precision(parse_precision(a.precision.empty() ? "ap_fixed<16,6>" : a.precision));
+    apply_hls_config_arg(model, a.src);
+  } else if (!a.precision.empty()) {
+    model.set_precision(parse_precision(a.precision));
+  }
+  model.check_data(d.train.sample_shape(), d.train.num_outputs(), d.train.source);
+
+  in.train = std::move(d.train);
+  data::Dataset& train_part = in.train;
+  std::optional<data::Dataset>& val = in.val;
+  if (a.val_split > 0) {
+    auto [rest, held] = data::split_holdout(train_part, a.val_split, seed + 1);
+    train_part = std::move(rest);
+    val = std::move(held);
+  }
+  if (model.standardisation.empty())
+    model.standardisation =
+        data::fit_standardisation(train_part.x, data::default_standardise_mode(train_part.x.shape));
+  model.standardisation.apply(train_part.x);
+  if (val) model.standardisation.apply(val->x);
+  if (d.test) model.standardisation.apply(d.test->x);
+
+  a.cfg.threads = resolve_threads(a.threads, model);
+  model.metadata["train.data"] = a.data;
+  model.metadata["train.seed"] = std::to_string(seed);
+  model.metadata["train.test_split"] = a.test_data.empty() ? fmt::format("{}", a.test_split) : "";
+  model.metadata["train.val_split"] = fmt::format("{}", a.val_split);
+  in.data = std::move(d);
+  return in;
+}
+
+void add_hardware_options(CLI::App* cmd, HardwareArgs& a) {
+  cmd->add_option("--rf", a.rf, "Reuse factor of every Dense/Conv layer without one of its own")
+      ->capture_default_str();
+  cmd->add_flag("--closest-rf", a.closest_rf,
+                "Where --rf is invalid for a layer, use the closest valid RF (as hls4ml "
+                "does) instead of stopping");
+  cmd->add_option("--strategy", a.strategy,
+                  "Latency, Resource or Unrolled (default: Latency at RF 1, else Resource)");
+  cmd->add_option("--io-type", a.io_type, "io_parallel (default) or io_stream");
+  cmd->add_option("--pf", a.pf, "Parallelization factor of Conv layers (io_parallel)")
+      ->capture_default_str();
+  cmd->add_option("--family", a.family, "FPGA family: xc7, xcu or xcup")->capture_default_str();
+  cmd->add_option("--dsp-threshold", a.dsp_threshold,
+                  "Weights narrower than this many bits use LUT multipliers, not DSPs")
+      ->capture_default_str();
+  cmd->add_option("--bram-model", a.bram,
+                  "packed (hwprune's generator packs surviving lanes) or hls4ml (a 36-bit "
+                  "column goes only when all of it is pruned)")
+      ->capture_default_str();
+}
+
+hw::HardwareDefaults hardware_defaults(const HardwareArgs& a) {
+  hw::HardwareDefaults d;
+  d.reuse_factor = a.rf;
+  d.parallelization_factor = a.pf;
+  d.closest_valid_rf = a.closest_rf;
+  if (!a.strategy.empty()) d.strategy = parse_strategy(a.strategy);
+  if (!a.io_type.empty()) d.io_type = parse_io_type(a.io_type);
+  return d;
+}
+
+hw::Device hardware_device(const HardwareArgs& a) {
+  hw::Device device = hw::device_for_family(a.family);
+  if (a.dsp_threshold < 1)
+    throw Error(fmt::format("--dsp-threshold must be >= 1, got {}", a.dsp_threshold));
+  device.dsp_min_weight_bits = a.dsp_threshold;
+  return device;
+}
+
 int resolve_threads(int requested, const Model& model) {
   if (requested > 0) return requested;
   for (const auto& l : model.layers)

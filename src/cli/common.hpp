@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hwprune/data/loaders.hpp"
+#include "hwprune/hw/hardware.hpp"
 #include "hwprune/io/model_file.hpp"
 #include "hwprune/ir/model.hpp"
 #include "hwprune/train/trainer.hpp"
@@ -43,6 +44,35 @@ struct PreparedData {
 };
 PreparedData prepare_data(const std::string& spec, const std::string& test_spec,
                           const SplitOptions& split, const data::LoadOptions& load);
+
+// The model and data of a training command (train, prune): a builtin built for the data's
+// outputs (precision default ap_fixed<16,6>, --hls-config applied) or a loaded model file,
+// the train/validation/test parts, standardised with the model's standardisation (fitted on
+// the training part when the model has none). Records the data provenance in the metadata.
+struct TrainingInputArgs {
+  ModelArgs src;
+  std::string data, test_data, precision, task;
+  double test_split = 0.2, val_split = 0.1;
+};
+struct TrainingInputs {
+  io::ModelFile file;
+  bool builtin = false;
+  PreparedData data;  // data.train is moved into `train`; data.test is standardised
+  data::Dataset train;
+  std::optional<data::Dataset> val;
+};
+TrainingInputs prepare_training(const TrainingInputArgs& a, uint64_t seed);
+
+// Hardware options shared by the commands that map a model to hardware (estimate, prune).
+struct HardwareArgs {
+  std::string strategy, io_type, family = "xc7", bram = "packed";
+  int64_t rf = 1, pf = 1;
+  int dsp_threshold = 9;
+  bool closest_rf = false;
+};
+void add_hardware_options(CLI::App* cmd, HardwareArgs& a);
+hw::HardwareDefaults hardware_defaults(const HardwareArgs& a);
+hw::Device hardware_device(const HardwareArgs& a);  // Error on a bad family/threshold
 
 // Number of torch threads: n if > 0; else all cores for models with convolutions and 1
 // for the others (the measured fastest choice for small MLPs).

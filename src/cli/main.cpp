@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  hwprune train --model fmnist-cnn --data fashion-mnist --out fmnist.hwp\n"
       "  hwprune evaluate --model fmnist.hwp --data fashion-mnist\n"
+      "  hwprune prune --model jet-mlp --data letter --rf 2 --objective dsp --out jet.hwp\n"
       "  hwprune estimate --model fmnist.hwp --rf 2\n"
       "  hwprune inspect model.onnx\n"
       "  hwprune convert fmnist.hwp fmnist.onnx\n"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   auto estimate = hwprune::cli::add_estimate_command(app);
   auto inspect = hwprune::cli::add_inspect_command(app);
   auto convert = hwprune::cli::add_convert_command(app);
+  auto prune = hwprune::cli::add_prune_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("estimate")) estimate();
     if (app.got_subcommand("inspect")) inspect();
     if (app.got_subcommand("convert")) convert();
+    if (app.got_subcommand("prune")) prune();
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "hwprune: error: {}\n", e.what());

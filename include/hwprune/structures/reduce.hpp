@@ -41,8 +41,13 @@ using ReduceAccept = std::function<bool(const Model& candidate)>;
 // Dropout, pooling and Flatten layers; other layouts are left alone. At least one channel
 // of a layer is always kept. When `accept` refuses a candidate, fewer channels of that
 // layer are removed (the highest indices are given up first) until it accepts.
-// For a float model (no precisions) "quantizes to 0" means "is 0".
-// The result has identical outputs to `model` under reference_forward, quantized and float.
+// For a float model (no precisions) "quantizes to 0" means "is 0", and both the folded
+// (quantize = true) and unfolded (quantize = false) float arithmetic are checked.
+// Each layer is visited once, from the input side; the report lists the removed channels in
+// the layer's numbering before its removal. See docs/hardware-model.md.
+// The result has bit-identical outputs to `model` under reference_forward with quantize =
+// true; with quantize = false too, unless a channel went only because weights or a bias
+// quantize to 0 (always identical for a float model).
 Model remove_zero_structures(const Model& model, const ReduceAccept& accept = {},
                              ReduceReport* report = nullptr);
 

@@ -1,0 +1,39 @@
+// Importance of weight groups for the knapsack: magnitude (l1, l2) or data-driven (oracle,
+// saliency) scores summed per group, normalised per layer so that one global knapsack
+// compares the groups of different layers on the same scale.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hwprune/ir/model.hpp"
+#include "hwprune/structures/selection.hpp"
+
+namespace hwprune::prune {
+
+enum class Ranking { L1, L2, Oracle, Saliency };
+std::string_view to_string(Ranking r);      // "l1", "l2", "oracle", "saliency"
+Ranking parse_ranking(std::string_view s);  // Error listing the known names
+bool needs_data(Ranking r);                 // oracle, saliency
+
+// One value per group of every plan layer (the plan was built on `model`):
+//   l1        sum of |w| over the group's unmasked weights
+//   l2        sqrt of the sum of w^2 over them
+//   oracle, saliency  sum of the per-weight scores (train::Trainer::weight_scores), which
+//             must be given for every plan layer, keyed by layer name, in kernel shape.
+// Masked weights contribute nothing. Error naming the layer for missing or misshaped scores
+// and for a non-finite or negative score.
+std::vector<std::vector<double>> group_importance(
+    const Model& model, const structures::Plan& plan, Ranking ranking,
+    const std::map<std::string, Tensor>* weight_scores = nullptr);
+
+// Per-layer normalisation: each layer's values are divided by the mean of its non-zero
+// values, so every layer's typical group is worth 1 whatever the scale of its weights or
+// gradients (the reference implementation compares raw scores across layers, which lets
+// the layer with the largest weights keep everything). A layer whose values are all zero
+// stays zero.
+void normalise_per_layer(std::vector<std::vector<double>>& importance);
+
+}  // namespace hwprune::prune
