@@ -25,7 +25,7 @@ struct PruneArgs {
   HardwareArgs hw;
   std::string out, json_out, checkpoint, save_baseline;
   std::string objective = "dsp", scheduler = "polynomial", ranking = "l2", solver = "exact",
-              metric = "auto", optimizer = "adam", schedule = "cosine";
+              metric = "auto", optimizer = "adam", schedule = "cosine", baseline_schedule = "cosine";
   prune::PruneConfig cfg;
   std::optional<double> rtol, alpha;
   int baseline_epochs = -1;  // -1: 20 for a builtin, 0 for a model file
@@ -183,10 +183,10 @@ void run_prune(PruneArgs& a) {
     throw Error(fmt::format("--solver must be exact or greedy, got \"{}\"", a.solver));
   cfg.greedy = a.solver == "greedy";
   cfg.train.optimizer = train::parse_optimizer(a.optimizer);
+  cfg.train.schedule = train::parse_schedule(a.schedule);
   cfg.regularisation.alpha = a.alpha;
   cfg.regularisation.during_fine_tuning = !a.no_reg_fine_tune;
   cfg.zero_dead_channels = !a.keep_dead_biases;
-  (void)hw::make_objective(cfg.objective, cfg.objective_options);  // name check before work
   const hw::HardwareDefaults defaults = hardware_defaults(a.hw);
   const hw::Device device = hardware_device(a.hw);
   const auto probe_dir = std::filesystem::path(a.out).parent_path();
@@ -204,6 +204,7 @@ void run_prune(PruneArgs& a) {
                  ? 0.99
                  : 1.02;
   cfg.rtol = *a.rtol;
+  const prune::Metric metric = prune::validate(cfg, model.task);  // before any training
   if (a.checkpoint.empty()) a.checkpoint = a.out + ".ckpt";
   cfg.checkpoint = a.checkpoint;
 
@@ -218,10 +219,10 @@ void run_prune(PruneArgs& a) {
       train::TrainConfig tc = cfg.train;
       tc.epochs = baseline_epochs;
       tc.lr = a.baseline_lr;
-      tc.schedule = train::parse_schedule(a.schedule);
+      tc.schedule = train::parse_schedule(a.baseline_schedule);
       if (!a.quiet)
         fmt::print(human, "baseline: quantization-aware training, {} epochs ({} lr {:g})\n",
-                   baseline_epochs, a.schedule, tc.lr);
+                   baseline_epochs, a.baseline_schedule, tc.lr);
       std::fflush(human);
       train::Trainer t(model, tc);
       TerminalProgress progress(classification, a.quiet);
@@ -244,13 +245,9 @@ void run_prune(PruneArgs& a) {
     std::fflush(human);
   }
   auto objective = hw::make_objective(cfg.objective, cfg.objective_options);
-  TableObserver obs(
-      human, objective->dimensions(),
-      prune::resources_of(baseline, *objective, defaults, device, false),
-      classification && cfg.metric != prune::Metric::Loss && cfg.metric != prune::Metric::MSE
-          ? "accuracy"
-          : (cfg.metric == prune::Metric::Loss ? "loss" : "mse"),
-      classification, a.quiet);
+  TableObserver obs(human, objective->dimensions(),
+                    prune::resources_of(baseline, *objective, defaults, device, false),
+                    std::string(prune::to_string(metric)), classification, a.quiet);
   const prune::PruneResult r =
       prune::prune(baseline, defaults, device, in.train, *in.val, cfg, &obs);
 
@@ -447,10 +444,14 @@ std::function<void()> add_prune_command(CLI::App& app) {
                   "QAT epochs before pruning (default 20 for a builtin, 0 for a model file)");
   cmd->add_option("--baseline-lr", a->baseline_lr, "Learning rate of the baseline training")
       ->capture_default_str();
-  cmd->add_option("--schedule", a->schedule, "Baseline learning-rate schedule")
+  cmd->add_option("--baseline-schedule", a->baseline_schedule,
+                  "Baseline learning-rate schedule: constant, step or cosine")
       ->capture_default_str();
   cmd->add_option("--save-baseline", a->save_baseline, "Also save the trained unpruned model");
   cmd->add_option("--lr", c.train.lr, "Fine-tuning learning rate")->capture_default_str();
+  cmd->add_option("--schedule", a->schedule,
+                  "Fine-tuning learning-rate schedule within each step (cosine decays to 0)")
+      ->capture_default_str();
   cmd->add_option("--batch-size", c.train.batch_size, "Mini-batch size")->capture_default_str();
   cmd->add_option("--optimizer", a->optimizer, "adam or sgd")->capture_default_str();
   cmd->add_option("--precision", a->in.precision,

@@ -72,8 +72,8 @@ void run_train(TrainArgs& a) {
     std::fflush(human);
   }
   train::Trainer trainer(model, a.cfg);
-  if (!builtin && file.optimizer_state && file.optimizer_kind == a.optimizer)
-    trainer.load_optimizer_state(*file.optimizer_state);
+  if (!builtin && in.file.optimizer_state && in.file.optimizer_kind == a.optimizer)
+    trainer.load_optimizer_state(*in.file.optimizer_state);
   TerminalProgress progress(model.task == data::Task::Classification, a.quiet);
   const auto history = trainer.fit(train_part, val ? &*val : nullptr, &progress);
   const double train_seconds =

@@ -123,7 +123,6 @@ TrainingInputs prepare_training(const TrainingInputArgs& a, uint64_t seed) {
   if (val) model.standardisation.apply(val->x);
   if (d.test) model.standardisation.apply(d.test->x);
 
-  a.cfg.threads = resolve_threads(a.threads, model);
   model.metadata["train.data"] = a.data;
   model.metadata["train.seed"] = std::to_string(seed);
   model.metadata["train.test_split"] = a.test_data.empty() ? fmt::format("{}", a.test_split) : "";

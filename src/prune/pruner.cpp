@@ -527,29 +527,37 @@ Model reduce_for_hardware(const Model& model, const hw::Objective& objective,
   }
 }
 
+Metric validate(const PruneConfig& cfg, data::Task task) {
+  check_config(cfg);
+  (void)hw::make_objective(cfg.objective, cfg.objective_options);
+  (void)Scheduler(cfg.scheduler);
+  const Metric metric = cfg.metric != Metric::Auto           ? cfg.metric
+                        : task == data::Task::Classification ? Metric::Accuracy
+                                                             : Metric::MSE;
+  if (metric == Metric::Accuracy && task != data::Task::Classification)
+    throw Error("accuracy does not apply to a regression model (use --metric mse or loss)");
+  if (metric == Metric::MSE && task == data::Task::Classification)
+    throw Error("mse does not apply to a classifier (use accuracy or loss)");
+  const bool increasing = is_increasing(metric);
+  if (increasing && cfg.rtol > 1)
+    throw Error(fmt::format("rtol {} > 1 with an increasing metric ({}) can never pass", cfg.rtol,
+                            to_string(metric)));
+  if (!increasing && cfg.rtol < 1)
+    throw Error(fmt::format(
+        "rtol {} < 1 with a decreasing metric ({}): use a value >= 1, e.g. 1.02 (2% worse)",
+        cfg.rtol, to_string(metric)));
+  return metric;
+}
+
 PruneResult prune(const Model& model_in, const hw::HardwareDefaults& defaults,
                   const hw::Device& device, const data::Dataset& train_data,
                   const data::Dataset& val, const PruneConfig& cfg, PruneObserver* obs) {
-  check_config(cfg);
   Model input = model_in;
   input.infer_shapes();
   Context cx{cfg, defaults, device, train_data, val, obs, nullptr, {}, {}, Metric::Accuracy, true};
   cx.objective = hw::make_objective(cfg.objective, cfg.objective_options);
-  cx.metric = cfg.metric != Metric::Auto                 ? cfg.metric
-              : input.task == data::Task::Classification ? Metric::Accuracy
-                                                         : Metric::MSE;
-  if (cx.metric == Metric::Accuracy && input.task != data::Task::Classification)
-    throw Error(
-        fmt::format("model '{}' is a regression model: accuracy does not apply", input.name));
+  cx.metric = validate(cfg, input.task);
   cx.increasing = is_increasing(cx.metric);
-  if (cx.increasing && cfg.rtol > 1)
-    throw Error(fmt::format("rtol {} > 1 with an increasing metric ({}) can never pass", cfg.rtol,
-                            to_string(cx.metric)));
-  if (!cx.increasing && cfg.rtol < 1)
-    throw Error(fmt::format(
-        "rtol {} < 1 with a decreasing metric ({}): use a value >= 1, e.g. 1.02 (2% worse)",
-        cfg.rtol, to_string(cx.metric)));
-
   {
     const Model base = folded(input);
     const hw::HardwareModel hwm = hw::resolve_hardware(base, defaults, device);

@@ -74,7 +74,8 @@ std::optional<double> Scheduler::first() {
     case SchedulerKind::Polynomial: {
       // Skip planned targets too close to the start (possible with many steps).
       for (int k = k_ + 1; k <= plan_steps_; ++k)
-        if (auto t = planned(k); t && *t - lo_ >= cfg_.min_step - 1e-12) {
+        if (auto t = planned(k); t && (*t - lo_ >= cfg_.min_step - 1e-12 ||
+                                       (k == plan_steps_ && *t > lo_ + 1e-12))) {
           k_ = k;
           return t;
         }
@@ -95,7 +96,8 @@ std::optional<double> Scheduler::accepted(double target) {
       return above_lo(lo_ + step_);
     case SchedulerKind::Polynomial:
       for (int k = k_ + 1; k <= plan_steps_; ++k)
-        if (auto t = planned(k); t && *t - lo_ >= cfg_.min_step - 1e-12) {
+        if (auto t = planned(k); t && (*t - lo_ >= cfg_.min_step - 1e-12 ||
+                                       (k == plan_steps_ && *t > lo_ + 1e-12))) {
           k_ = k;
           return t;
         }

@@ -63,11 +63,23 @@ Tensor from_torch(const torch::Tensor& t_in) {
   return out;
 }
 
+torch::Tensor to_torch_layout(const Layer& l, const torch::Tensor& k) {
+  if (l.kind == LayerKind::Conv2D) return k.permute({3, 2, 0, 1});  // F,C,KH,KW
+  if (l.kind == LayerKind::Conv1D) return k.permute({2, 1, 0});     // F,C,K
+  return k;                                                         // in,out
+}
+
 torch::Tensor to_torch_kernel(const Layer& l, const Tensor& t) {
-  torch::Tensor k = to_torch(t);
-  if (l.kind == LayerKind::Conv2D) return k.permute({3, 2, 0, 1}).contiguous();  // F,C,KH,KW
-  if (l.kind == LayerKind::Conv1D) return k.permute({2, 1, 0}).contiguous();     // F,C,K
-  return k;                                                                      // in,out
+  return to_torch_layout(l, to_torch(t)).contiguous();
+}
+
+torch::Tensor keras_to_torch_index(const Layer& l) {
+  const Shape& shape = l.weight("kernel").shape;
+  const int64_t n = shape_numel(shape);
+  const torch::Tensor arange = torch::arange(n, torch::kInt64);
+  // keras_at[j]: the Keras index of the weight at torch flat index j; invert the permutation.
+  const torch::Tensor keras_at = to_torch_layout(l, arange.view(shape)).contiguous().view(-1);
+  return torch::empty_like(arange).scatter_(0, keras_at, arange);
 }
 
 Tensor from_torch_kernel(const Layer& l, const torch::Tensor& t) {
@@ -76,8 +88,13 @@ Tensor from_torch_kernel(const Layer& l, const torch::Tensor& t) {
   return from_torch(t);
 }
 
-Net::Net(const Model& model, bool quantize, GradientRule rule, double overflow_penalty)
-    : model_(model), quantize_(quantize), rule_(rule), overflow_penalty_(overflow_penalty) {
+Net::Net(const Model& model, bool quantize, GradientRule rule, double overflow_penalty,
+         bool zero_dead_channels)
+    : model_(model),
+      quantize_(quantize),
+      rule_(rule),
+      overflow_penalty_(overflow_penalty),
+      zero_dead_channels_(zero_dead_channels) {
   model_.infer_shapes();
   st_.resize(model_.layers.size());
   for (size_t i = 0; i < model_.layers.size(); ++i) {
@@ -101,6 +118,7 @@ Net::Net(const Model& model, bool quantize, GradientRule rule, double overflow_p
       s.running_var = to_torch(l.weight("moving_variance"));
     }
   }
+  for (size_t i = 0; i < st_.size(); ++i) update_dead(i);
   apply_masks();
 }
 
@@ -132,6 +150,175 @@ void Net::apply_masks() {
   torch::NoGradGuard no_grad;
   for (auto& s : st_)
     if (s.mask.defined()) s.kernel.masked_fill_(s.mask.eq(0), 0.0);  // +0.0, never -0.0
+  for (const SharedGroups& g : shared_) {
+    const LayerState& s = st_[g.layer];
+    torch::Tensor flat = s.kernel.view(-1);  // kernels are contiguous: a view
+    const torch::Tensor values = flat.index_select(0, g.index);
+    const torch::Tensor kept =
+        s.mask.defined() ? s.mask.view(-1).index_select(0, g.index) : torch::ones_like(values);
+    // Sums over the kept members in double, so a group's mean does not depend on its order.
+    const auto f64 = torch::kFloat64;
+    const torch::Tensor sum =
+        torch::zeros({g.count}, f64).index_add_(0, g.group, (values * kept).to(f64));
+    const torch::Tensor count = torch::zeros({g.count}, f64).index_add_(0, g.group, kept.to(f64));
+    const torch::Tensor mean = (sum / count.clamp_min(1.0)).to(values.scalar_type());
+    // Masked members keep their +0.0.
+    flat.index_put_({g.index}, torch::where(kept.gt(0), mean.index_select(0, g.group), values));
+  }
+  for (size_t i = 0; i < st_.size(); ++i) {
+    LayerState& s = st_[i];
+    if (!s.dead.defined()) continue;
+    if (s.bias.defined()) s.bias.masked_fill_(s.dead, 0.0);
+    if (const int b = following_bn(i); b >= 0) {
+      st_[static_cast<size_t>(b)].gamma.masked_fill_(s.dead, 0.0);
+      st_[static_cast<size_t>(b)].beta.masked_fill_(s.dead, 0.0);
+    }
+  }
+}
+
+int Net::following_bn(size_t i) const {
+  if (st_[i].folded_bn >= 0) return st_[i].folded_bn;
+  // Float training does not fold, but the hardware model will: zero the same BatchNorm.
+  if (i + 1 < model_.layers.size() && model_.layers[i + 1].kind == LayerKind::BatchNorm)
+    return static_cast<int>(i + 1);
+  return -1;
+}
+
+void Net::update_dead(size_t i) {
+  LayerState& s = st_[i];
+  s.dead = torch::Tensor();
+  if (!zero_dead_channels_ || !s.mask.defined()) return;
+  // Output channels: Dense kernel columns (in, out), Conv filters (F, C, K...).
+  const torch::Tensor zero = s.mask.eq(0);
+  const torch::Tensor dead =
+      model_.layers[i].kind == LayerKind::Dense ? zero.all(0) : zero.flatten(1).all(1);
+  if (dead.any().item<bool>()) s.dead = dead;
+}
+
+size_t Net::group_layer(const structures::GroupSet& g, const char* what) const {
+  size_t i = g.layer;
+  if (!g.layer_name.empty()) {
+    i = model_.layers.size();
+    for (size_t j = 0; j < model_.layers.size(); ++j)
+      if (model_.layers[j].name == g.layer_name) i = j;
+    if (i == model_.layers.size())
+      throw Error(fmt::format("{}: model '{}' has no layer '{}'", what, model_.name, g.layer_name));
+  } else if (i >= model_.layers.size()) {
+    throw Error(fmt::format("{}: model '{}' has no layer {}", what, model_.name, i));
+  }
+  const Layer& l = model_.layers[i];
+  if (!l.has_kernel())
+    throw Error(fmt::format("{}: layer '{}' ({}) has no kernel", what, l.name, to_string(l.kind)));
+  return i;
+}
+
+torch::Tensor Net::torch_members(size_t layer, const structures::GroupSet& g,
+                                 const char* what) const {
+  const Layer& l = model_.layers[layer];
+  const int64_t n = st_[layer].kernel.numel();
+  const auto members = static_cast<int64_t>(g.members.size());
+  bool csr_ok = !g.offsets.empty() && g.offsets.front() == 0 && g.offsets.back() == members;
+  for (size_t k = 1; csr_ok && k < g.offsets.size(); ++k) csr_ok = g.offsets[k] >= g.offsets[k - 1];
+  if (!csr_ok)
+    throw Error(fmt::format("{}: layer '{}': malformed groups (offsets do not delimit {} members)",
+                            what, l.name, members));
+  for (int64_t m : g.members)
+    if (m < 0 || m >= n)
+      throw Error(fmt::format("{}: layer '{}': group member {} is outside the kernel ({} weights)",
+                              what, l.name, m, n));
+  const torch::Tensor keras =
+      torch::from_blob(const_cast<int64_t*>(g.members.data()), {members}, torch::kInt64);
+  return keras_to_torch_index(l).index_select(0, keras);
+}
+
+void Net::add_shared_groups(const structures::GroupSet& groups) {
+  const size_t i = group_layer(groups, "add_shared_groups");
+  SharedGroups sg;
+  sg.layer = i;
+  sg.count = static_cast<int64_t>(groups.size());
+  sg.index = torch_members(i, groups, "add_shared_groups");
+  std::vector<int64_t> owner;
+  owner.reserve(groups.members.size());
+  for (size_t g = 0; g < groups.size(); ++g)
+    owner.insert(owner.end(), groups.group(g).size(), static_cast<int64_t>(g));
+  sg.group = torch::tensor(owner, torch::kInt64);
+  shared_.push_back(std::move(sg));
+  apply_masks();
+}
+
+void Net::clear_shared_groups() {
+  shared_.clear();
+}
+
+void Net::set_regulariser(const std::vector<GroupPenalty>& penalties) {
+  std::vector<Penalty> out;
+  for (const GroupPenalty& p : penalties) {
+    const size_t i = group_layer(p.groups, "set_regulariser");
+    const std::string& name = model_.layers[i].name;
+    for (double v : {p.alpha, p.beta})
+      if (!std::isfinite(v) || v < 0)
+        throw Error(fmt::format(
+            "set_regulariser: layer '{}': alpha and beta must be finite and >= 0, got {} and {}",
+            name, p.alpha, p.beta));
+    const torch::Tensor members = torch_members(i, p.groups, "set_regulariser");
+    if (p.alpha == 0 && p.beta == 0) continue;
+    const auto* m = members.data_ptr<int64_t>();
+    Penalty q;
+    q.layer = i;
+    q.alpha = p.alpha;
+    q.beta = p.beta;
+    q.groups = static_cast<int64_t>(p.groups.size());
+    for (size_t g = 0; g < p.groups.size(); ++g)
+      q.width = std::max<int64_t>(q.width, static_cast<int64_t>(p.groups.group(g).size()));
+    const int64_t pad = st_[i].kernel.numel();  // the zero appended to the flat kernel
+    std::vector<int64_t> index(static_cast<size_t>(q.groups * q.width), pad);
+    std::vector<float> valid(index.size(), 0.0f), size(static_cast<size_t>(q.groups));
+    for (size_t g = 0; g < p.groups.size(); ++g) {
+      const auto len = static_cast<int64_t>(p.groups.group(g).size());
+      for (int64_t k = 0; k < len; ++k) {
+        const auto at = static_cast<size_t>(static_cast<int64_t>(g) * q.width + k);
+        index[at] = m[p.groups.offsets[g] + k];
+        valid[at] = 1.0f;
+      }
+      size[g] = static_cast<float>(std::max<int64_t>(len, 1));  // an empty group adds 0
+    }
+    q.index = torch::tensor(index, torch::kInt64);
+    q.valid = torch::tensor(valid).view({q.groups, q.width});
+    q.size = torch::tensor(size);
+    q.root_size = q.size.sqrt();
+    out.push_back(std::move(q));
+  }
+  penalties_ = std::move(out);
+}
+
+namespace {
+
+// ||rows||_2 per row of `w` (G, S) whose gradient is 0, not NaN, for an all-zero row: the
+// square root only ever sees positive sums (the "double where" trick).
+torch::Tensor safe_row_norm(const torch::Tensor& w) {
+  const torch::Tensor sq = w.pow(2).sum(1);
+  const torch::Tensor positive = sq.gt(0);
+  const torch::Tensor safe = torch::where(positive, sq, torch::ones_like(sq));
+  return torch::where(positive, safe.sqrt(), torch::zeros_like(sq));
+}
+
+}  // namespace
+
+torch::Tensor Net::regulariser() const {
+  torch::Tensor total = torch::zeros({});
+  for (const Penalty& p : penalties_) {
+    if (p.groups == 0) continue;
+    const torch::Tensor flat = torch::cat({masked_kernel(p.layer).reshape(-1), torch::zeros({1})});
+    const torch::Tensor w = flat.index_select(0, p.index).view({p.groups, p.width});
+    if (p.alpha > 0) total = total + p.alpha * (p.root_size * safe_row_norm(w)).sum();
+    if (p.beta > 0) {
+      // Population variance over the members (padding excluded); masked weights count as 0.
+      const torch::Tensor mean = w.sum(1, /*keepdim=*/true) / p.size.unsqueeze(1);
+      const torch::Tensor var = ((w - mean).pow(2) * p.valid).sum(1) / p.size;
+      total = total + p.beta * var.sum();
+    }
+  }
+  return total;
 }
 
 void Net::set_mask(const std::string& layer, const Tensor& mask) {
@@ -149,6 +336,7 @@ void Net::set_mask(const std::string& layer, const Tensor& mask) {
             fmt::format("set_mask: layer '{}': mask values must be 0 or 1, found {}", layer, v));
     st_[i].mask = to_torch_kernel(l, mask);
     model_.layers[i].mask = mask;
+    update_dead(i);
     apply_masks();
     return;
   }
@@ -286,15 +474,18 @@ torch::Tensor Net::forward(const torch::Tensor& x_in, bool train, bool apply_fin
           x = torch::batch_norm(x, s.gamma, s.beta, s.running_mean, s.running_var, true,
                                 1.0 - l.momentum, l.epsilon, false);
         } else {
-          torch::NoGradGuard no_grad;
-          const torch::Tensor scale64 =
-              s.gamma.to(torch::kFloat64) / (s.running_var.to(torch::kFloat64) + l.epsilon).sqrt();
-          const torch::Tensor shift =
-              (s.beta.to(torch::kFloat64) - s.running_mean.to(torch::kFloat64) * scale64)
-                  .to(torch::kFloat32);
-          const torch::Tensor scale = scale64.to(torch::kFloat32);
-          x = x * param(scale, l.precision.weight).view(view) +
-              param(shift, l.precision.bias).view(view);
+          torch::Tensor scale, shift;
+          {
+            // Constants for inference; x keeps its graph (weight_scores differentiates it).
+            torch::NoGradGuard no_grad;
+            const torch::Tensor scale64 = s.gamma.to(torch::kFloat64) /
+                                          (s.running_var.to(torch::kFloat64) + l.epsilon).sqrt();
+            shift = (s.beta.to(torch::kFloat64) - s.running_mean.to(torch::kFloat64) * scale64)
+                        .to(torch::kFloat32);
+            scale = param(scale64.to(torch::kFloat32), l.precision.weight);
+            shift = param(shift, l.precision.bias);
+          }
+          x = x * scale.view(view) + shift.view(view);
         }
         x = result(x, l.precision.result, train, static_cast<int>(i));
         break;

@@ -93,7 +93,7 @@ struct Trainer::Impl {
       : model(m),
         cfg(c),
         classification(resolve_classification(m, c)),
-        net(m, c.quantize, c.gradient_rule, c.overflow_penalty) {
+        net(m, c.quantize, c.gradient_rule, c.overflow_penalty, c.zero_dead_channels) {
     make_optimizer();
   }
 
@@ -162,11 +162,66 @@ struct Trainer::Impl {
     optimizer->zero_grad();
     torch::Tensor out = net.forward(xb, /*train=*/true);
     torch::Tensor l = loss(out, yb);
-    l.backward();
+    // The regulariser joins the gradient only; the returned (reported) loss excludes it.
+    if (net.has_regulariser())
+      (l + net.regulariser()).backward();
+    else
+      l.backward();
     optimizer->step();
-    net.apply_masks();
+    net.apply_masks();  // masks, shared groups, dead channels
     if (out_logits) *out_logits = out.detach();
     return l.item<double>();
+  }
+
+  // Trainer::weight_scores.
+  std::map<std::string, Tensor> weight_scores(const data::Dataset& d, ScoreKind kind,
+                                              int64_t max_samples) {
+    check_data(d);
+    if (max_samples < 1)
+      throw Error(fmt::format("weight_scores: max_samples must be >= 1, got {}", max_samples));
+    torch::AutoGradMode grad_on(true);
+    const Model& m = net.model();
+    std::vector<size_t> layers;
+    std::vector<torch::Tensor> kernels, acc;
+    for (size_t i = 0; i < m.layers.size(); ++i) {
+      if (!m.layers[i].has_kernel()) continue;
+      layers.push_back(i);
+      kernels.push_back(net.kernel(i));
+      acc.push_back(torch::zeros_like(net.kernel(i), torch::kFloat64));
+    }
+    const int64_t n = std::min<int64_t>(d.size(), max_samples);
+    const torch::Tensor x = to_torch(d.x).narrow(0, 0, n), y = targets(d).narrow(0, 0, n);
+    // Oracle: gradients of the batch-mean loss; Saliency: per-sample gradients (micro-batches
+    // of one sample: exact, no per-sample tricks needed in inference mode).
+    const int64_t bs = kind == ScoreKind::Oracle ? cfg.batch_size : 1;
+    for (int64_t start = 0; start < n; start += bs) {
+      const int64_t len = std::min(bs, n - start);
+      // Inference mode (train = false): running statistics, no dropout, no updates; the
+      // gradients go to the kernels through torch::autograd::grad, not into .grad.
+      const torch::Tensor l =
+          loss(net.forward(x.narrow(0, start, len), /*train=*/false), y.narrow(0, start, len));
+      const auto grads = torch::autograd::grad({l}, kernels, /*grad_outputs=*/{},
+                                               /*retain_graph=*/false, /*create_graph=*/false,
+                                               /*allow_unused=*/true);
+      for (size_t k = 0; k < layers.size(); ++k) {
+        if (!grads[k].defined()) continue;
+        const torch::Tensor g = grads[k].detach().to(torch::kFloat64);
+        if (kind == ScoreKind::Oracle)
+          acc[k] += (net.masked_kernel(layers[k]).detach().to(torch::kFloat64) * g).abs();
+        else
+          acc[k] += g.pow(2);
+      }
+    }
+    std::map<std::string, Tensor> out;
+    for (size_t k = 0; k < layers.size(); ++k) {
+      torch::Tensor score = acc[k];
+      if (kind == ScoreKind::Saliency) {
+        const torch::Tensor w = net.masked_kernel(layers[k]).detach().to(torch::kFloat64);
+        score = w.pow(2) * (score / static_cast<double>(n)) * 0.5;
+      }
+      out[m.layers[layers[k]].name] = from_torch_kernel(m.layers[layers[k]], score);
+    }
+    return out;
   }
 
   Metrics evaluate(const data::Dataset& d) {
@@ -352,6 +407,28 @@ double Trainer::train_step(const data::Dataset& batch) {
 void Trainer::set_mask(const std::string& layer, const Tensor& mask) {
   impl_->net.set_mask(layer, mask);
   impl_->model.layer(layer).mask = mask;
+}
+
+void Trainer::set_regulariser(std::vector<GroupPenalty> penalties) {
+  impl_->net.set_regulariser(penalties);
+}
+
+double Trainer::regulariser_value() {
+  torch::NoGradGuard no_grad;
+  return impl_->net.regulariser().item<double>();
+}
+
+void Trainer::add_shared_groups(const structures::GroupSet& groups) {
+  impl_->net.add_shared_groups(groups);
+}
+
+void Trainer::clear_shared_groups() {
+  impl_->net.clear_shared_groups();
+}
+
+std::map<std::string, Tensor> Trainer::weight_scores(const data::Dataset& d, ScoreKind kind,
+                                                     int64_t max_samples) {
+  return impl_->weight_scores(d, kind, max_samples);
 }
 
 void Trainer::reset_optimizer() {

@@ -20,23 +20,11 @@ using test::ScratchDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// 600 rows, 16 features, string classes in the last column "kind".
-std::string write_blob_csv(const ScratchDir& dir, const std::string& name, int features = 16) {
-  const data::Dataset d = test::make_blobs(600, {features}, 3, 21);
-  std::string csv;
-  for (int j = 0; j < features; ++j) csv += fmt::format("f{},", j);
-  csv += "kind\n";
-  const char* names[] = {"gluon", "quark", "top"};
-  for (int64_t i = 0; i < d.size(); ++i) {
-    for (int j = 0; j < features; ++j) csv += fmt::format("{},", d.x.data[i * features + j]);
-    csv += fmt::format("{}\n", names[d.labels[i]]);
-  }
-  return dir.write(name, csv);
-}
+using test::write_blob_csv;
 
 TEST(Cli, HelpHasExamples) {
   for (const char* cmd : {"--help", "train --help", "evaluate --help", "estimate --help",
-                          "inspect --help", "convert --help"}) {
+                          "inspect --help", "convert --help", "prune --help"}) {
     const auto r = run_cli(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_THAT(r.output, HasSubstr("Examples:")) << cmd;

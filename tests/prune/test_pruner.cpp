@@ -107,7 +107,7 @@ TEST(Pruner, MasksAreExactlyTheKnapsackChoiceAndStayZero) {
   const auto take = select_groups(plan, imp, none, 0.5, cfg, &optimal);
   EXPECT_TRUE(optimal);
 
-  const PruneResult r = prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
   ASSERT_TRUE(r.any_accepted);
   ASSERT_EQ(r.rows.size(), 2u);  // baseline + one step
   size_t i = 0, pruned = 0;
@@ -147,18 +147,22 @@ TEST(Pruner, DeadNeuronsLoseTheirBiasAndAreRemovedWithIdenticalOutputs) {
   cfg.objective = "flops";  // neuron structure: whole neurons go
   cfg.scheduler.final_sparsity = 0.4;
   cfg.scheduler.step = 0.4;
-  const PruneResult r = prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
   ASSERT_TRUE(r.any_accepted);
-  const Layer& d1 = r.model.layer("fc1");
-  const int64_t n_in = d1.weight("kernel").shape[0], n_out = d1.weight("kernel").shape[1];
   int dead = 0;
-  for (int64_t o = 0; o < n_out; ++o) {
-    bool all = true;
-    for (int64_t i = 0; i < n_in; ++i) all = all && mask_zero(d1, i * n_out + o);
-    if (!all) continue;
-    ++dead;
-    EXPECT_EQ(d1.weight("bias").data[o], 0.0f) << "neuron " << o;
+  for (const Layer& l : r.model.layers) {
+    if (l.kind != LayerKind::Dense || l.name == "output") continue;
+    const int64_t n_in = l.weight("kernel").shape[0], n_out = l.weight("kernel").shape[1];
+    for (int64_t o = 0; o < n_out; ++o) {
+      bool all = true;
+      for (int64_t i = 0; i < n_in; ++i) all = all && mask_zero(l, i * n_out + o);
+      if (!all) continue;
+      ++dead;
+      EXPECT_EQ(l.weight("bias").data[o], 0.0f) << l.name << " neuron " << o;
+    }
   }
+  // The output layer keeps every neuron (its outputs are the classes).
+  EXPECT_TRUE(r.model.layer("output").mask.empty());
   EXPECT_GT(dead, 0);
   const auto objective = hw::make_objective("flops");
   structures::ReduceReport rep;
@@ -187,16 +191,16 @@ TEST(Pruner, ResumeAfterAKillEqualsTheUninterruptedRun) {
   cfg.regularisation.epochs = 1;
   cfg.regularisation.alpha = 1e-4;
   cfg.checkpoint = dir.file("full.ckpt");
-  const PruneResult full = prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PruneResult full = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
   ASSERT_GE(full.rows.size(), 3u);
 
   cfg.checkpoint = dir.file("killed.ckpt");
   Killer killer(2);
-  EXPECT_THROW(prune(f.model, f.defaults, f.device, f.train, f.val, cfg, &killer),
+  EXPECT_THROW(prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg, &killer),
                std::runtime_error);
   ASSERT_TRUE(std::filesystem::exists(cfg.checkpoint));
   cfg.resume = true;
-  const PruneResult resumed = prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PruneResult resumed = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
   EXPECT_TRUE(resumed.resumed);
   ASSERT_EQ(resumed.rows.size(), full.rows.size());
   for (size_t i = 0; i < full.rows.size(); ++i) {
@@ -209,7 +213,7 @@ TEST(Pruner, ResumeAfterAKillEqualsTheUninterruptedRun) {
 
   // A checkpoint of a different run is refused, naming what differs.
   cfg.rtol = 0.5;
-  const auto e = test::error_of([&] { prune(f.model, f.defaults, f.device, f.train, f.val, cfg); });
+  const auto e = test::error_of([&] { prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg); });
   EXPECT_NE(e.find("different run (rtol differs)"), std::string::npos) << e;
 }
 
@@ -225,7 +229,7 @@ TEST(Pruner, TheLoopFollowsItsSchedulerIncludingRepairs) {
     cfg.epochs_per_step = 1;
     cfg.rtol = 0.97;  // high sparsities fail on this small network: repairs happen
     cfg.max_bad_trials = 3;
-    const PruneResult r = prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+    const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
     // Replaying the verdicts through a fresh scheduler gives the same targets.
     Scheduler s(cfg.scheduler);
     auto next = s.first();
@@ -259,7 +263,7 @@ TEST(Pruner, LocalKnapsacksBoundEveryLayer) {
   cfg.ranking = Ranking::Saliency;
   cfg.score_samples = 64;
   cfg.epochs_per_step = 1;
-  const PruneResult r = prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
   ASSERT_TRUE(r.any_accepted);
   const auto objective = hw::make_objective("dsp");
   const Model fm = fold_batchnorm(r.model);
@@ -285,7 +289,7 @@ TEST(Pruner, WeightSharingTiesNearlyConstantGroups) {
   cfg.scheduler.step = 0.2;
   cfg.regularisation.beta = 1e-3;
   cfg.regularisation.share_tolerance = 0.01;
-  const PruneResult r = prune(m, f.defaults, f.device, f.train, f.val, cfg);
+  const PruneResult r = prune::prune(m, f.defaults, f.device, f.train, f.val, cfg);
   ASSERT_TRUE(r.any_accepted);
   const auto& k = r.model.layers.front().weight("kernel").data;
   EXPECT_EQ(k[0], k[n_out]);
@@ -297,30 +301,30 @@ TEST(Pruner, BadConfigurationsAreErrors) {
   PruneConfig cfg = quick_config();
   cfg.rtol = 1.01;  // accuracy can never pass
   EXPECT_NE(test::error_of([&] {
-              prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+              prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
             }).find("can never pass"),
             std::string::npos);
   cfg = quick_config();
   cfg.metric = Metric::MSE;
   EXPECT_NE(test::error_of([&] {
-              prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
-            }).find("regression"),
+              prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+            }).find("does not apply to a classifier"),
             std::string::npos);
   cfg = quick_config();
   cfg.metric = Metric::Loss;
   cfg.rtol = 0.99;
   EXPECT_NE(test::error_of([&] {
-              prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+              prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
             }).find("decreasing"),
             std::string::npos);
   cfg = quick_config();
   cfg.objective = "luts";
-  EXPECT_THROW(prune(f.model, f.defaults, f.device, f.train, f.val, cfg), Error);
+  EXPECT_THROW(prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg), Error);
   cfg = quick_config();
   hw::HardwareDefaults bad = f.defaults;
   bad.reuse_factor = 3;  // 16 x 64: 1024 mod 3 != 0
   EXPECT_NE(test::error_of([&] {
-              prune(f.model, bad, f.device, f.train, f.val, cfg);
+              prune::prune(f.model, bad, f.device, f.train, f.val, cfg);
             }).find("nearest valid"),
             std::string::npos);
 }

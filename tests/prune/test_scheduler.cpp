@@ -98,7 +98,9 @@ TEST(Scheduler, StateRoundTripsAndContinuesIdentically) {
     b.load(a.save());
     const auto na = a.accepted(*t), nb = b.accepted(*t);
     ASSERT_EQ(na.has_value(), nb.has_value());
-    if (na) EXPECT_EQ(*na, *nb);
+    if (na) {
+      EXPECT_EQ(*na, *nb);
+    }
   }
   Scheduler c({SchedulerKind::Binary, 0.0, 0.9, 0.2, 6, 3, 0.02});
   Scheduler d({SchedulerKind::Constant, 0.0, 0.9, 0.2, 6, 3, 0.02});

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "hwprune/data/dataset.hpp"
+#include "test_support.hpp"
 
 namespace hwprune::test {
 
@@ -35,6 +36,22 @@ inline data::Dataset make_blobs(int64_t n, Shape sample, int classes, uint64_t s
   for (int c = 0; c < classes; ++c) d.class_names.push_back(fmt::format("c{}", c));
   d.source = "blobs";
   return d;
+}
+
+// A CSV of 600 blob rows (3 classes), `features` columns f0.., string classes ("gluon",
+// "quark", "top") in the last column "kind".
+inline std::string write_blob_csv(const ScratchDir& dir, const std::string& name,
+                                  int features = 16) {
+  const data::Dataset d = test::make_blobs(600, {features}, 3, 21);
+  std::string csv;
+  for (int j = 0; j < features; ++j) csv += fmt::format("f{},", j);
+  csv += "kind\n";
+  const char* names[] = {"gluon", "quark", "top"};
+  for (int64_t i = 0; i < d.size(); ++i) {
+    for (int j = 0; j < features; ++j) csv += fmt::format("{},", d.x.data[i * features + j]);
+    csv += fmt::format("{}\n", names[d.labels[i]]);
+  }
+  return dir.write(name, csv);
 }
 
 }  // namespace hwprune::test

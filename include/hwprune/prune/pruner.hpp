@@ -109,6 +109,11 @@ struct PruneResult {
   bool resumed = false;
 };
 
+// Checks a configuration for a model of `task` before any work (prune() calls it too):
+// Error for invalid values, an unknown objective, a scheduler that cannot run, or an rtol
+// that cannot work with the metric. Returns the resolved metric (Auto -> accuracy/MSE).
+Metric validate(const PruneConfig& config, data::Task task);
+
 // Prunes `model` (trained; precisions as configured) for the hardware `defaults` on
 // `device`. `train` and `val` are standardised already. Deterministic for a seed with one
 // thread; a run resumed from its checkpoint ends with the same masks and weights as an

@@ -35,7 +35,9 @@ struct SchedulerConfig {
 // Binary      bisection of [initial, final]: try the midpoint of the interval; an accepted
 //             target raises the lower end, a rejected one lowers the upper end.
 // Every scheduler stops (returns nullopt) when the next target would not exceed the last
-// accepted sparsity by at least min_step (binary: when the interval is narrower than it).
+// accepted sparsity by at least min_step (binary: when the interval is narrower than it);
+// the polynomial scheduler skips intermediate targets closer than min_step but always
+// tries the end of its plan.
 class Scheduler {
  public:
   explicit Scheduler(SchedulerConfig config);  // Error on an invalid configuration

@@ -56,9 +56,11 @@ struct TrainConfig {
   // gradient is computed (in the quantizer's backward); reported losses exclude it.
   double overflow_penalty = 1.0;
   // Structured masks: a Dense/Conv output channel whose kernel weights are all masked also
-  // has its bias, and the gamma and beta of a BatchNorm folded into the layer, held at
-  // exactly 0, so the channel outputs 0 and can be removed physically
-  // (structures::remove_zero_structures) without changing the network's outputs.
+  // has its bias, and the gamma and beta of a BatchNorm folded into the layer (the
+  // BatchNorm right after it, also when training in float), held at exactly +0.0 from
+  // construction/set_mask on and after every optimizer step, so the channel outputs 0 and
+  // can be removed physically (structures::remove_zero_structures) without changing the
+  // network's outputs.
   bool zero_dead_channels = false;
 };
 
@@ -66,7 +68,11 @@ struct TrainConfig {
 //   alpha * sum_g sqrt(|g|) * ||w_g||_2      (group lasso: pushes whole groups to 0)
 // + beta  * sum_g Var(w_g)                    (population variance: pushes a group towards
 //                                              one shared value)
-// over the groups of `groups` (flat Keras-layout kernel indices). Masked weights count as 0.
+// over the groups of `groups` (flat Keras-layout kernel indices; the layer is
+// groups.layer_name, or groups.layer when the name is empty). Masked weights count as 0
+// (members of their group with value 0). Only its gradient enters training: reported losses
+// (train_step, EpochStats, evaluate) exclude it. The norm's gradient is 0 for an all-zero
+// group.
 struct GroupPenalty {
   structures::GroupSet groups;
   double alpha = 0.0;
@@ -147,20 +153,23 @@ class Trainer {
   void set_learning_rate(double lr);
 
   // Replaces the group regulariser (empty: none). Error naming the layer for a layer that
-  // has no kernel or groups that do not index its kernel.
+  // does not exist or has no kernel, groups that do not index its kernel, or an alpha/beta
+  // that is negative or not finite.
   void set_regulariser(std::vector<GroupPenalty> penalties);
   // The regulariser's current value (0 without one).
   double regulariser_value();
 
   // Ties each group's weights to one shared value: from now on the weights of every group
   // in `groups` are set to the group's mean (masked weights stay 0 and do not count) after
-  // every optimizer step. Calls accumulate per layer; clear_shared_groups() removes them.
+  // every optimizer step, and at once. Calls accumulate per layer (applied in call order);
+  // clear_shared_groups() removes them. Error as for set_regulariser.
   void add_shared_groups(const structures::GroupSet& groups);
   void clear_shared_groups();
 
   // Per-weight importance on up to `max_samples` samples of `d` (in order), in inference
   // mode for BatchNorm statistics (no update of running statistics, no dropout); the
-  // fake quantizers' gradient rule applies. Keys are layer names.
+  // fake quantizers' gradient rule applies. L is the training loss without the
+  // regulariser. Keys are layer names. Weights, .grad and optimizer state are untouched.
   std::map<std::string, Tensor> weight_scores(const data::Dataset& d, ScoreKind kind,
                                               int64_t max_samples = 1024);
 

@@ -1,0 +1,86 @@
+// hwprune prune end to end on a small CSV: the step table, the JSON rows and per-layer
+// resources, the saved (reduced) model, resume, and one-line errors that keep outputs.
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "hwprune/io/model_file.hpp"
+#include "hwprune/util/fs.hpp"
+#include "support/synthetic.hpp"
+#include "support/test_support.hpp"
+
+namespace hwprune {
+namespace {
+
+using test::expect_error;
+using test::run_cli;
+using test::ScratchDir;
+using ::testing::HasSubstr;
+
+TEST(PruneCli, PrunesABuiltinAndReportsTheTableAndJson) {
+  ScratchDir dir;
+  const std::string csv = test::write_blob_csv(dir, "jets.csv");
+  const std::string out = dir.file("pruned.hwp"), json = dir.file("prune.json"),
+                    base = dir.file("base.hwp");
+  const auto r = run_cli(fmt::format(
+      "prune --model jet-mlp --data 'csv:{},label=kind' --rf 2 --objective dsp "
+      "--baseline-epochs 6 --lr 0.002 --baseline-lr 0.003 --batch-size 32 --scheduler constant "
+      "--step 0.4 --final-sparsity 0.8 --epochs-per-step 2 --rtol 0.9 --threads 1 "
+      "--save-baseline '{}' --out '{}' --json '{}'",
+      csv, base, out, json));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("step   target"));
+  EXPECT_THAT(r.output, HasSubstr("DSP (of base)"));
+  EXPECT_THAT(r.output, HasSubstr("test accuracy: unpruned"));
+  EXPECT_THAT(r.output, HasSubstr("total"));
+  const auto j = nlohmann::json::parse(read_file(json));
+  EXPECT_EQ(j["dimensions"], nlohmann::json({"DSP"}));
+  ASSERT_GE(j["steps"].size(), 2u);
+  EXPECT_EQ(j["steps"][0]["step"], 0);
+  const double base_dsp = j["steps"][0]["resources"]["DSP"]["before"];
+  EXPECT_EQ(base_dsp, (16 * 64 + 64 * 32 + 32 * 32 + 32 * 3) / 2);
+  ASSERT_TRUE(j["any_accepted"].get<bool>()) << r.output;
+  const double final_dsp = j["total"]["final"]["dsp"];
+  EXPECT_LT(final_dsp, base_dsp);
+  EXPECT_LE(final_dsp, (1.0 - j["final_sparsity"].get<double>()) * base_dsp + 1e-9);
+  EXPECT_EQ(j["layers"]["baseline"].size(), 4u);
+  EXPECT_EQ(j["layers"]["final"].size(), 4u);
+  for (const auto& row : j["steps"]) {
+    EXPECT_TRUE(row.contains("val_accuracy"));
+    EXPECT_TRUE(row.contains("seconds"));
+  }
+  // The saved model estimates to the reported DSPs and evaluates.
+  const auto e = run_cli(fmt::format("estimate --model '{}' --rf 2 --json", out));
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  EXPECT_EQ(nlohmann::json::parse(e.output)["total"]["current"]["dsp"].get<double>(), final_dsp);
+  const auto ev =
+      run_cli(fmt::format("evaluate --model '{}' --data 'csv:{},label=kind'", out, csv));
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  EXPECT_TRUE(std::filesystem::exists(base));
+  EXPECT_FALSE(std::filesystem::exists(out + ".ckpt"));  // removed after success
+}
+
+TEST(PruneCli, BadInputIsAOneLineErrorAndKeepsOutputs) {
+  ScratchDir dir;
+  const std::string csv = test::write_blob_csv(dir, "ok.csv");
+  const std::string out = dir.write("out.hwp", "precious");
+  const std::string base = fmt::format(
+      "prune --model jet-mlp --data 'csv:{},label=kind' --baseline-epochs 1 --out '{}' ", csv, out);
+  expect_error(run_cli(base + "--objective luts"), "unknown objective");
+  expect_error(run_cli(base + "--rf 3"), "nearest valid");
+  expect_error(run_cli(base + "--scheduler cubic"), "unknown scheduler \"cubic\"");
+  expect_error(run_cli(base + "--ranking taylor"), "unknown ranking \"taylor\"");
+  expect_error(run_cli(base + "--solver cplex"), "--solver must be exact or greedy");
+  expect_error(run_cli(base + "--rtol 1.5"), "can never pass");
+  expect_error(run_cli(base + "--metric loss --rtol 0.9"), "decreasing");
+  expect_error(run_cli(base + "--final-sparsity 1.5"), "sparsities must be in [0, 1]");
+  expect_error(run_cli(base + "--val-split 0"), "needs validation data");
+  expect_error(run_cli(base + "--alpha -1 --reg-epochs 1"), "alpha must be finite and >= 0");
+  EXPECT_EQ(read_file(out), "precious");
+}
+
+}  // namespace
+}  // namespace hwprune
