@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "bench_util.hpp"
 #include "hwprune/io/npy.hpp"
 #include "hwprune/io/zip.hpp"
 #include "hwprune/train/trainer.hpp"
@@ -22,40 +23,7 @@
 
 using namespace hwprune;
 
-namespace {
-
-// 5 classes, 16 features: class means +-1 per feature plus unit Gaussian noise.
-data::Dataset synthetic(int64_t rows, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> gauss(0.0f, 1.0f);
-  float means[5][16];
-  for (auto& row : means)
-    for (float& m : row) m = (rng() & 1) ? 1.0f : -1.0f;
-  data::Dataset d;
-  d.x = Tensor({rows, 16});
-  d.labels.resize(static_cast<size_t>(rows));
-  for (int64_t i = 0; i < rows; ++i) {
-    const int c = static_cast<int>(rng() % 5);
-    d.labels[i] = c;
-    for (int j = 0; j < 16; ++j) d.x.data[i * 16 + j] = means[c][j] + gauss(rng);
-  }
-  for (int c = 0; c < 5; ++c) d.class_names.push_back(std::to_string(c));
-  d.source = "synthetic";
-  return d;
-}
-
-std::string run_capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) throw hwprune::Error("cannot run: " + cmd);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  if (pclose(p) != 0) throw hwprune::Error(fmt::format("peer failed: {}\n{}", cmd, out));
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"hwprune training benchmark against python3-torch"};
@@ -71,7 +39,7 @@ int main(int argc, char** argv) {
   app.add_option("--python", python, "Python with Debian's torch")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    const data::Dataset d = synthetic(rows, seed);
+    const data::Dataset d = bench::synthetic_jets({rows}, seed).front();
     Model model = make_builtin_model("jet-mlp", 5, seed);
     model.set_precision(FixedType::parse("ap_fixed<16,6>"));
     std::mt19937_64 rng(seed + 1);
@@ -117,7 +85,7 @@ int main(int argc, char** argv) {
         "OMP_WAIT_POLICY=PASSIVE '{}' '{}/train_peer.py' --dir '{}' --batch-size {} --threads {} "
         "--epochs {} --seed {} 2>&1",
         python, HWPRUNE_BENCH_DIR, dir.string(), batch, threads, epochs, seed);
-    const std::string peer_out = run_capture(cmd);
+    const std::string peer_out = bench::run_capture(cmd);
     std::filesystem::remove_all(dir);
     double peer = 0;
     std::string peer_blas, peer_acc;

@@ -14,30 +14,7 @@ import time
 import numpy as np
 import torch
 
-F_BITS, WIDTH = 10, 16  # ap_fixed<16,6>
-LO, HI = -(2 ** (WIDTH - 1)), 2 ** (WIDTH - 1) - 1
-
-
-def quantize(x):
-    with torch.no_grad():
-        q = torch.clamp(torch.floor(x * 2.0 ** F_BITS), LO, HI) * 2.0 ** -F_BITS
-    return q + (x - x.detach()) if x.requires_grad else q
-
-
-def range_penalty(x):
-    """Squared excess beyond [min, max], summed per sample, averaged over the batch."""
-    excess = torch.relu(x - HI * 2.0 ** -F_BITS) + torch.relu(LO * 2.0 ** -F_BITS - x)
-    return excess.pow(2).sum() / x.shape[0]
-
-
-def loaded_blas():
-    libs = set()
-    with open("/proc/self/maps") as f:
-        for line in f:
-            path = line.split()[-1] if "/" in line else ""
-            if "blas" in os.path.basename(path):
-                libs.add(os.path.realpath(path))
-    return ", ".join(sorted(libs)) or "(none)"
+from peer_common import forward_train, loaded_blas
 
 
 def main():
@@ -67,17 +44,8 @@ def main():
         correct = 0
         for start in range(0, n, a.batch_size):
             idx = perm[start:start + a.batch_size]
-            h = quantize(x.index_select(0, idx))
             yb = y.index_select(0, idx)
-            penalty = 0.0
-            for i in range(4):
-                h = torch.addmm(quantize(bs[i]), h, quantize(ws[i] * ms[i]))
-                penalty = penalty + range_penalty(h)
-                h = quantize(h)
-                if i < 3:
-                    h = torch.relu(h)
-                    penalty = penalty + range_penalty(h)
-                    h = quantize(h)
+            h, penalty = forward_train(x.index_select(0, idx), ws, bs, ms)
             loss = torch.nn.functional.cross_entropy(h, yb)
             opt.zero_grad()
             (loss + penalty).backward()

@@ -25,7 +25,8 @@ struct PruneArgs {
   HardwareArgs hw;
   std::string out, json_out, checkpoint, save_baseline;
   std::string objective = "dsp", scheduler = "polynomial", ranking = "l2", solver = "exact",
-              metric = "auto", optimizer = "adam", schedule = "cosine", baseline_schedule = "cosine";
+              metric = "auto", optimizer = "adam", schedule = "cosine",
+              baseline_schedule = "cosine";
   prune::PruneConfig cfg;
   std::optional<double> rtol, alpha;
   int baseline_epochs = -1;  // -1: 20 for a builtin, 0 for a model file
@@ -410,6 +411,10 @@ std::function<void()> add_prune_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--rewind-epochs", c.rewind_epochs,
                   "Unmasked epochs before each ranking (pruned weights may regrow)")
+      ->capture_default_str();
+  cmd->add_option("--final-epochs", c.final_epochs,
+                  "Masked fine-tuning epochs for the result after the last step (kept if the "
+                  "validation metric does not get worse)")
       ->capture_default_str();
   cmd->add_option("--max-bad-trials", c.max_bad_trials, "Stop after this many rejected steps")
       ->capture_default_str();

@@ -77,8 +77,8 @@ double metric_of(const train::Metrics& m, Metric metric) {
 }
 
 void check_config(const PruneConfig& c) {
-  if (c.epochs_per_step < 0 || c.rewind_epochs < 0)
-    throw Error("epochs per step and rewinding epochs must be >= 0");
+  if (c.epochs_per_step < 0 || c.rewind_epochs < 0 || c.final_epochs < 0)
+    throw Error("epochs per step, rewinding and final epochs must be >= 0");
   if (c.max_bad_trials < 1)
     throw Error(fmt::format("max bad trials must be >= 1, got {}", c.max_bad_trials));
   if (!(c.rtol > 0) || !std::isfinite(c.rtol))
@@ -303,6 +303,7 @@ json config_fingerprint(const Model& model, const Context& cx) {
               {"greedy", c.greedy},
               {"epochs_per_step", c.epochs_per_step},
               {"rewind_epochs", c.rewind_epochs},
+              {"final_epochs", c.final_epochs},
               {"max_bad_trials", c.max_bad_trials},
               {"regularisation",
                {r.epochs, r.alpha ? json(*r.alpha) : json(), r.candidates, r.search_epochs, r.beta,
@@ -339,6 +340,7 @@ struct RunState {
   int trial = 0;
   int bad_trials = 0;
   bool any_accepted = false;
+  bool finished = false;  // the final fine-tuning has run
   double best_metric = 0;
   double final_sparsity = 0;
   double alpha = 0;
@@ -359,6 +361,7 @@ void save_checkpoint(const std::string& path, Model current, const RunState& st,
                {"trial", st.trial},
                {"bad_trials", st.bad_trials},
                {"any_accepted", st.any_accepted},
+               {"finished", st.finished},
                {"best_metric", st.best_metric},
                {"final_sparsity", st.final_sparsity},
                {"alpha", st.alpha},
@@ -396,6 +399,7 @@ Model load_checkpoint(const std::string& path, RunState& st, Scheduler& sched,
     st.trial = j.at("trial");
     st.bad_trials = j.at("bad_trials");
     st.any_accepted = j.at("any_accepted");
+    st.finished = j.at("finished");
     st.best_metric = j.at("best_metric");
     st.final_sparsity = j.at("final_sparsity");
     st.alpha = j.at("alpha");
@@ -658,7 +662,7 @@ PruneResult prune(const Model& model_in, const hw::HardwareDefaults& defaults,
     const uint64_t seed = trial_seed(cfg.train.seed, st.trial);
     Model m = current;
     if (cfg.rewind_epochs > 0) {
-      for (auto& l : m.layers) l.mask = Tensor{};
+      for (const auto& lp : cx.plan.layers) m.layer(lp.groups.layer_name).mask = Tensor{};
       train::Trainer t(m, cx.train_config(seed ^ 0x9E3779B97F4A7C15ULL, cfg.rewind_epochs));
       t.set_regulariser(cx.penalties(st.alpha));
       t.fit(train_data, nullptr, cx.progress());
@@ -702,6 +706,36 @@ PruneResult prune(const Model& model_in, const hw::HardwareDefaults& defaults,
     if (!cfg.checkpoint.empty()) {
       save_checkpoint(cfg.checkpoint, current, st, sched, fingerprint);
       if (obs) obs->checkpoint_written(st.trial);
+    }
+  }
+
+  // Final fine-tuning of the result with its masks; kept only if the validation metric does
+  // not get worse.
+  if (st.any_accepted && cfg.final_epochs > 0 && !st.finished) {
+    const auto t0 = Clock::now();
+    Model m = current;
+    StepRow row;
+    row.step = st.trial + 1;
+    row.target = st.final_sparsity;
+    row.metric =
+        fine_tune(m, cx, trial_seed(cfg.train.seed, st.trial + 1), cfg.final_epochs, st.alpha);
+    row.resources = cx.resources(m);
+    const bool better = cx.increasing ? row.metric >= st.best_metric : row.metric <= st.best_metric;
+    row.accepted = better;
+    row.action =
+        better ? fmt::format("final fine-tuning ({} epochs) kept", cfg.final_epochs)
+               : fmt::format("final fine-tuning ({} epochs) discarded (worse)", cfg.final_epochs);
+    if (better) {
+      current = std::move(m);
+      st.best_metric = row.metric;
+    }
+    st.finished = true;
+    row.seconds = since(t0);
+    st.rows.push_back(row);
+    if (obs) obs->step_row(row);
+    if (!cfg.checkpoint.empty()) {
+      save_checkpoint(cfg.checkpoint, current, st, sched, fingerprint);
+      if (obs) obs->checkpoint_written(row.step);
     }
   }
 

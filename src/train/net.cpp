@@ -281,7 +281,9 @@ void Net::set_regulariser(const std::vector<GroupPenalty>& penalties) {
         valid[at] = 1.0f;
       }
       size[g] = static_cast<float>(std::max<int64_t>(len, 1));  // an empty group adds 0
+      q.padded = q.padded || len != q.width;
     }
+    q.root_width = std::sqrt(static_cast<double>(q.width));
     q.index = torch::tensor(index, torch::kInt64);
     q.valid = torch::tensor(valid).view({q.groups, q.width});
     q.size = torch::tensor(size);
@@ -291,30 +293,26 @@ void Net::set_regulariser(const std::vector<GroupPenalty>& penalties) {
   penalties_ = std::move(out);
 }
 
-namespace {
-
-// ||rows||_2 per row of `w` (G, S) whose gradient is 0, not NaN, for an all-zero row: the
-// square root only ever sees positive sums (the "double where" trick).
-torch::Tensor safe_row_norm(const torch::Tensor& w) {
-  const torch::Tensor sq = w.pow(2).sum(1);
-  const torch::Tensor positive = sq.gt(0);
-  const torch::Tensor safe = torch::where(positive, sq, torch::ones_like(sq));
-  return torch::where(positive, safe.sqrt(), torch::zeros_like(sq));
-}
-
-}  // namespace
-
 torch::Tensor Net::regulariser() const {
   torch::Tensor total = torch::zeros({});
   for (const Penalty& p : penalties_) {
     if (p.groups == 0) continue;
-    const torch::Tensor flat = torch::cat({masked_kernel(p.layer).reshape(-1), torch::zeros({1})});
+    // Equal-sized groups (the usual case) gather straight from the kernel; otherwise from
+    // the kernel with one zero appended, which pads the short groups.
+    const torch::Tensor kernel = masked_kernel(p.layer).reshape(-1);
+    const torch::Tensor flat = p.padded ? torch::cat({kernel, torch::zeros({1})}) : kernel;
     const torch::Tensor w = flat.index_select(0, p.index).view({p.groups, p.width});
-    if (p.alpha > 0) total = total + p.alpha * (p.root_size * safe_row_norm(w)).sum();
+    if (p.alpha > 0) {
+      // linalg's 2-norm has a zero (not NaN) gradient for an all-zero group.
+      const torch::Tensor norms = torch::linalg::vector_norm(w, 2, {1}, false, c10::nullopt);
+      total = total + (p.padded ? p.alpha * (p.root_size * norms).sum()
+                                : (p.alpha * p.root_width) * norms.sum());
+    }
     if (p.beta > 0) {
       // Population variance over the members (padding excluded); masked weights count as 0.
       const torch::Tensor mean = w.sum(1, /*keepdim=*/true) / p.size.unsqueeze(1);
-      const torch::Tensor var = ((w - mean).pow(2) * p.valid).sum(1) / p.size;
+      const torch::Tensor dev = (w - mean).pow(2);
+      const torch::Tensor var = (p.padded ? dev * p.valid : dev).sum(1) / p.size;
       total = total + p.beta * var.sum();
     }
   }

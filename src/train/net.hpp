@@ -87,6 +87,8 @@ class Net {
     torch::Tensor size;       // (G) float: group sizes, at least 1
     torch::Tensor root_size;  // (G) float: sqrt(group size)
     int64_t groups = 0, width = 0;
+    bool padded = false;      // some group is shorter than `width`
+    double root_width = 0;    // sqrt(width), the common sqrt(|g|) when not padded
     double alpha = 0, beta = 0;
   };
 

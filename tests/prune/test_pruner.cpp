@@ -190,6 +190,7 @@ TEST(Pruner, ResumeAfterAKillEqualsTheUninterruptedRun) {
   cfg.rtol = 0.9;
   cfg.regularisation.epochs = 1;
   cfg.regularisation.alpha = 1e-4;
+  cfg.final_epochs = 1;
   cfg.checkpoint = dir.file("full.ckpt");
   const PruneResult full = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
   ASSERT_GE(full.rows.size(), 3u);
@@ -213,7 +214,8 @@ TEST(Pruner, ResumeAfterAKillEqualsTheUninterruptedRun) {
 
   // A checkpoint of a different run is refused, naming what differs.
   cfg.rtol = 0.5;
-  const auto e = test::error_of([&] { prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg); });
+  const auto e =
+      test::error_of([&] { prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg); });
   EXPECT_NE(e.find("different run (rtol differs)"), std::string::npos) << e;
 }
 
@@ -327,4 +329,34 @@ TEST(Pruner, BadConfigurationsAreErrors) {
               prune::prune(f.model, bad, f.device, f.train, f.val, cfg);
             }).find("nearest valid"),
             std::string::npos);
+}
+
+TEST(Pruner, RewindingTrainsUnmaskedBeforeEachRanking) {
+  const Fixture& f = trained();
+  PruneConfig cfg = quick_config();
+  cfg.scheduler.final_sparsity = 0.6;
+  cfg.scheduler.step = 0.3;
+  cfg.epochs_per_step = 1;
+  cfg.rewind_epochs = 1;
+  cfg.ranking = Ranking::Oracle;
+  cfg.score_samples = 128;
+  const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  ASSERT_EQ(r.rows.size(), 3u);
+  ASSERT_TRUE(r.rows[2].accepted);
+  EXPECT_LE(r.final_resources[0], 0.4 * r.baseline_resources[0] + 1e-9);
+  for (const auto& l : r.model.layers)
+    if (l.has_kernel() && !l.mask.empty())
+      for (size_t j = 0; j < l.mask.data.size(); ++j)
+        if (l.mask.data[j] == 0.0f) {
+          ASSERT_EQ(l.weight("kernel").data[j], 0.0f) << l.name;
+        }
+  // The rewinding epochs ran: the same run without them ends with other weights.
+  PruneConfig plain = cfg;
+  plain.rewind_epochs = 0;
+  const PruneResult r0 = prune::prune(f.model, f.defaults, f.device, f.train, f.val, plain);
+  bool differ = false;
+  for (const auto& l : r.model.layers)
+    if (l.has_kernel())
+      differ = differ || l.weight("kernel").data != r0.model.layer(l.name).weight("kernel").data;
+  EXPECT_TRUE(differ);
 }

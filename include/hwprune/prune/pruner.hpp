@@ -53,6 +53,9 @@ struct PruneConfig {
   double solver_time_limit = 30.0;
   int epochs_per_step = 5;       // masked fine-tuning epochs per step
   int rewind_epochs = 0;         // unmasked epochs before ranking (pruned weights may regrow)
+  // Masked fine-tuning of the result after the last step; kept when the validation metric
+  // is at least as good as the last accepted step's.
+  int final_epochs = 0;
   int max_bad_trials = 3;        // stop after this many rejected steps in all
   int64_t score_samples = 1024;  // samples for oracle/saliency scores
   RegularisationConfig regularisation;
