@@ -18,6 +18,8 @@ packages=(
   libhdf5-dev libonnx-dev libprotobuf-dev libyaml-cpp-dev
   # tests: the external MIP solver the knapsack is cross-checked against
   coinor-cbc
+  # hardware checks: synthesis and co-simulation of the generated Verilog
+  yosys verilator
   # data: Fashion-MNIST, and R's mlbench for the UCI Letter data
   dataset-fashion-mnist r-base-core r-cran-mlbench
 )

@@ -14,5 +14,6 @@ std::function<void()> add_estimate_command(CLI::App& app);
 std::function<void()> add_inspect_command(CLI::App& app);
 std::function<void()> add_convert_command(CLI::App& app);
 std::function<void()> add_prune_command(CLI::App& app);
+std::function<void()> add_synth_command(CLI::App& app);
 
 }  // namespace hwprune::cli

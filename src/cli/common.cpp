@@ -147,8 +147,9 @@ void add_hardware_options(CLI::App* cmd, HardwareArgs& a) {
                   "Weights narrower than this many bits use LUT multipliers, not DSPs")
       ->capture_default_str();
   cmd->add_option("--bram-model", a.bram,
-                  "packed (hwprune's generator packs surviving lanes) or hls4ml (a 36-bit "
-                  "column goes only when all of it is pruned)")
+                  "packed (hwprune's generator packs surviving lanes), hls4ml (a 36-bit "
+                  "column goes only when all of it is pruned) or trimmed (packed, without the "
+                  "ROM bit columns that are constant, as synthesis removes them)")
       ->capture_default_str();
 }
 

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       "  hwprune train --model fmnist-cnn --data fashion-mnist --out fmnist.hwp\n"
       "  hwprune evaluate --model fmnist.hwp --data fashion-mnist\n"
       "  hwprune prune --model jet-mlp --data letter --rf 2 --objective dsp --out jet.hwp\n"
+      "  hwprune synth --model jet.hwp --rf 2 --data letter --out synth/\n"
       "  hwprune estimate --model fmnist.hwp --rf 2\n"
       "  hwprune inspect model.onnx\n"
       "  hwprune convert fmnist.hwp fmnist.onnx\n"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   auto inspect = hwprune::cli::add_inspect_command(app);
   auto convert = hwprune::cli::add_convert_command(app);
   auto prune = hwprune::cli::add_prune_command(app);
+  auto synth = hwprune::cli::add_synth_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("inspect")) inspect();
     if (app.got_subcommand("convert")) convert();
     if (app.got_subcommand("prune")) prune();
+    if (app.got_subcommand("synth")) synth();
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "hwprune: error: {}\n", e.what());

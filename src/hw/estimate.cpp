@@ -2,6 +2,7 @@
 #include "hwprune/hw/estimate.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include <fmt/format.h>
 
@@ -21,13 +22,22 @@ int64_t count(const std::vector<uint8_t>& v) {
 }  // namespace
 
 std::string_view to_string(BramModel m) {
-  return m == BramModel::Hls4ml ? "hls4ml" : "packed";
+  switch (m) {
+    case BramModel::Packed:
+      return "packed";
+    case BramModel::Hls4ml:
+      return "hls4ml";
+    case BramModel::Trimmed:
+      return "trimmed";
+  }
+  return "?";
 }
 
 BramModel parse_bram_model(std::string_view s) {
   if (s == "packed") return BramModel::Packed;
   if (s == "hls4ml") return BramModel::Hls4ml;
-  throw Error(fmt::format("unknown BRAM model \"{}\" (known: packed, hls4ml)", s));
+  if (s == "trimmed") return BramModel::Trimmed;
+  throw Error(fmt::format("unknown BRAM model \"{}\" (known: packed, hls4ml, trimmed)", s));
 }
 
 std::vector<uint8_t> live_weights(const Layer& layer, const LayerHw& hw) {
@@ -54,12 +64,44 @@ std::vector<uint8_t> live_lanes(const LayerHw& hw, const std::vector<uint8_t>& l
   return lanes;
 }
 
+int64_t nonconstant_rom_bits(const Layer& layer, const LayerHw& hw,
+                             const std::vector<uint8_t>& lanes) {
+  const Tensor& kernel = layer.weight("kernel");
+  const FixedType type = saturating(hw.weight);
+  const bool masked = !layer.mask.empty();
+  const int64_t w = hw.weight.width, rf = hw.reuse_factor;
+  const uint64_t all = w >= 64 ? ~uint64_t{0} : (uint64_t{1} << w) - 1;
+  // Per lane: bits that are 1 in some word (ones) and 0 in some word (zeros).
+  std::vector<uint64_t> ones(lanes.size(), 0), zeros(lanes.size(), 0);
+  std::vector<int64_t> words(lanes.size(), 0);
+  for (int64_t k = 0; k < hw.n_products; ++k) {
+    const size_t ks = static_cast<size_t>(k);
+    const auto m = static_cast<size_t>(transposed_index(hw, k) / rf);
+    if (!lanes[m]) continue;
+    const int64_t raw = masked && layer.mask.data[ks] == 0.0f
+                            ? 0
+                            : type.quantize_raw(static_cast<double>(kernel.data[ks]));
+    const uint64_t bits = static_cast<uint64_t>(raw) & all;
+    ones[m] |= bits;
+    zeros[m] |= ~bits & all;
+    ++words[m];
+  }
+  int64_t n = 0;
+  for (size_t m = 0; m < lanes.size(); ++m) {
+    if (!lanes[m]) continue;
+    // A lane with fewer weights than ROM words holds 0 in the missing words.
+    if (words[m] < rf) zeros[m] = all;
+    n += std::popcount(ones[m] & zeros[m]);
+  }
+  return n;
+}
+
 int64_t rom_bram18(const LayerHw& hw, const Device& device, const std::vector<uint8_t>& lanes,
                    BramModel model) {
   if (!hw.uses_rom()) return 0;
   const int64_t w = hw.weight.width;
   const int64_t depth = hw.reuse_factor;
-  if (model == BramModel::Packed) return bram18_for(depth, count(lanes) * w, device);
+  if (model != BramModel::Hls4ml) return bram18_for(depth, count(lanes) * w, device);
   // hls4ml layout: lane m keeps bits [m*W, (m+1)*W); a column of the chosen aspect ratio
   // disappears only if no live lane has a bit in it.
   int64_t best = -1;
@@ -113,9 +155,28 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
     per_instance = count(lanes);
   }
   e.multipliers = per_instance * hw.instances();
-  e.dsp = e.multipliers * hw.dsp_per_multiplier(device);
+  if (options.constants_by_value && options.sparse && hw.strategy == Strategy::Latency &&
+      hw.reuse_factor == 1) {
+    // Fully unrolled: every weight is a constant operand, sized by its value.
+    const Tensor& kernel = layer.weight("kernel");
+    const FixedType type = saturating(hw.weight);
+    int64_t dsp = 0;
+    for (int64_t k = 0; k < hw.n_products; ++k)
+      if (live[static_cast<size_t>(k)])
+        dsp += hw.dsp_per_constant(
+            type.quantize_raw(static_cast<double>(kernel.data[static_cast<size_t>(k)])), device);
+    e.dsp = dsp * hw.instances();
+  } else {
+    e.dsp = e.multipliers * hw.dsp_per_multiplier(device);
+  }
   const int64_t rom_copies = hw.rom_copies();
-  e.bram18 = hw.uses_rom() ? rom_bram18(hw, device, lanes, options.bram) * rom_copies : 0;
+  if (!hw.uses_rom())
+    e.bram18 = 0;
+  else if (options.bram == BramModel::Trimmed && options.sparse)
+    e.bram18 =
+        bram18_for(hw.reuse_factor, nonconstant_rom_bits(layer, hw, lanes), device) * rom_copies;
+  else
+    e.bram18 = rom_bram18(hw, device, lanes, options.bram) * rom_copies;
 
   e.parameters = hw.n_products + (layer.use_bias ? hw.n_out : 0);
   e.nonzero = n_live;

@@ -2,6 +2,7 @@
 #include "hwprune/hw/hardware.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -60,15 +61,33 @@ int64_t LayerHw::instances() const {
   return io_type == IoType::Parallel ? parallelization_factor : 1;
 }
 
-int LayerHw::dsp_per_multiplier(const Device& device) const {
-  if (weight.width < device.dsp_min_weight_bits) return 0;
-  // Signed operand widths (an unsigned b-bit operand needs b + 1 signed bits).
-  const int64_t w = weight.width + (weight.is_signed ? 0 : 1);
-  const int64_t x = input.width + (input.is_signed ? 0 : 1);
+namespace {
+
+// DSP slices of a w x x-bit signed product (operands tiled over the DSP's ports).
+int dsp_for_widths(int64_t w, int64_t x, const Device& device) {
   const int64_t a = device.dsp_a_bits, b = device.dsp_b_bits;
   const int64_t straight = operand_pieces(w, a) * operand_pieces(x, b);
   const int64_t swapped = operand_pieces(w, b) * operand_pieces(x, a);
   return static_cast<int>(std::min(straight, swapped));
+}
+
+}  // namespace
+
+int LayerHw::dsp_per_multiplier(const Device& device) const {
+  if (weight.width < device.dsp_min_weight_bits) return 0;
+  // Signed operand widths (an unsigned b-bit operand needs b + 1 signed bits).
+  return dsp_for_widths(weight.width + (weight.is_signed ? 0 : 1),
+                        input.width + (input.is_signed ? 0 : 1), device);
+}
+
+int LayerHw::dsp_per_constant(int64_t raw, const Device& device) const {
+  if (raw == 0 || weight.width < device.dsp_min_weight_bits) return 0;
+  // Trailing zero bits are a shift (wiring), not multiplier width.
+  const int64_t odd = raw >> std::countr_zero(static_cast<uint64_t>(raw));
+  const auto magnitude = static_cast<uint64_t>(odd < 0 ? ~odd : odd);
+  const int64_t bits = std::bit_width(magnitude) + 1;  // with the sign bit
+  if (bits < device.dsp_min_weight_bits) return 0;
+  return dsp_for_widths(bits, input.width + (input.is_signed ? 0 : 1), device);
 }
 
 int64_t transposed_index(const LayerHw& hw, int64_t k) {

@@ -16,15 +16,24 @@ namespace hwprune::hw {
 //  Packed: the generator packs the surviving lanes: BRAM18 = ceil(kept_lanes * W / 36).
 //  Hls4ml: hls4ml's fixed lane layout: a 36-bit column disappears only when every lane bit
 //          in it is pruned (the "consecutive patterns" of its multi-objective pruning).
-enum class BramModel { Packed, Hls4ml };
+//  Trimmed: Packed, and a bit column of a kept lane whose value is the same in every ROM
+//          word is a constant, not memory: BRAM18 = ceil(W_eff / 36) with W_eff the
+//          non-constant bit columns (what Yosys does with the generated ROM; measured equal,
+//          docs/rtl.md). Depends on the weight values; the unpruned design (sparse = false)
+//          counts every bit like Packed.
+enum class BramModel { Packed, Hls4ml, Trimmed };
 std::string_view to_string(BramModel m);
-BramModel parse_bram_model(std::string_view s);  // "packed", "hls4ml"
+BramModel parse_bram_model(std::string_view s);  // "packed", "hls4ml", "trimmed"
 
 // 1 for every kernel weight (flat Keras layout) that is present in hardware: not masked
 // and non-zero after quantization to the layer's weight type.
 std::vector<uint8_t> live_weights(const Layer& layer, const LayerHw& hw);
 // 1 for every multiplier lane m in [0, BF) that processes at least one live weight.
 std::vector<uint8_t> live_lanes(const LayerHw& hw, const std::vector<uint8_t>& live);
+// Bits of the packed ROM word (kept lanes x W) that are not the same in every ROM word: the
+// raw weights of `layer` (saturating quantization, masked weights 0) of the kept lanes.
+int64_t nonconstant_rom_bits(const Layer& layer, const LayerHw& hw,
+                             const std::vector<uint8_t>& lanes);
 
 struct LayerEstimate {
   std::string name;
@@ -48,6 +57,11 @@ struct ModelEstimate {
 struct EstimateOptions {
   BramModel bram = BramModel::Packed;
   bool sparse = true;  // false: every weight counts as live (the unpruned design)
+  // Fully unrolled layers (Latency, RF 1) multiply by constants: with this set (and sparse),
+  // a weight's DSPs follow its value as synthesis sizes it (LayerHw::dsp_per_constant)
+  // instead of its type. What `synth` compares against Yosys; the pruning objectives keep
+  // the type rule (hls4ml's).
+  bool constants_by_value = false;
 };
 
 LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device& device,

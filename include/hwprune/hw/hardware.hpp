@@ -66,6 +66,11 @@ struct LayerHw {
   int64_t rom_copies() const { return (instances() + 1) / 2; }
   // DSP slices one multiplier of this layer takes on `device` (0: built from LUTs).
   int dsp_per_multiplier(const Device& device) const;
+  // DSP slices of a product with the constant weight `raw` (Latency strategy: weights are
+  // constants, and synthesis sizes a constant operand by its value: the fewest two's
+  // complement bits that hold it once its trailing zero bits, a shift, are dropped). 0 for
+  // raw 0 and for constants narrower than the threshold.
+  int dsp_per_constant(int64_t raw, const Device& device) const;
 };
 
 // Where one weight is processed (Resource map t = cycle + multiplier * RF).

@@ -1,0 +1,91 @@
+// hwprune synth end to end on a small pruned Dense network: Verilog written, co-simulation
+// with 0 mismatches, Yosys DSP/BRAM18 equal to the estimate, --json, and clear errors.
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "hwprune/io/model_file.hpp"
+#include "hwprune/util/fs.hpp"
+#include "support/models.hpp"
+#include "support/test_support.hpp"
+
+namespace hwprune {
+namespace {
+
+using test::expect_error;
+using test::run_cli;
+using test::ScratchDir;
+using ::testing::HasSubstr;
+
+// 16 -> 8 (ReLU) -> 4, ap_fixed<16,6>, with a few whole multiplier lanes (RF 2: weight pairs
+// of one neuron) masked.
+std::string write_model(const ScratchDir& dir) {
+  Model m;
+  m.name = "small";
+  m.input_shape = {16};
+  Layer a = test::make_layer("a", LayerKind::Dense);
+  a.units = 8;
+  a.weights = {{"kernel", test::random_tensor({16, 8}, 3)}, {"bias", test::random_tensor({8}, 4)}};
+  a.mask = Tensor({16, 8});
+  for (int64_t i = 0; i < 16; ++i)
+    for (int64_t o = 0; o < 8; ++o) a.mask.data[i * 8 + o] = (o % 3 == 0 && i < 8) ? 0.0f : 1.0f;
+  Layer r = test::make_layer("relu", LayerKind::Activation);
+  r.activation = ActivationKind::ReLU;
+  Layer b = test::make_layer("b", LayerKind::Dense);
+  b.units = 4;
+  b.weights = {{"kernel", test::random_tensor({8, 4}, 5)}, {"bias", test::random_tensor({4}, 6)}};
+  m.layers = {a, r, b};
+  m.set_precision(parse_precision("ap_fixed<16,6>"));
+  m.infer_shapes();
+  const std::string path = dir.file("small.hwp");
+  io::save_model(path, m);
+  return path;
+}
+
+TEST(SynthCli, GeneratesSimulatesAndSynthesises) {
+  if (std::system("command -v yosys >/dev/null && command -v verilator >/dev/null") != 0)
+    GTEST_SKIP() << "yosys or verilator not installed";
+  ScratchDir dir;
+  const std::string model = write_model(dir), out = dir.file("synth");
+  const std::string json = dir.file("synth.json");
+  const auto r = run_cli(fmt::format(
+      "synth --model '{}' --rf 2 --samples 300 --out '{}' --json '{}'", model, out, json));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("0 mismatches"));
+  const auto j = nlohmann::json::parse(read_file(json));
+  EXPECT_EQ(j["cosim"]["samples"], 300);
+  EXPECT_EQ(j["cosim"]["mismatches"], 0);
+  EXPECT_EQ(j["cosim"]["latency_cycles"], j["latency_cycles"]);
+  EXPECT_EQ(j["cosim"]["interval_cycles"], 2);
+  EXPECT_EQ(j["yosys_total"]["dsp"], j["estimate_total"]["dsp"]);
+  EXPECT_EQ(j["yosys_total"]["bram18"], j["estimate_total"]["bram18"]);
+  // 16x8 at RF 2: 64 lanes, 12 of them masked (neurons 0, 3, 6 for inputs 0..7); 8x4: 16.
+  EXPECT_EQ(j["estimate_total"]["dsp"], 64 - 12 + 16);
+  EXPECT_EQ(j["layers"].size(), 2u);
+  EXPECT_GT(j["yosys_total"]["lut"].get<int64_t>(), 0);
+  EXPECT_TRUE(std::filesystem::exists(out + "/hwprune_top.v"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/synth.ys"));
+}
+
+TEST(SynthCli, ErrorsAreOneLine) {
+  ScratchDir dir;
+  const std::string model = write_model(dir), out = dir.file("synth");
+  expect_error(run_cli(fmt::format("synth --model '{}' --rf 3 --out '{}'", model, out)),
+               "nearest valid");
+  expect_error(run_cli(fmt::format("synth --model fmnist-cnn --out '{}'", out)), "fmnist-cnn");
+  expect_error(run_cli(fmt::format("synth --model '{}' --rf 2 --samples 0 --out '{}'", model, out)),
+               "--samples must be >= 1");
+  const auto r = test::run_command(fmt::format(
+      "HWPRUNE_YOSYS=/nonexistent/yosys '{}' synth --model '{}' --rf 2 --no-cosim --out '{}'",
+      HWPRUNE_CLI_PATH, model, out));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("apt-get install yosys"));
+}
+
+}  // namespace
+}  // namespace hwprune
