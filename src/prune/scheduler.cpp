@@ -67,20 +67,24 @@ std::optional<double> Scheduler::planned(int k) const {
   return hi_ + (plan_from_ - hi_) * std::pow(frac, cfg_.power);
 }
 
+std::optional<double> Scheduler::next_planned() {
+  // Skip planned targets closer than min_step to the last accepted one (possible with many
+  // steps), but never the end of the plan.
+  for (int k = k_ + 1; k <= plan_steps_; ++k)
+    if (auto t = planned(k);
+        t && (*t - lo_ >= cfg_.min_step - 1e-12 || (k == plan_steps_ && *t > lo_ + 1e-12))) {
+      k_ = k;
+      return t;
+    }
+  return std::nullopt;
+}
+
 std::optional<double> Scheduler::first() {
   switch (cfg_.kind) {
     case SchedulerKind::Constant:
       return above_lo(lo_ + step_);
-    case SchedulerKind::Polynomial: {
-      // Skip planned targets too close to the start (possible with many steps).
-      for (int k = k_ + 1; k <= plan_steps_; ++k)
-        if (auto t = planned(k); t && (*t - lo_ >= cfg_.min_step - 1e-12 ||
-                                       (k == plan_steps_ && *t > lo_ + 1e-12))) {
-          k_ = k;
-          return t;
-        }
-      return std::nullopt;
-    }
+    case SchedulerKind::Polynomial:
+      return next_planned();
     case SchedulerKind::Binary:
       if (hi_ - lo_ < cfg_.min_step - 1e-12) return std::nullopt;
       return 0.5 * (lo_ + hi_);
@@ -95,13 +99,7 @@ std::optional<double> Scheduler::accepted(double target) {
       if (lo_ >= cfg_.final_sparsity - 1e-12) return std::nullopt;
       return above_lo(lo_ + step_);
     case SchedulerKind::Polynomial:
-      for (int k = k_ + 1; k <= plan_steps_; ++k)
-        if (auto t = planned(k); t && (*t - lo_ >= cfg_.min_step - 1e-12 ||
-                                       (k == plan_steps_ && *t > lo_ + 1e-12))) {
-          k_ = k;
-          return t;
-        }
-      return std::nullopt;
+      return next_planned();
     case SchedulerKind::Binary:
       return first();
   }

@@ -55,6 +55,7 @@ class Scheduler {
 
  private:
   std::optional<double> planned(int k) const;  // polynomial target k of the current plan
+  std::optional<double> next_planned();        // the next polynomial target worth a step
   std::optional<double> above_lo(double target) const;
 
   SchedulerConfig cfg_;
