@@ -206,6 +206,12 @@ void run_prune(PruneArgs& a) {
                  : 1.02;
   cfg.rtol = *a.rtol;
   const prune::Metric metric = prune::validate(cfg, model.task);  // before any training
+  {
+    // An invalid reuse factor is an error before the baseline is trained.
+    Model folded = fold_batchnorm(model);
+    folded.infer_shapes();
+    (void)hw::resolve_hardware(folded, defaults, device);
+  }
   if (a.checkpoint.empty()) a.checkpoint = a.out + ".ckpt";
   cfg.checkpoint = a.checkpoint;
 
