@@ -56,12 +56,6 @@ std::string table(const hw::HardwareModel& hwm, const hw::ModelEstimate& e,
   return title + "\n" + format_table(rows);
 }
 
-nlohmann::json figures_json(const hw::LayerEstimate& l) {
-  return {{"multipliers", l.multipliers}, {"dsp", l.dsp},         {"bram18", l.bram18},
-          {"parameters", l.parameters},   {"nonzero", l.nonzero}, {"ff", l.ff},
-          {"latency_cycles", l.latency}};
-}
-
 std::string ratio(int64_t before, int64_t after) {
   if (before == after) return "unchanged";
   if (after == 0) return fmt::format("{} -> 0", before);
@@ -111,8 +105,8 @@ void run_estimate(const EstimateArgs& a) {
                         {"weight_precision", h.weight.str()},
                         {"input_precision", h.input.str()},
                         {"dsp_per_multiplier", h.dsp_per_multiplier(device)},
-                        {"unpruned", figures_json(dense.layers[i])},
-                        {"current", figures_json(now.layers[i])}});
+                        {"unpruned", estimate_json(dense.layers[i])},
+                        {"current", estimate_json(now.layers[i])}});
     }
     const nlohmann::json j{
         {"model", a.src.model},
@@ -121,7 +115,8 @@ void run_estimate(const EstimateArgs& a) {
         {"bram_model", to_string(bram)},
         {"rf_adjustments", hwm.adjustments},
         {"layers", layers},
-        {"total", {{"unpruned", figures_json(dense.total)}, {"current", figures_json(now.total)}}}};
+        {"total",
+         {{"unpruned", estimate_json(dense.total)}, {"current", estimate_json(now.total)}}}};
     write_output("-", j.dump(2) + "\n");
     return;
   }

@@ -102,15 +102,9 @@ class TableObserver : public prune::PruneObserver {
 };
 
 nlohmann::json layer_json(const hw::LayerEstimate& l) {
-  return {{"name", l.name},
-          {"reuse_factor", l.reuse_factor},
-          {"block_factor", l.block_factor},
-          {"multipliers", l.multipliers},
-          {"dsp", l.dsp},
-          {"bram18", l.bram18},
-          {"parameters", l.parameters},
-          {"nonzero", l.nonzero},
-          {"latency_cycles", l.latency}};
+  nlohmann::json j = estimate_json(l);
+  j.update({{"name", l.name}, {"reuse_factor", l.reuse_factor}, {"block_factor", l.block_factor}});
+  return j;
 }
 
 std::string change(int64_t before, int64_t after) {

@@ -259,6 +259,12 @@ void write_output(const std::string& path, const std::string& text) {
   write_file_atomic(path, text);
 }
 
+nlohmann::json estimate_json(const hw::LayerEstimate& l) {
+  return {{"multipliers", l.multipliers}, {"dsp", l.dsp},         {"bram18", l.bram18},
+          {"parameters", l.parameters},   {"nonzero", l.nonzero}, {"ff", l.ff},
+          {"latency_cycles", l.latency}};
+}
+
 std::string format_table(const std::vector<std::vector<std::string>>& rows,
                          const std::string& indent) {
   size_t cols = 0;

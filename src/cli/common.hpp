@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hwprune/data/loaders.hpp"
+#include "hwprune/hw/estimate.hpp"
 #include "hwprune/hw/hardware.hpp"
 #include "hwprune/io/model_file.hpp"
 #include "hwprune/ir/model.hpp"
@@ -83,6 +84,10 @@ int resolve_threads(int requested, const Model& model);
 std::string format_overflows(const train::Metrics& m, const Model& model);
 std::string format_metrics(const train::Metrics& m, const Model& model, const std::string& what);
 nlohmann::json metrics_json(const train::Metrics& m, const Model& model);
+
+// The figures of one layer's (or a total's) estimate as JSON: multipliers, dsp, bram18,
+// parameters, nonzero, ff, latency_cycles.
+nlohmann::json estimate_json(const hw::LayerEstimate& l);
 
 // A plain-text table: the first row is the header; columns are as wide as their widest
 // cell; a column whose cells (below the header) are all numbers is right-aligned.
