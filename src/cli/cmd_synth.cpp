@@ -29,7 +29,7 @@ struct SynthArgs {
   uint64_t seed = 1;
   int threads = 0;
   std::string json_out;
-  bool no_yosys = false, no_cosim = false;
+  bool no_yosys = false, no_cosim = false, dsp_bram_only = false;
 };
 
 // Seeded random raw inputs over the whole input type range.
@@ -72,7 +72,9 @@ void run_synth(SynthArgs& a) {
   const std::string verilog = (std::filesystem::path(a.out) / (a.top + ".v")).string();
   write_file_atomic(verilog, design.verilog);
   const std::string ys = (std::filesystem::path(a.out) / "synth.ys").string();
-  write_file_atomic(ys, rtl::yosys_script(verilog, a.top, device));
+  const rtl::SynthDepth depth =
+      a.dsp_bram_only ? rtl::SynthDepth::DspAndBram : rtl::SynthDepth::Full;
+  write_file_atomic(ys, rtl::yosys_script(verilog, a.top, device, depth));
 
   // Inputs: test data (standardised as the model was trained) or seeded random raw values.
   std::vector<std::vector<int64_t>> inputs;
@@ -137,14 +139,16 @@ void run_synth(SynthArgs& a) {
   }
   std::optional<rtl::SynthReport> synth;
   if (!a.no_yosys)
-    synth =
-        rtl::synthesize(verilog, a.top, device, (std::filesystem::path(a.out) / "yosys").string());
+    synth = rtl::synthesize(verilog, a.top, device,
+                            (std::filesystem::path(a.out) / "yosys").string(), depth);
+  // LUT and FF counts exist only when the whole flow ran.
+  const bool full = synth && depth == rtl::SynthDepth::Full;
 
   const hw::BramModel bram = hw::parse_bram_model(a.hw.bram);
   const hw::ModelEstimate est =
       hw::estimate_model(model, hwm, {bram, true, /*constants_by_value=*/true});
   std::vector<std::vector<std::string>> rows{{"layer", "RF", "DSP est/yosys", "BRAM18 est/yosys",
-                                              "LUT", "FF est~/yosys", "cycles est/rtl"}};
+                                              "LUT", "FF est~/yosys", "cycles est~/rtl"}};
   nlohmann::json layers = nlohmann::json::array();
   auto module_of = [&](const std::string& module) -> const rtl::SynthResources* {
     if (!synth) return nullptr;
@@ -159,9 +163,9 @@ void run_synth(SynthArgs& a) {
     rows.push_back({e.name, std::to_string(e.reuse_factor),
                     s ? diff_cell(e.dsp, s->dsp) : std::to_string(e.dsp),
                     s ? diff_cell(e.bram18, s->bram18) : std::to_string(e.bram18),
-                    s ? std::to_string(s->lut) : "-",
-                    s ? fmt::format("{} / {}", e.ff, s->ff) : std::to_string(e.ff),
-                    fmt::format("{} / {}", e.latency, l.latency)});
+                    s && full ? std::to_string(s->lut) : "-",
+                    s && full ? diff_cell(e.ff, s->ff) : std::to_string(e.ff),
+                    diff_cell(e.latency, l.latency)});
     nlohmann::json lj{
         {"name", e.name},
         {"module", l.module},
@@ -172,20 +176,27 @@ void run_synth(SynthArgs& a) {
          {{"multipliers", l.multipliers},
           {"rom_width", l.rom_width},
           {"latency_cycles", l.latency}}}};
-    if (s) lj["yosys"] = {{"dsp", s->dsp}, {"bram18", s->bram18}, {"lut", s->lut}, {"ff", s->ff}};
+    if (s) lj["yosys"] = {{"dsp", s->dsp}, {"bram18", s->bram18}};
+    if (s && full) {
+      lj["yosys"]["lut"] = s->lut;
+      lj["yosys"]["ff"] = s->ff;
+    }
     layers.push_back(lj);
   }
   const rtl::SynthResources* tot = synth ? &synth->total : nullptr;
-  rows.push_back(
-      {"total", "", tot ? diff_cell(est.total.dsp, tot->dsp) : std::to_string(est.total.dsp),
-       tot ? diff_cell(est.total.bram18, tot->bram18) : std::to_string(est.total.bram18),
-       tot ? std::to_string(tot->lut) : "-",
-       tot ? fmt::format("{} / {}", est.total.ff, tot->ff) : std::to_string(est.total.ff),
-       fmt::format("{} / {}", est.total.latency, design.latency)});
+  rows.push_back({"total", "",
+                  tot ? diff_cell(est.total.dsp, tot->dsp) : std::to_string(est.total.dsp),
+                  tot ? diff_cell(est.total.bram18, tot->bram18) : std::to_string(est.total.bram18),
+                  tot && full ? std::to_string(tot->lut) : "-",
+                  tot && full ? diff_cell(est.total.ff, tot->ff) : std::to_string(est.total.ff),
+                  diff_cell(est.total.latency, design.latency)});
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print(human, "{} for {} (estimate vs {}):\n{}", file.model.name, device.family,
-             synth ? "Yosys synth_xilinx" : "no synthesis", format_table(rows));
+             !synth ? "no synthesis"
+             : full ? "Yosys synth_xilinx"
+                    : "Yosys synth_xilinx up to block RAM mapping: no LUT/FF counts",
+             format_table(rows));
   fmt::print(human, "wrote {}, {} ({:.1f} s)\n", verilog, ys, seconds);
   if (!a.json_out.empty()) {
     nlohmann::json j{{"model", a.src.model},
@@ -200,12 +211,13 @@ void run_synth(SynthArgs& a) {
                        {"ff", est.total.ff},
                        {"latency_cycles", est.total.latency}}},
                      {"wall_seconds", seconds}};
-    if (tot)
-      j["yosys_total"] = {{"dsp", tot->dsp},
-                          {"bram18", tot->bram18},
-                          {"lut", tot->lut},
-                          {"ff", tot->ff},
-                          {"seconds", synth->seconds}};
+    if (tot) {
+      j["yosys_total"] = {{"dsp", tot->dsp}, {"bram18", tot->bram18}, {"seconds", synth->seconds}};
+      if (full) {
+        j["yosys_total"]["lut"] = tot->lut;
+        j["yosys_total"]["ff"] = tot->ff;
+      }
+    }
     if (!a.no_cosim)
       j["cosim"] = {{"samples", cosim.samples},
                     {"mismatches", cosim.mismatches},
@@ -246,6 +258,9 @@ std::function<void()> add_synth_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--no-yosys", a->no_yosys, "Skip synthesis");
   cmd->add_flag("--no-cosim", a->no_cosim, "Skip co-simulation");
+  cmd->add_flag("--dsp-bram-only", a->dsp_bram_only,
+                "Run Yosys only until DSPs and block RAMs are mapped (about half the time; no "
+                "LUT/FF counts)");
   cmd->add_option("--json", a->json_out,
                   "Write the results as JSON ('-': stdout, the table then goes to stderr)");
   cmd->footer(

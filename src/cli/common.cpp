@@ -24,6 +24,11 @@ void add_model_file_options(CLI::App* cmd, ModelArgs& a) {
 }
 
 io::ModelFile load_model_arg(const ModelArgs& a) {
+  if (is_builtin_model(a.model) && !std::filesystem::exists(a.model))
+    throw Error(fmt::format(
+        "--model {}: a builtin has no trained weights here; give a model file (e.g. from "
+        "hwprune train --model {} --out m.hwp)",
+        a.model, a.model));
   if (!std::filesystem::exists(a.model))
     throw Error(fmt::format("--model {}: not a builtin model ({}) and no such file", a.model,
                             fmt::join(builtin_model_names(), ", ")));

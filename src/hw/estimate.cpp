@@ -186,12 +186,15 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
       e.nonzero += !options.sparse || bias_type.quantize_raw(static_cast<double>(b)) != 0;
   }
 
+  // Registers outside the hard blocks: a DSP multiplier's product register is the DSP48's
+  // M/P register and a ROM's output register is the block RAM's read register, so only LUT
+  // multipliers pay for theirs (docs/hardware-model.md).
   const int64_t product_bits = hw.weight.width + hw.input.width;
   const int64_t out_regs = hw.io_type == IoType::Parallel ? hw.positions : 1;
-  e.ff = e.multipliers * product_bits + hw.n_out * out_regs * hw.result.width;
+  e.ff = hw.n_out * out_regs * hw.result.width;
+  if (hw.dsp_per_multiplier(device) == 0) e.ff += e.multipliers * product_bits;
   if (hw.reuse_factor > 1)
     e.ff += hw.n_out * hw.instances() * hw.accum.width + hw.n_in * hw.input.width;
-  if (hw.uses_rom()) e.ff += per_instance * hw.weight.width * rom_copies;
 
   e.latency = layer_latency(hw, kernel_cycles(hw, live));
   return e;

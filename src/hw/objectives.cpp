@@ -155,12 +155,13 @@ std::unique_ptr<Objective> ff_objective() {
       [](const Layer& l, const LayerHw& hw, const Device& dev, bool sparse) {
         return std::vector<double>{static_cast<double>(estimate_of(l, hw, dev, sparse).ff)};
       },
-      [](const LayerHw& hw, const Device&, const GroupSet& gs, size_t g, double* out) {
-        // A removed multiplier takes its product register and, with a ROM, its lane of
-        // the ROM output register.
-        const double lanes = lanes_in(hw, gs, g);
-        out[0] = lanes * multipliers_per_weight(hw) * (hw.weight.width + hw.input.width);
-        if (hw.uses_rom()) out[0] += lanes * hw.weight.width * static_cast<double>(hw.rom_copies());
+      [](const LayerHw& hw, const Device& dev, const GroupSet& gs, size_t g, double* out) {
+        // A removed LUT multiplier takes its product register; a DSP one's is in the DSP48
+        // and the ROM's output register in the block RAM, so they free no FF.
+        out[0] = hw.dsp_per_multiplier(dev) == 0
+                     ? lanes_in(hw, gs, g) * multipliers_per_weight(hw) *
+                           (hw.weight.width + hw.input.width)
+                     : 0.0;
       });
 }
 

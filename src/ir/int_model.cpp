@@ -187,6 +187,19 @@ IntNetwork make_int_network(const Model& model_in, const std::vector<int64_t>& r
   net.name = model.name;
   if (model.input_precision) net.input = *model.input_precision;
 
+  // A layer the integer model cannot represent is named before anything else is checked.
+  auto unsupported = [](const Layer& l) {
+    return Error(
+        fmt::format("{}: not supported by the integer model and the Verilog generator "
+                    "(Dense, ReLU, Dropout, Flatten and a final Softmax only)",
+                    layer_where(l)));
+  };
+  for (const Layer& l : model.layers)
+    if (l.kind != LayerKind::Dense && l.kind != LayerKind::Activation &&
+        l.kind != LayerKind::Dropout && l.kind != LayerKind::Flatten &&
+        l.kind != LayerKind::BatchNorm)
+      throw unsupported(l);
+
   const auto n_dense = std::count_if(model.layers.begin(), model.layers.end(),
                                      [](const Layer& l) { return l.kind == LayerKind::Dense; });
   if (!reuse_factors.empty() && static_cast<int64_t>(reuse_factors.size()) != n_dense)
@@ -256,10 +269,7 @@ IntNetwork make_int_network(const Model& model_in, const std::vector<int64_t>& r
                         "supported",
                         where));
       default:
-        throw Error(
-            fmt::format("{}: not supported by the integer model (Dense, ReLU, Dropout, "
-                        "Flatten and a final Softmax only)",
-                        where));
+        throw unsupported(l);
     }
   }
   if (net.layers.empty())

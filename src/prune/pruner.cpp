@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "hwprune/io/model_file.hpp"
@@ -493,6 +494,16 @@ structures::Plan prune_plan(const Model& model, const hw::Objective& objective,
   if (plan.layers.empty())
     throw Error(fmt::format("model '{}': no layer can be pruned for objective {}", model.name,
                             objective.name()));
+  // Pruning cannot lower a resource that no group pays for (e.g. ff when every multiplier is
+  // a DSP, whose product register sits in the DSP48).
+  const bool any_cost = std::any_of(plan.layers.begin(), plan.layers.end(), [](const auto& lp) {
+    return std::any_of(lp.costs.cost.begin(), lp.costs.cost.end(), [](double c) { return c > 0; });
+  });
+  if (!any_cost)
+    throw Error(fmt::format(
+        "model '{}': objective {}: no weight group frees any {} at these hardware settings "
+        "(docs/hardware-model.md); choose another objective",
+        model.name, objective.name(), fmt::join(plan.dimensions, "/")));
   return plan;
 }
 

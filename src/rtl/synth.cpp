@@ -203,7 +203,7 @@ std::string yosys_script(const std::string& verilog_path, const std::string& top
   s += fmt::format("chtype -set $__soft_mul t:$mul r:A_WIDTH<{} %i a:hwprune_dsp %d\n", t);
   s += fmt::format("chtype -set $__soft_mul t:$mul r:B_WIDTH<{} %i a:hwprune_dsp %d\n", t);
   s += "chtype -set $__soft_mul t:$mul a:hwprune_lut %i\n";
-  s += synth + (depth == SynthDepth::Full ? " -run map_dsp:\n" : " -run map_dsp:map_cells\n");
+  s += synth + (depth == SynthDepth::Full ? " -run map_dsp:\n" : " -run map_dsp:map_ffram\n");
   // `tee -o` takes its file name verbatim (quotes would become part of it): a plain identifier.
   s += fmt::format("tee -q -o {} stat -json -top {}\n", stat_name(top), top);
   return s;

@@ -322,6 +322,15 @@ TEST(Pruner, BadConfigurationsAreErrors) {
   cfg = quick_config();
   cfg.objective = "luts";
   EXPECT_THROW(prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg), Error);
+  // ff with 16-bit weights: every multiplier is a DSP, so no group frees a flip-flop.
+  EXPECT_NE(test::error_of([&] {
+              prune_plan(f.model, *hw::make_objective("ff"), f.defaults, f.device);
+            }).find("objective ff: no weight group frees any FF"),
+            std::string::npos);
+  Model narrow = f.model;
+  for (auto& l : narrow.layers)
+    if (l.has_kernel()) l.precision.weight = parse_precision("ap_fixed<8,3>");
+  EXPECT_GT(prune_plan(narrow, *hw::make_objective("ff"), f.defaults, f.device).group_count(), 0u);
   cfg = quick_config();
   hw::HardwareDefaults bad = f.defaults;
   bad.reuse_factor = 3;  // 16 x 64: 1024 mod 3 != 0

@@ -49,8 +49,8 @@ struct SynthReport {
 // relative to the folder Yosys runs in. See ../shared/notes/toolchain.md.
 // Error for an unknown family or a `top` that is not a plain Verilog identifier.
 // How far synth_xilinx runs: the whole flow, or only until DSPs and block RAMs are mapped
-// (stops before map_cells, so LUT and FF counts are not final; several times faster, for
-// checks of DSP/BRAM18 counts).
+// (stops after map_memory, before map_ffram: no LUT or FF counts; about half the time of
+// the whole flow on the test matrix, for checks of DSP/BRAM18 counts).
 enum class SynthDepth { Full, DspAndBram };
 
 std::string yosys_script(const std::string& verilog_path, const std::string& top,
