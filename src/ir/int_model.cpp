@@ -187,24 +187,14 @@ IntNetwork make_int_network(const Model& model_in, const std::vector<int64_t>& r
   net.name = model.name;
   if (model.input_precision) net.input = *model.input_precision;
 
-  // A layer the integer model cannot represent is named before anything else is checked.
-  auto unsupported = [](const Layer& l) {
-    return Error(
-        fmt::format("{}: not supported by the integer model and the Verilog generator "
-                    "(Dense, ReLU, Dropout, Flatten and a final Softmax only)",
-                    layer_where(l)));
+  // Reported while walking the layers, so an unsupported layer is named before a count
+  // mismatch that it causes.
+  auto reuse_factor_count_error = [&] {
+    const auto n_dense = std::count_if(model.layers.begin(), model.layers.end(),
+                                       [](const Layer& l) { return l.kind == LayerKind::Dense; });
+    return Error(fmt::format("integer model '{}': {} reuse factors for {} Dense layers", model.name,
+                             reuse_factors.size(), n_dense));
   };
-  for (const Layer& l : model.layers)
-    if (l.kind != LayerKind::Dense && l.kind != LayerKind::Activation &&
-        l.kind != LayerKind::Dropout && l.kind != LayerKind::Flatten &&
-        l.kind != LayerKind::BatchNorm)
-      throw unsupported(l);
-
-  const auto n_dense = std::count_if(model.layers.begin(), model.layers.end(),
-                                     [](const Layer& l) { return l.kind == LayerKind::Dense; });
-  if (!reuse_factors.empty() && static_cast<int64_t>(reuse_factors.size()) != n_dense)
-    throw Error(fmt::format("integer model '{}': {} reuse factors for {} Dense layers", model.name,
-                            reuse_factors.size(), n_dense));
 
   // The type of the values flowing between layers; an activation can only follow a Dense.
   FixedType cur = net.input;
@@ -219,6 +209,8 @@ IntNetwork make_int_network(const Model& model_in, const std::vector<int64_t>& r
               fmt::format("integer model '{}': the model's input precision is float; "
                           "the integer model needs fixed point",
                           model.name));
+        if (!reuse_factors.empty() && net.layers.size() >= reuse_factors.size())
+          throw reuse_factor_count_error();
         const int64_t rf = reuse_factors.empty() ? 1 : reuse_factors[net.layers.size()];
         net.layers.push_back(make_dense(l, cur, rf));
         cur = net.layers.back().result;
@@ -269,11 +261,16 @@ IntNetwork make_int_network(const Model& model_in, const std::vector<int64_t>& r
                         "supported",
                         where));
       default:
-        throw unsupported(l);
+        throw Error(
+            fmt::format("{}: not supported by the integer model and the Verilog generator "
+                        "(Dense, ReLU, Dropout, Flatten and a final Softmax only)",
+                        where));
     }
   }
   if (net.layers.empty())
     throw Error(fmt::format("integer model '{}': the model has no Dense layer", model.name));
+  if (!reuse_factors.empty() && reuse_factors.size() != net.layers.size())
+    throw reuse_factor_count_error();
   return net;
 }
 

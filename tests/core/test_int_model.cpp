@@ -388,7 +388,19 @@ TEST(IntModel, Errors) {
   EXPECT_THAT(error_of([&] { make_int_network(bn); }), HasSubstr("bn0"));
 
   const Model ok = jet_model("ap_fixed<16,6>", 1);
-  EXPECT_THAT(error_of([&] { make_int_network(ok, {1, 2}); }), HasSubstr("2 reuse factors"));
+  EXPECT_THAT(error_of([&] {
+                make_int_network(ok, {1, 2});
+              }),
+              HasSubstr("2 reuse factors for 4 Dense layers"));
+  EXPECT_THAT(error_of([&] {
+                make_int_network(ok, {1, 2, 1, 1, 1});
+              }),
+              HasSubstr("5 reuse factors for 4 Dense layers"));
+  // A CNN given one RF per kernel layer: the Conv is named, not the count.
+  EXPECT_THAT(error_of([&] {
+                make_int_network(cnn, {1, 2, 2});
+              }),
+              AllOf(HasSubstr("conv1"), HasSubstr("not supported")));
   const IntNetwork net = make_int_network(ok);
   std::vector<float> x(16, 0.5f);
   x[3] = std::numeric_limits<float>::quiet_NaN();
