@@ -7,7 +7,8 @@
 # the two synthesis tables: DSP, BRAM18, LUT, FF and latency per layer, estimate vs Yosys.
 #
 # Usage: scripts/demo.sh        outputs go to ./demo-out, the build to $HWPRUNE_BUILD_DIR
-# About 8 minutes on 2 cores after the build, most of it Yosys on the unpruned network.
+# About 9 minutes on 2 cores (measured: 9 min 7 s including a rebuild of hwprune), most of
+# it Yosys on the unpruned network.
 set -euo pipefail
 
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
