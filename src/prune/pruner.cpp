@@ -623,6 +623,16 @@ PruneResult prune(const Model& model_in, const hw::HardwareDefaults& defaults,
 
   RunState st;
   Model current;
+  // A finished row: its time, the observer, and a checkpoint of `current` and `st`.
+  auto record = [&](StepRow& row, Clock::time_point t0) {
+    row.seconds = since(t0);
+    st.rows.push_back(row);
+    if (obs) obs->step_row(row);
+    if (!cfg.checkpoint.empty()) {
+      save_checkpoint(cfg.checkpoint, current, st, sched, fingerprint);
+      if (obs) obs->checkpoint_written(row.step);
+    }
+  };
   const bool resuming =
       cfg.resume && !cfg.checkpoint.empty() && std::filesystem::exists(cfg.checkpoint);
   if (resuming) {
@@ -655,14 +665,8 @@ PruneResult prune(const Model& model_in, const hw::HardwareDefaults& defaults,
     }
     row.resources = cx.resources(current);
     row.accepted = true;
-    row.seconds = since(t0);
-    st.rows.push_back(row);
-    if (obs) obs->step_row(row);
     st.next_target = sched.first();
-    if (!cfg.checkpoint.empty()) {
-      save_checkpoint(cfg.checkpoint, current, st, sched, fingerprint);
-      if (obs) obs->checkpoint_written(0);
-    }
+    record(row, t0);
   }
   res.baseline_metric = st.baseline_metric;
 
@@ -711,13 +715,7 @@ PruneResult prune(const Model& model_in, const hw::HardwareDefaults& defaults,
                        : std::string("stop");
     }
     if (!optimal) row.action += " (knapsack not proven optimal)";
-    row.seconds = since(t0);
-    st.rows.push_back(row);
-    if (obs) obs->step_row(row);
-    if (!cfg.checkpoint.empty()) {
-      save_checkpoint(cfg.checkpoint, current, st, sched, fingerprint);
-      if (obs) obs->checkpoint_written(st.trial);
-    }
+    record(row, t0);
   }
 
   // Final fine-tuning of the result with its masks; kept only if the validation metric does
@@ -741,13 +739,7 @@ PruneResult prune(const Model& model_in, const hw::HardwareDefaults& defaults,
       st.best_metric = row.metric;
     }
     st.finished = true;
-    row.seconds = since(t0);
-    st.rows.push_back(row);
-    if (obs) obs->step_row(row);
-    if (!cfg.checkpoint.empty()) {
-      save_checkpoint(cfg.checkpoint, current, st, sched, fingerprint);
-      if (obs) obs->checkpoint_written(row.step);
-    }
+    record(row, t0);
   }
 
   res.any_accepted = st.any_accepted;
