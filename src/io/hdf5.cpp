@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <limits>
 
 #include <fmt/format.h>
@@ -120,6 +121,21 @@ std::string last_error() {
   std::string msg;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_innermost, &msg);
   return msg;
+}
+
+bool is_hdf5_file(const std::string& path) {
+  static const std::string kSignature("\x89HDF\r\n\x1a\n", 8);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<uint64_t>(in.tellg());
+  for (uint64_t offset = 0; offset + 8 <= size; offset = offset ? offset * 2 : 512) {
+    std::string buf(8, '\0');
+    in.seekg(static_cast<std::streamoff>(offset));
+    if (!in.read(buf.data(), 8)) return false;
+    if (buf == kSignature) return true;
+  }
+  return false;
 }
 
 Handle open_file(const std::string& path) {

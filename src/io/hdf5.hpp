@@ -56,6 +56,10 @@ class Handle {
 // The innermost message on HDF5's current error stack ("file signature not found"), or "".
 std::string last_error();
 
+// Whether the file at `path` carries the HDF5 signature (at offset 0 or, after a user block, at
+// 512, 1024, 2048, ...). Read directly rather than with H5Fis_hdf5, which upsets HDF5 1.10's
+// shutdown after a later failed open.
+bool is_hdf5_file(const std::string& path);
 // Opens an existing file read-only. Error "<path>: not a readable HDF5 file (...)".
 Handle open_file(const std::string& path);
 // Creates (truncates) a file in the HDF5 1.8 format, so attributes above 64 KiB are allowed.

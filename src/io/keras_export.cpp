@@ -1,24 +1,34 @@
 // Keras 2 / QKeras export: architecture JSON (Sequential) + weights .h5 in the weights-only
 // layout, or one full-model .h5. The exact precisions go in a top-level "hwprune" block that
 // Keras ignores; load_keras restores them.
-#include <nlohmann/json.hpp>
-
-#include <fmt/format.h>
-
-#include "hdf5.hpp"
 #include "hwprune/io/keras.hpp"
-#include "hwprune/util/error.hpp"
 #include "hwprune/util/fs.hpp"
+#include "keras_detail.hpp"
 
 namespace hwprune::io {
 
+namespace keras_detail {
+
+SlotQuantizer slot_quantizer(const Layer& l, std::string_view slot) {
+  if (l.has_kernel() && (slot == "weight" || slot == "bias")) return SlotQuantizer::Bits;
+  if (l.kind == LayerKind::Activation && slot == "result") {
+    if (l.activation == ActivationKind::Linear) return SlotQuantizer::Bits;
+    if (l.activation == ActivationKind::ReLU || l.activation == ActivationKind::QuantizedReLU)
+      return SlotQuantizer::Relu;
+  }
+  return SlotQuantizer::None;
+}
+
+}  // namespace keras_detail
+
 namespace {
+
+using namespace keras_detail;
 
 using ojson = nlohmann::ordered_json;
 
 constexpr const char* kKerasVersion = "2.4.0";
 constexpr const char* kBackend = "tensorflow";
-constexpr const char* kExtensionKey = "hwprune";
 constexpr int kExtensionFormat = 1;
 
 [[noreturn]] void fail_layer(const std::string& file, const Layer& l, const std::string& msg) {
@@ -38,12 +48,13 @@ ojson bits_quantizer(const std::string& file, const Layer& l, const FixedType& t
                fmt::format("{} has no QKeras equivalent (quantized_bits with 1 bit and "
                            "keep_negative is a sign quantizer)",
                            t.str()));
+  const BitsArgs a = bits_args(t);
   ojson c;
-  c["bits"] = t.width;
-  c["integer"] = t.is_signed ? t.integer - 1 : t.integer;
-  c["symmetric"] = t.is_signed && t.overflow == OverflowMode::SAT_SYM ? 1 : 0;
+  c["bits"] = a.bits;
+  c["integer"] = a.integer;
+  c["symmetric"] = a.symmetric ? 1 : 0;
   c["alpha"] = 1;
-  c["keep_negative"] = t.is_signed;
+  c["keep_negative"] = a.keep_negative;
   c["use_stochastic_rounding"] = false;
   c["qnoise_factor"] = 1.0;
   return ojson{{"class_name", "quantized_bits"}, {"config", c}};
@@ -51,18 +62,32 @@ ojson bits_quantizer(const std::string& file, const Layer& l, const FixedType& t
 
 // quantized_relu whose output grid is the non-negative part of `t`.
 ojson relu_quantizer(const std::string& file, const Layer& l, const FixedType& t) {
-  if (t.is_signed && t.width < 2)
-    fail_layer(file, l, fmt::format("ReLU result {} keeps no value above 0", t.str()));
+  const std::optional<ReluArgs> a = relu_args(t);
+  if (!a) fail_layer(file, l, fmt::format("ReLU result {} keeps no value above 0", t.str()));
   ojson c;
-  c["bits"] = t.is_signed ? t.width - 1 : t.width;
-  c["integer"] = t.is_signed ? t.integer - 1 : t.integer;
+  c["bits"] = a->bits;
+  c["integer"] = a->integer;
   c["use_sigmoid"] = 0;
   c["negative_slope"] = 0.0;
   c["use_stochastic_rounding"] = false;
   c["relu_upper_bound"] = nullptr;
   c["qnoise_factor"] = 1.0;
-  return ojson{
-      {"class_name", "quantized_relu"}, {"config", c}, {"__passive_serialization__", true}};
+  return ojson{{"class_name", "quantized_relu"}, {"config", c}};
+}
+
+// The quantizer written for precision `p` in a slot of `l` (slot_quantizer), or null.
+ojson slot_quantizer_json(const std::string& file, const Layer& l, const char* slot,
+                          const Precision& p) {
+  if (!p) return nullptr;
+  switch (slot_quantizer(l, slot)) {
+    case SlotQuantizer::Bits:
+      return bits_quantizer(file, l, *p);
+    case SlotQuantizer::Relu:
+      return relu_quantizer(file, l, *p);
+    case SlotQuantizer::None:
+      break;
+  }
+  return nullptr;
 }
 
 ojson entry(const std::string& class_name, ojson config) {
@@ -98,10 +123,8 @@ ojson layer_json(const std::string& file, const Layer& l, bool quantized) {
       c["use_bias"] = l.use_bias;
       const std::string cls = dense ? "Dense" : std::string(to_string(l.kind));
       if (!quantized) return entry(cls, c);
-      c["kernel_quantizer"] =
-          l.precision.weight ? bits_quantizer(file, l, *l.precision.weight) : ojson(nullptr);
-      c["bias_quantizer"] =
-          l.precision.bias ? bits_quantizer(file, l, *l.precision.bias) : ojson(nullptr);
+      c["kernel_quantizer"] = slot_quantizer_json(file, l, "weight", l.precision.weight);
+      c["bias_quantizer"] = slot_quantizer_json(file, l, "bias", l.precision.bias);
       c["kernel_range"] = nullptr;
       c["bias_range"] = nullptr;
       return entry("Q" + cls, c);
@@ -114,29 +137,17 @@ ojson layer_json(const std::string& file, const Layer& l, bool quantized) {
       c["scale"] = true;
       return entry("BatchNormalization", c);
     case LayerKind::Activation: {
-      const Precision& r = l.precision.result;
-      switch (l.activation) {
-        case ActivationKind::ReLU:
-        case ActivationKind::QuantizedReLU:
-          if (r) {
-            c["activation"] = relu_quantizer(file, l, *r);
-            return entry("QActivation", c);
-          }
-          c["activation"] = "relu";
-          return entry("Activation", c);
-        case ActivationKind::Linear:
-          if (r) {
-            c["activation"] = bits_quantizer(file, l, *r);
-            c["activation"]["__passive_serialization__"] = true;
-            return entry("QActivation", c);
-          }
-          c["activation"] = "linear";
-          return entry("Activation", c);
-        case ActivationKind::Softmax:
-          c["activation"] = "softmax";
-          return entry("Activation", c);
+      ojson q = slot_quantizer_json(file, l, "result", l.precision.result);
+      if (!q.is_null()) {
+        q["__passive_serialization__"] = true;
+        c["activation"] = std::move(q);
+        return entry("QActivation", c);
       }
-      break;
+      // No quantizer: Keras' own activation (a QuantizedReLU without its precision is a ReLU).
+      c["activation"] = l.activation == ActivationKind::QuantizedReLU
+                            ? std::string("relu")
+                            : std::string(to_string(l.activation));
+      return entry("Activation", c);
     }
     case LayerKind::MaxPool1D:
     case LayerKind::MaxPool2D:
