@@ -47,12 +47,16 @@ std::function<void()> add_convert_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--no-quant-nodes", a->no_quant, "ONNX: no QONNX Quant nodes");
   cmd->add_flag("--no-hls-config", a->no_hls,
-                "Do not write <stem>_hls4ml.yml beside an ONNX/Keras export");
+                "Do not write <stem>_<ext>_hls4ml.yml beside an ONNX/Keras export");
   cmd->footer(
       "Examples:\n"
-      "  hwprune convert pruned.hwp pruned.onnx         # + pruned_hls4ml.yml\n"
-      "  hwprune convert pruned.hwp pruned.json --rf 4  # + pruned_weights.h5, pruned_hls4ml.yml\n"
-      "  hwprune convert KERAS_3layer.json jet.hwp");
+      "  hwprune convert pruned.hwp pruned.onnx         # + pruned_onnx_hls4ml.yml\n"
+      "  hwprune convert pruned.hwp pruned.json --rf 4  # + pruned_weights.h5, "
+      "pruned_json_hls4ml.yml\n"
+      "  hwprune convert KERAS_3layer.json jet.hwp\n"
+      "The hls4ml config is named after the export's stem and extension (<stem>_<ext>_hls4ml.yml,\n"
+      "OutputDir <stem>_<ext>_hls4ml_prj), so exports of one model in several formats into one\n"
+      "folder keep their own.");
   return [a] { run_convert(*a); };
 }
 

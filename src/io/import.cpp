@@ -16,9 +16,19 @@ namespace hwprune::io {
 
 namespace fs = std::filesystem;
 
-ModelFormat model_format(const std::string& path) {
-  std::string ext = fs::path(path).extension().string();
+namespace {
+
+// ".H5" -> ".h5".
+std::string lower_extension(const fs::path& p) {
+  std::string ext = p.extension().string();
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+}  // namespace
+
+ModelFormat model_format(const std::string& path) {
+  const std::string ext = lower_extension(path);
   if (ext == ".hwp") return ModelFormat::Native;
   if (ext == ".onnx") return ModelFormat::Onnx;
   if (ext == ".json") return ModelFormat::KerasJson;
@@ -95,8 +105,11 @@ std::vector<std::string> export_model(const Model& model, const std::string& pat
           path));
   }
   if (options.hls_config) {
-    hls.output_dir = p.stem().string() + "_hls4ml_prj";
-    const std::string yml = stem + "_hls4ml.yml";
+    // Named after the export's extension as well as its stem, so that exports of one model
+    // in several formats into one folder keep their own configs and hls4ml projects.
+    const std::string tag = fmt::format("_{}_hls4ml", lower_extension(p).substr(1));
+    hls.output_dir = p.stem().string() + tag + "_prj";
+    const std::string yml = stem + tag + ".yml";
     write_file_atomic(yml, hls_config_yaml(model, hls));
     files.push_back(yml);
   }

@@ -63,14 +63,17 @@ TEST(InteropCli, ConvertWritesModelAndHlsConfig) {
   io::save_model(hwp, m);
   const auto r = run_cli(fmt::format("convert '{}' '{}' --rf 4", hwp, dir.file("jet.json")));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const char* f : {"jet.json", "jet_weights.h5", "jet_hls4ml.yml"}) {
+  for (const char* f : {"jet.json", "jet_weights.h5", "jet_json_hls4ml.yml"}) {
     EXPECT_THAT(r.output, HasSubstr(dir.file(f)));
     EXPECT_TRUE(std::filesystem::exists(dir.file(f))) << f;
   }
-  const auto onnx = run_cli(fmt::format("convert '{}' '{}'", hwp, dir.file("jet2.onnx")));
+  // The same model as ONNX beside it writes its own config and leaves the Keras one (RF 4).
+  const auto onnx = run_cli(fmt::format("convert '{}' '{}'", hwp, dir.file("jet.onnx")));
   ASSERT_EQ(onnx.exit_code, 0) << onnx.output;
-  EXPECT_TRUE(std::filesystem::exists(dir.file("jet2_hls4ml.yml")));
-  const auto inspected = run_cli(fmt::format("inspect --json '{}'", dir.file("jet_hls4ml.yml")));
+  EXPECT_THAT(onnx.output, HasSubstr(dir.file("jet_onnx_hls4ml.yml")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("jet_onnx_hls4ml.yml")));
+  const auto inspected =
+      run_cli(fmt::format("inspect --json '{}'", dir.file("jet_json_hls4ml.yml")));
   ASSERT_EQ(inspected.exit_code, 0) << inspected.output;
   const auto j = nlohmann::json::parse(inspected.output);
   EXPECT_EQ(j["layers"][0]["reuse_factor"], 4);

@@ -145,7 +145,7 @@ TEST(HlsConfig, WrittenConfigReadsBackAndMarksPrunedResourceLayersUnrolled) {
   EXPECT_THAT(text, HasSubstr("IOType: io_parallel"));
 
   ScratchDir dir;
-  const std::string yml = dir.write("jet_hls4ml.yml", text);
+  const std::string yml = dir.write("jet_json_hls4ml.yml", text);
   const io::HlsConfig c = io::load_hls_config(yml);
   EXPECT_EQ(c.keras_json, dir.file("jet.json"));
   EXPECT_EQ(c.layers.at("fc1").reuse_factor, 4);

@@ -1,5 +1,6 @@
 // Interop across formats: every example model loads (or is refused with its reason), the
-// Keras and ONNX jet taggers agree, and exports in every format read back unchanged.
+// Keras and ONNX jet taggers agree, exports in every format read back unchanged, and exports
+// of one model in several formats keep their own hls4ml configs.
 #include <filesystem>
 #include <random>
 
@@ -121,7 +122,8 @@ TEST(Interop, ExportsInEveryFormatReadBack) {
       const auto files = io::export_model(m, path);
       for (const auto& f : files) EXPECT_TRUE(std::filesystem::exists(f)) << f;
       if (std::string(ext) != ".hwp") {
-        ASSERT_EQ(files.back(), dir.file(std::string(builtin) + "_hls4ml.yml"));
+        ASSERT_EQ(files.back(),
+                  dir.file(fmt::format("{}_{}_hls4ml.yml", builtin, std::string(ext).substr(1))));
         // The config beside the export names it and restores precisions and hardware.
         const Model via_yaml = io::import_model(files.back());
         EXPECT_EQ(via_yaml.layers[0].hardware.reuse_factor, 2);
@@ -136,6 +138,30 @@ TEST(Interop, ExportsInEveryFormatReadBack) {
   }
   EXPECT_THAT(error_of([&] { io::import_model(dir.file("m.pt")); }),
               HasSubstr("unknown model format \".pt\""));
+}
+
+TEST(Interop, ExportsOfOneModelKeepTheirOwnHlsConfigs) {
+  ScratchDir dir;
+  Model m = make_builtin_model("jet-mlp", 5, 3);
+  m.set_precision(parse_precision("ap_fixed<16,6>"));
+  const struct {
+    const char* ext;
+    std::string keras_json, keras_h5, onnx_model;  // what its config names
+  } exports[] = {{"json", dir.file("m.json"), dir.file("m_weights.h5"), ""},
+                 {"h5", "", dir.file("m.h5"), ""},
+                 {"onnx", "", "", dir.file("m.onnx")}};
+  for (const auto& e : exports) io::export_model(m, dir.file(fmt::format("m.{}", e.ext)));
+  // After all three, each config still names only its own export and hls4ml project.
+  for (const auto& e : exports) {
+    SCOPED_TRACE(e.ext);
+    const io::HlsConfig c = io::load_hls_config(dir.file(fmt::format("m_{}_hls4ml.yml", e.ext)));
+    EXPECT_EQ(c.keras_json, e.keras_json);
+    EXPECT_EQ(c.keras_h5, e.keras_h5);
+    EXPECT_EQ(c.onnx_model, e.onnx_model);
+    EXPECT_EQ(c.output_dir, fmt::format("m_{}_hls4ml_prj", e.ext));
+    EXPECT_EQ(io::import_model(c.path).parameter_count(), m.parameter_count());
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("m_hls4ml.yml")));
 }
 
 }  // namespace

@@ -22,12 +22,17 @@ Model import_model(const std::string& path, const std::string& keras_weights = "
 
 struct ExportOptions {
   bool quant_nodes = true;           // ONNX: QONNX Quant nodes for fixed-point precisions
-  bool hls_config = true;            // write "<stem>_hls4ml.yml" beside an ONNX/Keras export
+  bool hls_config = true;            // write "<stem>_<ext>_hls4ml.yml" beside an ONNX/Keras export
   int64_t default_reuse_factor = 1;  // in that config, for layers without their own RF
 };
 
 // Writes `model` in the format of `path`'s extension: .hwp; .onnx; .json (+ "<stem>_weights.h5");
 // .h5 (one full-model file). Returns the files written. Each file is written atomically.
+// Beside an ONNX/Keras export goes its hls4ml config (unless options.hls_config is false),
+// named after the export's stem and lower-case extension so that exports of one model in
+// several formats into one folder keep separate configs: m.onnx -> m_onnx_hls4ml.yml,
+// m.json -> m_json_hls4ml.yml, m.h5 -> m_h5_hls4ml.yml. Its OutputDir is named the same way
+// (m_onnx_hls4ml_prj, ...). The config is the last file returned.
 std::vector<std::string> export_model(const Model& model, const std::string& path,
                                       const ExportOptions& options = {});
 
