@@ -1,6 +1,6 @@
 // Pruning-speed benchmark: one hardware-aware pruning run of the jet-mlp shape
 // (16-64-32-32-5, ap_fixed<16,6> quantization-aware training) on seeded synthetic rows, by
-// hwprune's loop (hwprune::prune::prune, in process) and by the same loop in Debian's
+// hwprune's pipeline (hwprune::prune::run_pipeline, in process) and by the same loop in Debian's
 // python3-torch (bench/prune_peer.py), from the same start model and data. The run: objective
 // dsp, every layer at reuse factor --rf (Resource), L2 ranking, constant scheduler
 // --step .. --final, a fixed group-lasso strength --alpha during fine-tuning (no
@@ -23,7 +23,7 @@
 #include "bench_util.hpp"
 #include "hwprune/io/npy.hpp"
 #include "hwprune/io/zip.hpp"
-#include "hwprune/prune/pruner.hpp"
+#include "hwprune/prune/pipeline.hpp"
 #include "hwprune/train/trainer.hpp"
 #include "hwprune/util/error.hpp"
 #include "hwprune/util/fs.hpp"
@@ -78,7 +78,7 @@ PeerRun parse_peer(const std::string& out) {
 }
 
 // Prints hwprune's steps as they finish (the run takes minutes).
-class Progress : public prune::PruneObserver {
+class Progress : public prune::PipelineObserver {
  public:
   void message(const std::string& text) override { fmt::print(stderr, "hwprune: {}\n", text); }
   void step_row(const prune::StepRow& r) override {
@@ -153,7 +153,8 @@ int main(int argc, char** argv) {
       }
     init.commit();
 
-    prune::PruneConfig cfg;
+    prune::PipelineConfig pipeline;
+    prune::PruneConfig& cfg = pipeline.prune;
     cfg.objective = "dsp";
     cfg.scheduler.kind = prune::SchedulerKind::Constant;
     cfg.scheduler.initial_sparsity = 0.0;
@@ -168,18 +169,21 @@ int main(int argc, char** argv) {
     cfg.regularisation.during_fine_tuning = true;
     cfg.train = tcfg;
     cfg.zero_dead_channels = zero_dead;
-    hw::HardwareDefaults defaults;
-    defaults.reuse_factor = rf;
-    defaults.strategy = Strategy::Resource;
+    pipeline.hardware.defaults.reuse_factor = rf;
+    pipeline.hardware.defaults.strategy = Strategy::Resource;
+    pipeline.reduce = false;  // the peer keeps the shapes too
+    data::TrainingInputs inputs;
+    inputs.file.model = model;
+    inputs.train = train_set;
+    inputs.val = val_set;
     Progress progress;
     const auto t0 = std::chrono::steady_clock::now();
-    const prune::PruneResult res =
-        prune::prune(model, defaults, hw::Device{}, train_set, val_set, cfg, &progress);
+    const prune::PipelineResult res = prune::run_pipeline(std::move(inputs), pipeline, &progress);
     const double ours =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::string our_blas = train::loaded_blas_library();
 
-    // Same allocator settings as the engine uses (see src/train/trainer.cpp), so the ratio
+    // Same allocator settings as the engine uses (see src/train/torch/engine.cpp), so the ratio
     // compares the loops, not glibc's defaults.
     const std::string cmd = fmt::format(
         "MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 "

@@ -14,19 +14,24 @@ namespace hwprune::cli {
 namespace {
 
 struct ConvertArgs {
-  ModelArgs src;
+  data::ModelSource src;
+  HardwareArgs hw;
   std::string out;
-  int64_t rf = 1;
   bool no_quant = false, no_hls = false;
 };
 
 void run_convert(const ConvertArgs& a) {
-  const Model model = load_model_arg(a.src).model;
+  Model model = data::load_model_source(a.src).model;
+  if (a.hw.given()) {
+    // Requested hardware attributes, resolved and checked, then written with the model.
+    const hw::HardwareSpec spec = hardware_spec(a.hw);
+    const hw::MappedModel mapped = hw::map_model(model, spec);
+    print_notes(stdout, mapped.hardware.adjustments);
+    hw::record_hardware(model, mapped.hardware, spec.defaults);
+  }
   io::ExportOptions o;
   o.quant_nodes = !a.no_quant;
   o.hls_config = !a.no_hls;
-  o.default_reuse_factor = a.rf;
-  if (a.rf < 1) throw Error(fmt::format("--rf must be >= 1, got {}", a.rf));
   for (const auto& f : io::export_model(model, a.out, o)) fmt::print("wrote {}\n", f);
 }
 
@@ -42,9 +47,8 @@ std::function<void()> add_convert_command(CLI::App& app) {
   cmd->add_option("out", a->out, "Output: .hwp, .onnx, .json (writes <stem>_weights.h5 too) or .h5")
       ->required();
   add_model_file_options(cmd, a->src);
-  cmd->add_option("--rf", a->rf,
-                  "Reuse factor written in the hls4ml config for layers without their own")
-      ->capture_default_str();
+  a->hw.device = false;
+  add_hardware_options(cmd, a->hw);
   cmd->add_flag("--no-quant-nodes", a->no_quant, "ONNX: no QONNX Quant nodes");
   cmd->add_flag("--no-hls-config", a->no_hls,
                 "Do not write <stem>_<ext>_hls4ml.yml beside an ONNX/Keras export");

@@ -9,7 +9,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "hwprune/hw/estimate.hpp"
-#include "hwprune/io/model_file.hpp"
+#include "hwprune/io/hls_config.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::cli {
@@ -17,15 +17,31 @@ namespace hwprune::cli {
 namespace {
 
 struct EstimateArgs {
-  ModelArgs src;
+  data::ModelSource src;
   HardwareArgs hw;
   std::string precision;
   int outputs = 0;
+  std::vector<int64_t> input_shape;
   bool json = false;
 };
 
 int default_outputs(const std::string& builtin) {
-  return builtin == "jet-mlp" ? 5 : 10;
+  return builtin == "fmnist-cnn" || builtin == "svhn-cnn" ? 10 : 5;
+}
+
+// The model to estimate: a builtin (untrained: its shape is what counts) or a file.
+Model model_of(const EstimateArgs& a) {
+  if (!is_builtin_model(a.src.model)) {
+    Model model = data::load_model_source(a.src).model;
+    if (!a.precision.empty()) model.set_precision(parse_precision(a.precision));
+    return model;
+  }
+  Model model =
+      make_builtin_model(a.src.model, a.outputs > 0 ? a.outputs : default_outputs(a.src.model), 1,
+                         Shape(a.input_shape.begin(), a.input_shape.end()));
+  model.set_precision(parse_precision(a.precision.empty() ? "ap_fixed<16,6>" : a.precision));
+  if (!a.src.hls_config.empty()) io::apply_hls_config(model, io::load_hls_config(a.src.hls_config));
+  return model;
 }
 
 std::string strategy_cell(const hw::LayerHw& h) {
@@ -64,23 +80,10 @@ std::string ratio(int64_t before, int64_t after) {
 }
 
 void run_estimate(const EstimateArgs& a) {
-  Model model;
-  if (is_builtin_model(a.src.model)) {
-    model = make_builtin_model(a.src.model,
-                               a.outputs > 0 ? a.outputs : default_outputs(a.src.model), 1);
-    model.set_precision(parse_precision(a.precision.empty() ? "ap_fixed<16,6>" : a.precision));
-    apply_hls_config_arg(model, a.src);
-  } else {
-    model = load_model_arg(a.src).model;
-    if (!a.precision.empty()) model.set_precision(parse_precision(a.precision));
-  }
-  // hls4ml (and hwprune's training) fold a BatchNorm into the Dense/Conv before it.
-  model = fold_batchnorm(model);
-  model.infer_shapes();
-
-  const hw::HardwareDefaults defaults = hardware_defaults(a.hw);
-  const hw::Device device = hardware_device(a.hw);
-  const hw::HardwareModel hwm = hw::resolve_hardware(model, defaults, device);
+  const hw::MappedModel mapped = hw::map_model(model_of(a), hardware_spec(a.hw));
+  const Model& model = mapped.model;
+  const hw::HardwareModel& hwm = mapped.hardware;
+  const hw::Device& device = hwm.device;
   if (hwm.layers.empty())
     throw Error(fmt::format("{}: the model has no Dense or Conv layer to estimate", a.src.model));
 
@@ -105,8 +108,8 @@ void run_estimate(const EstimateArgs& a) {
                         {"weight_precision", h.weight.str()},
                         {"input_precision", h.input.str()},
                         {"dsp_per_multiplier", h.dsp_per_multiplier(device)},
-                        {"unpruned", estimate_json(dense.layers[i])},
-                        {"current", estimate_json(now.layers[i])}});
+                        {"unpruned", hw::to_json(dense.layers[i])},
+                        {"current", hw::to_json(now.layers[i])}});
     }
     const nlohmann::json j{
         {"model", a.src.model},
@@ -115,14 +118,13 @@ void run_estimate(const EstimateArgs& a) {
         {"bram_model", to_string(bram)},
         {"rf_adjustments", hwm.adjustments},
         {"layers", layers},
-        {"total",
-         {{"unpruned", estimate_json(dense.total)}, {"current", estimate_json(now.total)}}}};
+        {"total", {{"unpruned", hw::to_json(dense.total)}, {"current", hw::to_json(now.total)}}}};
     write_output("-", j.dump(2) + "\n");
     return;
   }
   fmt::print("{}: {} ({} DSP for weights >= {} bits, BRAM model {})\n", a.src.model, model.name,
              device.family, device.dsp_min_weight_bits, to_string(bram));
-  for (const auto& adj : hwm.adjustments) fmt::print("note: {} (closest valid)\n", adj);
+  print_notes(stdout, hwm.adjustments);
   fmt::print("{}\n", table(hwm, dense, "Unpruned design (every weight present):"));
   fmt::print("{}", table(hwm, now, "Current model (masked and zero weights cost nothing):"));
   fmt::print("Savings: DSP {}, BRAM18 {}, multipliers {}, non-zero parameters {}\n",
@@ -146,7 +148,10 @@ std::function<void()> add_estimate_command(CLI::App& app) {
                   "Set every precision, e.g. 'ap_fixed<16,6>' (default: the model's own; "
                   "builtins: ap_fixed<16,6>)");
   cmd->add_option("--outputs", a->outputs,
-                  "Outputs of a builtin model (default 5 jet-mlp, else 10)");
+                  "Outputs of a builtin model (default 5 for MLPs, 10 for the CNNs)");
+  cmd->add_option("--input-shape", a->input_shape,
+                  "Sample shape of a builtin model, e.g. 36 or 32,32,3 (default: the builtin's)")
+      ->delimiter(',');
   cmd->add_flag("--json", a->json, "Print the estimate as JSON");
   cmd->footer(
       "Examples:\n"

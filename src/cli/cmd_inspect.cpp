@@ -13,7 +13,7 @@ namespace hwprune::cli {
 namespace {
 
 struct InspectArgs {
-  ModelArgs src;
+  data::ModelSource src;
   bool json = false;
 };
 
@@ -37,7 +37,7 @@ std::string opt_str(const std::optional<int64_t>& v) {
 }
 
 void run_inspect(const InspectArgs& a) {
-  Model model = load_model_arg(a.src).model;
+  Model model = data::load_model_source(a.src).model;
   model.infer_shapes();
   int64_t params = 0, nonzero = 0;
   if (a.json) {

@@ -9,8 +9,11 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "hwprune/data/predict.hpp"
 #include "hwprune/io/model_file.hpp"
+#include "hwprune/train/trainer.hpp"
 #include "hwprune/util/error.hpp"
+#include "hwprune/util/fs.hpp"
 #include "progress.hpp"
 
 namespace hwprune::cli {
@@ -18,7 +21,9 @@ namespace hwprune::cli {
 namespace {
 
 struct TrainArgs {
-  TrainingInputArgs in;
+  TrainingArgs data;
+  data::ModelSource source;
+  HardwareArgs hw;
   std::string out, json_out;
   std::string optimizer = "adam", schedule = "constant", gradient = "ste";
   train::TrainConfig cfg;
@@ -47,24 +52,30 @@ std::string describe_model(const Model& m) {
 void run_train(TrainArgs& a) {
   const auto t_start = std::chrono::steady_clock::now();
   // With --json - the JSON owns stdout; the human-readable report goes to stderr.
-  FILE* human = a.json_out == "-" ? stderr : stdout;
+  FILE* human = human_stream(a.json_out);
   a.cfg.optimizer = train::parse_optimizer(a.optimizer);
   a.cfg.schedule = train::parse_schedule(a.schedule);
   a.cfg.gradient_rule = train::parse_gradient_rule(a.gradient);
+  const hw::HardwareSpec hardware = hardware_spec(a.hw);
+  check_output_folder(a.out, "--out");
 
-  TrainingInputs in = prepare_training(a.in, a.cfg.seed);
+  data::TrainingSpec spec = training_spec(a.data, a.cfg.seed);
+  spec.source = a.source;
+  data::TrainingInputs in = data::prepare_training(spec);
   Model& model = in.file.model;
-  const bool builtin = in.builtin;
-  data::Dataset& train_part = in.train;
-  std::optional<data::Dataset>& val = in.val;
-  PreparedData& d = in.data;
-  a.cfg.threads = resolve_threads(a.threads, model);
+  // Hardware options: checked before training, recorded in the model file after it.
+  std::optional<hw::MappedModel> mapped;
+  if (a.hw.given()) {
+    mapped = hw::map_model(model, hardware);
+    print_notes(human, mapped->hardware.adjustments);
+  }
+  a.cfg.threads = a.threads > 0 ? a.threads : train::auto_threads(model);
 
   if (!a.quiet) {
     fmt::print(human, "{}", describe_model(model));
-    fmt::print(human, "data: {} training, {} validation, {} test samples ({})\n", train_part.size(),
-               val ? val->size() : 0, d.test ? d.test->size() : 0,
-               d.test ? d.test_origin : "no test part");
+    fmt::print(human, "data: {} training, {} validation, {} test samples ({})\n", in.train.size(),
+               in.val ? in.val->size() : 0, in.test ? in.test->size() : 0,
+               in.test ? in.test_origin : "no test part");
     fmt::print(human,
                "training: {} epochs, batch {}, {} lr {:g} ({}), gradient rule {}, {} thread{}\n",
                a.cfg.epochs, a.cfg.batch_size, a.optimizer, a.cfg.lr, a.schedule, a.gradient,
@@ -72,41 +83,42 @@ void run_train(TrainArgs& a) {
     std::fflush(human);
   }
   train::Trainer trainer(model, a.cfg);
-  if (!builtin && in.file.optimizer_state && in.file.optimizer_kind == a.optimizer)
+  if (!in.builtin && in.file.optimizer_state && in.file.optimizer_kind == a.optimizer)
     trainer.load_optimizer_state(*in.file.optimizer_state);
-  TerminalProgress progress(model.task == data::Task::Classification, a.quiet);
-  const auto history = trainer.fit(train_part, val ? &*val : nullptr, &progress);
+  TerminalProgress progress(model.task == Task::Classification, a.quiet);
+  const auto history = trainer.fit(in.train, in.val ? &*in.val : nullptr, &progress);
   const double train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  if (mapped)
+    hw::record_hardware(model, hw::map_model(model, hardware).hardware, hardware.defaults);
 
   nlohmann::json result{{"model", a.out},
                         {"epochs_run", history.size()},
                         {"wall_seconds", train_seconds},
                         {"threads", a.cfg.threads}};
   nlohmann::json hist = nlohmann::json::array();
+  auto nan_null = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
   for (const auto& h : history)
-    hist.push_back(
-        {{"epoch", h.epoch},
-         {"lr", h.lr},
-         {"train_loss", h.train_loss},
-         {"train_metric", h.train_metric},
-         {"val_loss", std::isnan(h.val_loss) ? nlohmann::json() : nlohmann::json(h.val_loss)},
-         {"val_metric", std::isnan(h.val_metric) ? nlohmann::json() : nlohmann::json(h.val_metric)},
-         {"seconds", h.seconds}});
+    hist.push_back({{"epoch", h.epoch},
+                    {"lr", h.lr},
+                    {"train_loss", h.train_loss},
+                    {"train_metric", h.train_metric},
+                    {"val_loss", nan_null(h.val_loss)},
+                    {"val_metric", nan_null(h.val_metric)},
+                    {"seconds", h.seconds}});
   result["history"] = hist;
   std::string summary;
-  if (d.test) {
-    const train::Metrics m = trainer.evaluate(*d.test);
-    result["test"] = metrics_json(m, model);
-    result["test"]["origin"] = d.test_origin;
-    const std::string key = model.task == data::Task::Classification ? "accuracy" : "mse";
-    const double v = model.task == data::Task::Classification ? m.accuracy : m.mse;
-    model.metadata["train.test_" + key] = fmt::format("{:.6f}", v);
-    summary = model.task == data::Task::Classification
-                  ? fmt::format("test accuracy: {:.2f}% ({} samples, {})\n", 100 * m.accuracy,
-                                m.samples, d.test_origin)
+  if (in.test) {
+    const data::Metrics m = data::evaluate(model, *in.test);
+    result["test"] = data::to_json(m, model);
+    result["test"]["origin"] = in.test_origin;
+    const bool cls = model.task == Task::Classification;
+    model.metadata[cls ? "train.test_accuracy" : "train.test_mse"] =
+        fmt::format("{:.6f}", cls ? m.accuracy : m.mse);
+    summary = cls ? fmt::format("test accuracy: {:.2f}% ({} samples, {})\n", 100 * m.accuracy,
+                                m.samples, in.test_origin)
                   : fmt::format("test mse: {:.6g}, mae {:.6g} ({} samples, {})\n", m.mse, m.mae,
-                                m.samples, d.test_origin);
+                                m.samples, in.test_origin);
     summary += format_overflows(m, model);
   }
   io::ModelFile out{model, std::nullopt, {}};
@@ -125,29 +137,25 @@ void run_train(TrainArgs& a) {
 std::function<void()> add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a model (quantization-aware) on a dataset");
-  cmd->add_option("--model", a->in.src.model,
-                  "A builtin (jet-mlp, fmnist-cnn, svhn-cnn) or a model file to train further "
-                  "(.hwp, .onnx, Keras .json/.h5, hls4ml .yml)")
+  cmd->add_option("--model", a->source.model,
+                  fmt::format("A builtin ({}, mlp:<hidden sizes>; input shape and classes from the "
+                              "data) or a model file to train further (.hwp, .onnx, Keras "
+                              ".json/.h5, hls4ml .yml)",
+                              kBuiltinNames.list(", ")))
       ->required();
-  add_model_file_options(cmd, a->in.src);
-  cmd->add_option("--data", a->in.data,
-                  "Dataset spec: fashion-mnist, letter, csv:<file>[,label=..], npy:<X>,labels=<y>, "
-                  "npz:<file>, or a .csv/.npz path")
-      ->required();
+  add_model_file_options(cmd, a->source);
+  add_training_data_options(cmd, a->data);
   cmd->add_option("--out", a->out, "Where to write the trained model (.hwp)")->required();
-  cmd->add_option("--test-data", a->in.test_data, "A separate test set (spec as --data)");
-  cmd->add_option("--test-split", a->in.test_split,
-                  "Held-out test fraction when the data has no test part of its own")
-      ->capture_default_str();
-  cmd->add_option("--val-split", a->in.val_split, "Validation fraction of the training part")
-      ->capture_default_str();
+  add_hardware_options(cmd, a->hw);
   cmd->add_option("--epochs", a->cfg.epochs, "Training epochs")->capture_default_str();
   cmd->add_option("--batch-size", a->cfg.batch_size, "Mini-batch size")->capture_default_str();
   cmd->add_option("--lr", a->cfg.lr, "Learning rate")->capture_default_str();
-  cmd->add_option("--optimizer", a->optimizer, "adam or sgd")->capture_default_str();
+  cmd->add_option("--optimizer", a->optimizer, train::kOptimizerNames.list(" or "))
+      ->capture_default_str();
   cmd->add_option("--momentum", a->cfg.momentum, "SGD momentum")->capture_default_str();
   cmd->add_option("--weight-decay", a->cfg.weight_decay, "L2 weight decay")->capture_default_str();
-  cmd->add_option("--schedule", a->schedule, "Learning-rate schedule: constant, step, cosine")
+  cmd->add_option("--schedule", a->schedule,
+                  fmt::format("Learning-rate schedule: {}", train::kLrScheduleNames.list(", ")))
       ->capture_default_str();
   cmd->add_option("--lr-step", a->cfg.lr_step_epochs, "Step schedule: epochs per step")
       ->capture_default_str();
@@ -156,17 +164,14 @@ std::function<void()> add_train_command(CLI::App& app) {
   cmd->add_option("--early-stopping", a->cfg.early_stopping_patience,
                   "Stop after N epochs without a better validation loss (0 = off)")
       ->capture_default_str();
-  cmd->add_option("--precision", a->in.precision,
-                  "Fixed-point type for weights, biases, accumulators and results, e.g. "
-                  "'ap_fixed<16,6>' (builtin default), or 'float'");
-  cmd->add_option("--gradient", a->gradient,
-                  "Quantizer gradient: ste (identity) or clipped (zero outside the type's range)")
+  cmd->add_option(
+         "--gradient", a->gradient,
+         fmt::format("Quantizer gradient:\n{}", train::kGradientRuleNames.help_lines("    ")))
       ->capture_default_str();
   cmd->add_option("--overflow-penalty", a->cfg.overflow_penalty,
                   "Weight of the loss term that keeps results inside wrapping (AP_WRAP) types' "
                   "range (0 = off)")
       ->capture_default_str();
-  cmd->add_option("--task", a->in.task, "classification or regression (default: from the data)");
   cmd->add_option("--seed", a->cfg.seed, "Seed for initialisation, splits and shuffling")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads, "Torch threads (0 = all cores for CNNs, 1 for MLPs)")
@@ -183,6 +188,7 @@ std::function<void()> add_train_command(CLI::App& app) {
       "  hwprune train --model jet-mlp --data letter --epochs 60 --schedule cosine --out jet.hwp\n"
       "  hwprune train --model jet-mlp --data csv:jets.csv,label=class --precision 'ap_fixed<8,3>' "
       "--out jet8.hwp\n"
+      "  hwprune train --model mlp:64,32 --data csv:table.csv,label=class --rf 4 --out m.hwp\n"
       "  hwprune train --model fmnist.hwp --data fashion-mnist --epochs 2 --lr 1e-4 --out ft.hwp");
   return [a] { run_train(*a); };
 }

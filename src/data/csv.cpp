@@ -241,17 +241,20 @@ Dataset read_csv(const std::string& path, const CsvOptions& opts) {
   std::vector<std::string> names(ncols);
   for (size_t i = 0; i < ncols; ++i)
     names[i] = has_header ? std::string(fields[i]) : fmt::format("column {}", i);
-  if (ncols < 2)
+  const bool unlabelled = opts.label == "none";
+  if (ncols < (unlabelled ? 1u : 2u))
     throw Error(
         fmt::format("{}: needs at least 2 columns (features and a label), got {}", path, ncols));
 
-  // Label column: a header name, else an integer index (negative counts from the end).
+  // Label column: a header name, else an integer index (negative counts from the end);
+  // "none": every column is a feature.
   size_t label_col = ncols;
-  if (has_header) {
+  if (unlabelled) {
+  } else if (has_header) {
     auto it = std::find(names.begin(), names.end(), opts.label);
     if (it != names.end()) label_col = static_cast<size_t>(it - names.begin());
   }
-  if (label_col == ncols) {
+  if (label_col == ncols && !unlabelled) {
     int64_t idx = 0;
     auto r = std::from_chars(opts.label.data(), opts.label.data() + opts.label.size(), idx);
     if (!opts.label.empty() && r.ec == std::errc() &&
@@ -274,7 +277,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& opts) {
   // Estimate the row count to reserve memory once.
   const size_t est_rows =
       static_cast<size_t>(std::count(buf.data(), buf.data() + buf.size, '\n')) + 1;
-  const size_t nfeat = ncols - 1;
+  const size_t nfeat = unlabelled ? ncols : ncols - 1;
   std::vector<float> x;
   x.reserve(est_rows * nfeat);
   std::vector<std::string_view> label_text;
@@ -301,7 +304,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& opts) {
                                   ln, esc(fields[c]), esc(names[c])));
       }
     }
-    label_text.push_back(fields[label_col]);
+    label_text.push_back(unlabelled ? std::string_view() : fields[label_col]);
     label_line.push_back(ln);
   };
 
@@ -329,6 +332,11 @@ Dataset read_csv(const std::string& path, const CsvOptions& opts) {
   d.source = path;
   d.task = opts.task;
   d.x = Tensor({static_cast<int64_t>(n), static_cast<int64_t>(nfeat)}, std::move(x));
+  if (unlabelled) {
+    d.class_names = opts.class_names;
+    d.check_finite();
+    return d;
+  }
   const std::string label_name = esc(names[label_col]);
 
   if (opts.task == Task::Regression) {

@@ -186,7 +186,9 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path)
   if (img.shape.size() < 2)
     throw Error(fmt::format("{}: expected an images file of shape (n, ...), got shape {}",
                             images_path, shape_str(img.shape)));
-  IdxArray lab = read_idx_array(labels_path);
+  IdxArray lab;
+  if (!labels_path.empty()) lab = read_idx_array(labels_path);
+  if (labels_path.empty()) lab.shape = {img.shape[0]};
   if (lab.shape.size() != 1)
     throw Error(fmt::format("{}: expected a 1-dimensional labels file, got shape {}", labels_path,
                             shape_str(lab.shape)));
@@ -208,7 +210,11 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path)
     float* out = d.x.data.data();
     visit_idx(img, [&](int64_t i, double v) { out[i] = static_cast<float>(v); });
   }
-  img = IdxArray();  // free the raw bytes early
+  img = IdxArray();           // free the raw bytes early
+  if (labels_path.empty()) {  // features only (predictions)
+    d.check_finite();
+    return d;
+  }
 
   std::vector<int64_t> values(static_cast<size_t>(lab.shape[0]));
   visit_idx(lab, [&](int64_t i, double v) {

@@ -289,7 +289,7 @@ DataSplit load_data(const std::string& spec, const LoadOptions& opts) {
     return load_letter(opts, task);
   }
   if (s.source == "idx") {
-    s.validate({"labels", "task"}, {"labels"});
+    s.validate({"labels", "task"});
     out.train = read_idx(s.path, s.get("labels"));
     apply_known_classes(out.train, opts.class_names);
     if (task == Task::Regression) detail::labels_to_targets(out.train);
@@ -316,7 +316,7 @@ DataSplit load_data(const std::string& spec, const LoadOptions& opts) {
     return out;
   }
   if (s.source == "npy") {
-    s.validate({"labels", "task"}, {"labels"});
+    s.validate({"labels", "task"});
     out.train = read_npy_pair(s.path, s.get("labels"), task, opts.class_names);
     return out;
   }

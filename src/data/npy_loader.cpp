@@ -11,6 +11,22 @@ namespace hwprune::data {
 
 namespace {
 
+// Features only (no labels): for predictions.
+Dataset make_x(const io::NpyArray& xa, const std::string& x_what, Task task,
+               const std::vector<std::string>& class_names) {
+  if (xa.shape.empty())
+    throw Error(fmt::format("{}: features must have shape (n, ...), got a scalar", x_what));
+  if (xa.shape[0] == 0) throw Error(fmt::format("{}: no rows", x_what));
+  Dataset d;
+  d.source = x_what;
+  d.task = task;
+  d.class_names = class_names;
+  d.x = xa.to_tensor(x_what);
+  if (d.x.shape.size() == 1) d.x.shape.push_back(1);  // (n,) -> (n, 1)
+  d.check_finite();
+  return d;
+}
+
 Dataset make_xy(const io::NpyArray& xa, const std::string& x_what, const io::NpyArray& ya,
                 const std::string& y_what, Task task, const std::vector<std::string>& class_names) {
   if (xa.shape.empty())
@@ -101,6 +117,7 @@ std::string npz_member(const io::ZipReader& zr, const std::string& name,
 Dataset read_npy_pair(const std::string& x_path, const std::string& y_path, Task task,
                       const std::vector<std::string>& class_names) {
   io::NpyArray xa = io::read_npy_file(x_path);
+  if (y_path.empty()) return make_x(xa, x_path, task, class_names);
   io::NpyArray ya = io::read_npy_file(y_path);
   return make_xy(xa, x_path, ya, y_path, task, class_names);
 }
@@ -109,8 +126,10 @@ Dataset read_npz(const std::string& path, const std::string& x_name, const std::
                  Task task, const std::vector<std::string>& class_names) {
   io::ZipReader zr(path);
   const std::string xm = npz_member(zr, x_name, {"x", "X"}, "feature");
-  const std::string ym = npz_member(zr, y_name, {"y", "Y"}, "label");
   const std::string x_what = fmt::format("{}[{}]", path, xm);
+  if (y_name == "none")
+    return make_x(io::parse_npy(zr.read(xm), x_what), x_what, task, class_names);
+  const std::string ym = npz_member(zr, y_name, {"y", "Y"}, "label");
   const std::string y_what = fmt::format("{}[{}]", path, ym);
   io::NpyArray xa = io::parse_npy(zr.read(xm), x_what);
   io::NpyArray ya = io::parse_npy(zr.read(ym), y_what);

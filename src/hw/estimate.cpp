@@ -21,23 +21,17 @@ int64_t count(const std::vector<uint8_t>& v) {
 
 }  // namespace
 
-std::string_view to_string(BramModel m) {
-  switch (m) {
-    case BramModel::Packed:
-      return "packed";
-    case BramModel::Hls4ml:
-      return "hls4ml";
-    case BramModel::Trimmed:
-      return "trimmed";
-  }
-  return "?";
-}
-
-BramModel parse_bram_model(std::string_view s) {
-  if (s == "packed") return BramModel::Packed;
-  if (s == "hls4ml") return BramModel::Hls4ml;
-  if (s == "trimmed") return BramModel::Trimmed;
-  throw Error(fmt::format("unknown BRAM model \"{}\" (known: packed, hls4ml, trimmed)", s));
+nlohmann::json to_json(const LayerEstimate& e) {
+  return {{"name", e.name},
+          {"reuse_factor", e.reuse_factor},
+          {"block_factor", e.block_factor},
+          {"multipliers", e.multipliers},
+          {"dsp", e.dsp},
+          {"bram18", e.bram18},
+          {"parameters", e.parameters},
+          {"nonzero", e.nonzero},
+          {"ff", e.ff},
+          {"latency_cycles", e.latency}};
 }
 
 std::vector<uint8_t> live_weights(const Layer& layer, const LayerHw& hw) {

@@ -35,6 +35,16 @@ bool sets_result(LayerKind k) {
   }
 }
 
+std::string fmt_value(int64_t v) {
+  return std::to_string(v);
+}
+std::string fmt_value(Strategy v) {
+  return std::string(to_string(v));
+}
+std::string fmt_value(IoType v) {
+  return std::string(to_string(v));
+}
+
 FixedType require_fixed(const Precision& p, const std::string& layer, const char* what) {
   if (!p)
     throw Error(
@@ -48,13 +58,9 @@ FixedType require_fixed(const Precision& p, const std::string& layer, const char
 
 Device device_for_family(const std::string& family) {
   Device d;
+  d.dsp_a_bits = kFamilyNames.parse(family);
   d.family = family;
-  if (family == "xc7") return d;              // DSP48E1: 25 x 18
-  if (family == "xcu" || family == "xcup") {  // DSP48E2: 27 x 18
-    d.dsp_a_bits = 27;
-    return d;
-  }
-  throw Error(fmt::format("unknown FPGA family \"{}\" (known: xc7, xcu, xcup)", family));
+  return d;
 }
 
 int64_t LayerHw::instances() const {
@@ -123,13 +129,22 @@ const LayerHw* HardwareModel::find(size_t layer_index) const {
   return nullptr;
 }
 
-bool is_valid_reuse_factor(int64_t n_in, int64_t n_out, int64_t rf, Strategy strategy) {
+std::string reuse_factor_violation(int64_t n_in, int64_t n_out, int64_t rf, Strategy strategy) {
   const int64_t n = n_in * n_out;
-  if (rf < 1 || rf > n) return false;
-  if (strategy == Strategy::Latency) return true;
-  if (n % rf != 0) return false;
-  if (!(rf % n_in == 0 || rf < n_in)) return false;
-  return ceil_div(n, std::min(n_in, rf)) % n_out == 0 || rf >= n_in;
+  if (rf < 1 || rf > n) return fmt::format("it must be between 1 and N = n_in*n_out = {}", n);
+  if (strategy == Strategy::Latency) return {};
+  if (n % rf != 0) return fmt::format("N mod RF = {} mod {} = {}, must be 0", n, rf, n % rf);
+  if (!(rf % n_in == 0 || rf < n_in))
+    return fmt::format("RF must be < n_in = {} or a multiple of it ({} mod {} = {})", n_in, rf,
+                       n_in, rf % n_in);
+  if (rf < n_in && ceil_div(n, rf) % n_out != 0)
+    return fmt::format("ceil(N / min(n_in, RF)) mod n_out = ceil({} / {}) mod {} = {}, must be 0",
+                       n, rf, n_out, ceil_div(n, rf) % n_out);
+  return {};
+}
+
+bool is_valid_reuse_factor(int64_t n_in, int64_t n_out, int64_t rf, Strategy strategy) {
+  return reuse_factor_violation(n_in, n_out, rf, strategy).empty();
 }
 
 std::vector<int64_t> valid_reuse_factors(int64_t n_in, int64_t n_out, Strategy strategy) {
@@ -157,16 +172,13 @@ std::vector<int64_t> nearest_valid_reuse_factors(int64_t n_in, int64_t n_out, in
 
 void check_reuse_factor(const std::string& layer, int64_t n_in, int64_t n_out, int64_t rf,
                         Strategy strategy) {
-  if (is_valid_reuse_factor(n_in, n_out, rf, strategy)) return;
+  const std::string why = reuse_factor_violation(n_in, n_out, rf, strategy);
+  if (why.empty()) return;
   const auto near = nearest_valid_reuse_factors(n_in, n_out, rf, strategy);
-  const char* rule =
-      strategy == Strategy::Latency
-          ? "must be between 1 and n_in*n_out"
-          : "must divide n_in*n_out and be < n_in or a multiple of n_in (hls4ml's rules)";
   throw Error(fmt::format(
-      "layer '{}' (n_in {}, n_out {}): reuse factor {} is invalid for the {} strategy ({}); "
-      "nearest valid: {}",
-      layer, n_in, n_out, rf, to_string(strategy), rule, fmt::join(near, ", ")));
+      "layer '{}' (n_in {}, n_out {}): reuse factor {} is invalid for the {} strategy: {} "
+      "(hls4ml's rule); nearest valid: {} (--closest-rf takes the closest)",
+      layer, n_in, n_out, rf, to_string(strategy), why, fmt::join(near, ", ")));
 }
 
 std::vector<BramAspect> bram18_aspects(const Device& device) {
@@ -221,9 +233,20 @@ HardwareModel resolve_hardware(const Model& model_in, const HardwareDefaults& de
     hw.positions = shape_numel(l.output_shape) / hw.n_out;
 
     const LayerHardware& own = l.hardware;
-    hw.reuse_factor = own.reuse_factor.value_or(defaults.reuse_factor);
-    hw.io_type = own.io_type.value_or(defaults.io_type);
-    hw.strategy = own.strategy ? *own.strategy
+    const LayerHardware& over = defaults.overrides;
+    // A requested value that replaces the layer's own one is reported.
+    auto requested = [&](const char* what, const auto& mine, const auto& asked) {
+      if (mine && asked && *mine != *asked)
+        out.adjustments.push_back(fmt::format("layer '{}': {} {} (the model's) -> {} (requested)",
+                                              l.name, what, fmt_value(*mine), fmt_value(*asked)));
+      return asked ? asked : mine;
+    };
+    const auto rf = requested("reuse factor", own.reuse_factor, over.reuse_factor);
+    const auto io = requested("io type", own.io_type, over.io_type);
+    const auto strategy = requested("strategy", own.strategy, over.strategy);
+    hw.reuse_factor = rf.value_or(defaults.reuse_factor);
+    hw.io_type = io.value_or(defaults.io_type);
+    hw.strategy = strategy ? *strategy
                   : defaults.strategy
                       ? *defaults.strategy
                       : (hw.reuse_factor > 1 ? Strategy::Resource : Strategy::Latency);
@@ -231,19 +254,22 @@ HardwareModel resolve_hardware(const Model& model_in, const HardwareDefaults& de
       throw Error(
           fmt::format("layer '{}' ({}): a parallelization factor applies to Conv layers only",
                       l.name, to_string(l.kind)));
-    hw.parallelization_factor =
-        l.is_conv() ? own.parallelization_factor.value_or(defaults.parallelization_factor) : 1;
+    const auto pf = l.is_conv() ? requested("parallelization factor", own.parallelization_factor,
+                                            over.parallelization_factor)
+                                : std::optional<int64_t>{};
+    hw.parallelization_factor = l.is_conv() ? pf.value_or(defaults.parallelization_factor) : 1;
     if (hw.reuse_factor < 1)
       throw Error(
           fmt::format("layer '{}': reuse factor must be >= 1, got {}", l.name, hw.reuse_factor));
-    if (!own.reuse_factor && defaults.closest_valid_rf &&
+    const bool rf_is_layers_own = own.reuse_factor && !over.reuse_factor;
+    if (!rf_is_layers_own && defaults.closest_valid_rf &&
         !is_valid_reuse_factor(hw.n_in, hw.n_out, hw.reuse_factor, hw.strategy)) {
       const auto near =
           nearest_valid_reuse_factors(hw.n_in, hw.n_out, hw.reuse_factor, hw.strategy);
       int64_t pick = near.front();
       if (near.size() == 2 && near[1] - hw.reuse_factor < hw.reuse_factor - near[0]) pick = near[1];
-      out.adjustments.push_back(
-          fmt::format("layer '{}': reuse factor {} -> {}", l.name, hw.reuse_factor, pick));
+      out.adjustments.push_back(fmt::format("layer '{}': reuse factor {} -> {} (closest valid)",
+                                            l.name, hw.reuse_factor, pick));
       hw.reuse_factor = pick;
     }
     check_reuse_factor(l.name, hw.n_in, hw.n_out, hw.reuse_factor, hw.strategy);

@@ -14,9 +14,6 @@ namespace hwprune::hw {
 
 namespace {
 
-using structures::GroupKind;
-using structures::GroupSet;
-
 // A multiplier lane can be removed by pruning when the design drops all-zero lanes.
 bool prunes_lanes(const LayerHw& hw) {
   return hw.strategy != Strategy::Latency && hw.reuse_factor > 1;
@@ -200,20 +197,27 @@ std::unique_ptr<Objective> latency_objective() {
 
 }  // namespace
 
-std::vector<std::string> objective_names() {
-  return {"params", "dsp", "dsp-bram", "ff", "flops", "latency"};
+const ObjectiveTable& objective_table() {
+  static const ObjectiveTable table{
+      "objective",
+      {{{"params", [](const ObjectiveOptions&) { return params_objective(); },
+         "non-zero parameters (unstructured)"},
+        {"dsp", [](const ObjectiveOptions&) { return dsp_objective(); },
+         "DSP slices: multiplier patterns at RF > 1, single weights at RF 1"},
+        {"dsp-bram", [](const ObjectiveOptions& o) { return dsp_bram_objective(o.bram); },
+         "DSP slices and BRAM18 (ROM lanes, --bram-model) together"},
+        {"ff", [](const ObjectiveOptions&) { return ff_objective(); },
+         "flip-flops (only LUT multipliers' product registers can go)"},
+        {"flops", [](const ObjectiveOptions&) { return flops_objective(); },
+         "multiply-accumulates, in whole neurons/filters"},
+        {"latency", [](const ObjectiveOptions&) { return latency_objective(); },
+         "clock cycles (ROM words skipped by the Unrolled strategy)"}}}};
+  return table;
 }
 
 std::unique_ptr<Objective> make_objective(const std::string& name,
                                           const ObjectiveOptions& options) {
-  if (name == "params") return params_objective();
-  if (name == "dsp") return dsp_objective();
-  if (name == "dsp-bram") return dsp_bram_objective(options.bram);
-  if (name == "ff") return ff_objective();
-  if (name == "flops") return flops_objective();
-  if (name == "latency") return latency_objective();
-  throw Error(fmt::format("unknown objective \"{}\" (known: {})", name,
-                          fmt::join(objective_names(), ", ")));
+  return objective_table().parse(name)(options);
 }
 
 std::vector<double> model_resources(const Objective& objective, const Model& model,

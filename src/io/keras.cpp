@@ -61,7 +61,7 @@ Model load_keras(const std::string& path, const std::string& weights_h5) {
   m.name = arch.name;
   m.input_shape = arch.input_shape;
   m.layers = std::move(arch.layers);
-  m.task = data::Task::Classification;
+  m.task = Task::Classification;
 
   // 2. The weights, from the file given, the full-model .h5 or the .h5 beside the .json.
   bool needs = false;

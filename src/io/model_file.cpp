@@ -25,8 +25,8 @@ json precision_json(const LayerPrecision& p) {
               {"result", precision_str(p.result)}};
 }
 
-std::string task_str(data::Task t) {
-  return t == data::Task::Regression ? "regression" : "classification";
+std::string task_str(Task t) {
+  return t == Task::Regression ? "regression" : "classification";
 }
 
 json layer_json(const Layer& l, ZipWriter& zip) {
@@ -267,9 +267,9 @@ ModelFile load_model_file(const std::string& path) {
   m.name = r.get<std::string>(j, "name", "model.json");
   const auto task = r.get<std::string>(j, "task", "model.json");
   if (task == "classification") {
-    m.task = data::Task::Classification;
+    m.task = Task::Classification;
   } else if (task == "regression") {
-    m.task = data::Task::Regression;
+    m.task = Task::Regression;
   } else {
     r.fail(fmt::format("model.json: unknown task \"{}\"", task));
   }

@@ -1,5 +1,6 @@
 #include "hwprune/io/npy.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -352,25 +353,30 @@ NpyArray read_npy_file(const std::string& path) {
   return parse_npy(read_file(path), path);
 }
 
-std::string npy_bytes(const Tensor& t) {
+namespace {
+
+// One .npy file: header (numpy >= 1.24 layout) and `count` little-endian items of `size`
+// bytes from `data` (host order; swapped on a big-endian host).
+std::string npy_file(const Shape& shape, const char* descr, const void* data, int64_t count,
+                     size_t size) {
   std::string shape_text;
-  if (t.shape.size() == 1) {
-    shape_text = fmt::format("({},)", t.shape[0]);
+  if (shape.size() == 1) {
+    shape_text = fmt::format("({},)", shape[0]);
   } else {
     shape_text = "(";
-    for (size_t i = 0; i < t.shape.size(); ++i)
-      shape_text += fmt::format("{}{}", i ? ", " : "", t.shape[i]);
+    for (size_t i = 0; i < shape.size(); ++i)
+      shape_text += fmt::format("{}{}", i ? ", " : "", shape[i]);
     shape_text += ")";
   }
-  if (shape_numel(t.shape) != t.numel())
-    throw Error(fmt::format("npy_bytes: tensor shape {} does not match its {} values",
-                            shape_str(t.shape), t.numel()));
+  if (shape_numel(shape) != count)
+    throw Error(
+        fmt::format("npy_bytes: shape {} does not match its {} values", shape_str(shape), count));
   std::string header =
-      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': {}, }}", shape_text);
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape_text);
   // Like numpy (>= 1.24): room for the first dimension to grow to 21 digits, then spaces and
   // a final newline so that the data starts at a multiple of 64 bytes.
-  if (!t.shape.empty()) {
-    const size_t digits = std::to_string(t.shape[0]).size();
+  if (!shape.empty()) {
+    const size_t digits = std::to_string(shape[0]).size();
     if (digits < 21) header.append(21 - digits, ' ');
   }
   size_t total = 10 + header.size() + 1;
@@ -378,25 +384,33 @@ std::string npy_bytes(const Tensor& t) {
   header.append(padded - total, ' ');
   header.push_back('\n');
   if (header.size() > 65535)
-    throw Error(fmt::format("npy_bytes: shape {} makes the header too long", shape_str(t.shape)));
+    throw Error(fmt::format("npy_bytes: shape {} makes the header too long", shape_str(shape)));
 
   std::string out;
-  out.reserve(10 + header.size() + t.data.size() * 4);
+  const size_t bytes = static_cast<size_t>(count) * size;
+  out.reserve(10 + header.size() + bytes);
   out.append(kMagic);
   out.push_back('\x01');
   out.push_back('\x00');
   out.push_back(static_cast<char>(header.size() & 0xff));
   out.push_back(static_cast<char>(header.size() >> 8));
   out.append(header);
-  if constexpr (kHostBigEndian) {
-    for (float f : t.data) {
-      uint32_t u = __builtin_bswap32(std::bit_cast<uint32_t>(f));
-      out.append(reinterpret_cast<const char*>(&u), 4);
-    }
-  } else {
-    out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size() * 4);
-  }
+  const size_t start = out.size();
+  out.append(static_cast<const char*>(data), bytes);
+  if constexpr (kHostBigEndian)
+    for (size_t i = start; i < out.size(); i += size) std::reverse(&out[i], &out[i] + size);
   return out;
+}
+
+}  // namespace
+
+std::string npy_bytes(const Tensor& t) {
+  return npy_file(t.shape, "<f4", t.data.data(), t.numel(), sizeof(float));
+}
+
+std::string npy_bytes(const std::vector<int64_t>& values, const Shape& shape) {
+  return npy_file(shape, "<i8", values.data(), static_cast<int64_t>(values.size()),
+                  sizeof(int64_t));
 }
 
 }  // namespace hwprune::io

@@ -1,5 +1,7 @@
 // Builtin architectures and Keras-default weight initialisation.
+#include <charconv>
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -120,27 +122,77 @@ void init_weights(Model& model, uint64_t seed) {
 }
 
 std::vector<std::string> builtin_model_names() {
-  return {"jet-mlp", "fmnist-cnn", "svhn-cnn"};
+  std::vector<std::string> out;
+  for (const auto& e : kBuiltinNames.entries) out.emplace_back(e.name);
+  return out;
 }
+
+namespace {
+
+// "mlp:64,32,32" -> {64, 32, 32}; nullopt when `spec` is not an mlp spec at all.
+std::optional<std::vector<int64_t>> mlp_sizes(const std::string& spec) {
+  const std::string prefix = "mlp:";
+  if (spec.rfind(prefix, 0) != 0) return std::nullopt;
+  std::vector<int64_t> sizes;
+  size_t pos = prefix.size();
+  while (pos <= spec.size()) {
+    const size_t comma = std::min(spec.find(',', pos), spec.size());
+    const std::string item = spec.substr(pos, comma - pos);
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || v < 1 ||
+        v > 1000000)
+      throw Error(
+          fmt::format("builtin model '{}': hidden sizes must be whole numbers from 1 to 1000000, "
+                      "e.g. mlp:64,32,32 (got \"{}\")",
+                      spec, item));
+    sizes.push_back(v);
+    pos = comma + 1;
+  }
+  return sizes;
+}
+
+void check_input(const std::string& name, const Shape& input, size_t rank, const char* what) {
+  if (input.size() != rank)
+    throw Error(fmt::format("builtin model '{}' takes {}, but the samples have shape {}", name,
+                            what, shape_str(input)));
+  for (int64_t d : input)
+    if (d < 1)
+      throw Error(fmt::format("builtin model '{}': input shape {}", name, shape_str(input)));
+}
+
+}  // namespace
 
 bool is_builtin_model(const std::string& name) {
-  for (const auto& n : builtin_model_names())
-    if (n == name) return true;
-  return false;
+  return kBuiltinNames.contains(name) || name.rfind("mlp:", 0) == 0;
 }
 
-Model make_builtin_model(const std::string& name, int outputs, uint64_t seed) {
+Shape builtin_input_shape(const std::string& name) {
+  if (name == "fmnist-cnn") return {28, 28, 1};
+  if (name == "svhn-cnn") return {32, 32, 3};
+  return {16};  // jet-mlp and mlp:...
+}
+
+Model make_builtin_model(const std::string& name, int outputs, uint64_t seed, const Shape& input) {
   if (outputs <= 0) throw Error(fmt::format("builtin model '{}': needs >= 1 output", name));
   Model m;
   m.name = name;
-  if (name == "jet-mlp") {
-    m.input_shape = {16};
-    m.layers = {dense("fc1", 64),         activation("relu1", ActivationKind::ReLU),
-                dense("fc2", 32),         activation("relu2", ActivationKind::ReLU),
-                dense("fc3", 32),         activation("relu3", ActivationKind::ReLU),
-                dense("output", outputs), activation("softmax", ActivationKind::Softmax)};
+  const auto hidden = mlp_sizes(name);
+  m.input_shape =
+      input.empty() && (hidden || kBuiltinNames.contains(name)) ? builtin_input_shape(name) : input;
+  if (hidden || name == "jet-mlp") {
+    check_input(name, m.input_shape, 1, "feature vectors (n_features)");
+    const std::vector<int64_t> sizes = hidden ? *hidden : std::vector<int64_t>{64, 32, 32};
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const auto k = std::to_string(i + 1);
+      m.layers.push_back(dense("fc" + k, sizes[i]));
+      m.layers.push_back(activation("relu" + k, ActivationKind::ReLU));
+    }
+    m.layers.push_back(dense("output", outputs));
+    m.layers.push_back(activation("softmax", ActivationKind::Softmax));
+    if (hidden) m.name = "mlp";
   } else if (name == "fmnist-cnn") {
-    m.input_shape = {28, 28, 1};
+    check_input(name, m.input_shape, 3, "images (H, W, C)");
     m.layers = {conv2d("conv1", 16, 3),
                 activation("relu1", ActivationKind::ReLU),
                 maxpool2d("pool1", 2),
@@ -151,7 +203,7 @@ Model make_builtin_model(const std::string& name, int outputs, uint64_t seed) {
                 dense("output", outputs),
                 activation("softmax", ActivationKind::Softmax)};
   } else if (name == "svhn-cnn") {
-    m.input_shape = {32, 32, 3};
+    check_input(name, m.input_shape, 3, "images (H, W, C)");
     const int64_t filters[] = {16, 16, 24};
     for (int b = 0; b < 3; ++b) {
       const auto i = std::to_string(b + 1);
@@ -171,8 +223,8 @@ Model make_builtin_model(const std::string& name, int outputs, uint64_t seed) {
     m.layers.push_back(dense("output", outputs));
     m.layers.push_back(activation("softmax", ActivationKind::Softmax));
   } else {
-    throw Error(fmt::format("unknown builtin model '{}' (builtins: {})", name,
-                            fmt::join(builtin_model_names(), ", ")));
+    throw Error(fmt::format("unknown builtin model '{}' (builtins: {}, mlp:<sizes>)", name,
+                            kBuiltinNames.list()));
   }
   for (int c = 0; c < outputs; ++c) m.class_names.push_back(std::to_string(c));
   allocate_weights(m);

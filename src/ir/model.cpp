@@ -1,4 +1,4 @@
-// Layer/model bookkeeping: names of enums, shape inference and validation, precisions.
+// Layer/model bookkeeping: shape inference and validation, precisions.
 #include "hwprune/ir/model.hpp"
 
 #include <cctype>
@@ -14,24 +14,6 @@
 namespace hwprune {
 
 namespace {
-
-struct KindName {
-  LayerKind kind;
-  std::string_view name;
-};
-constexpr KindName kKindNames[] = {
-    {LayerKind::Dense, "Dense"},
-    {LayerKind::Conv1D, "Conv1D"},
-    {LayerKind::Conv2D, "Conv2D"},
-    {LayerKind::BatchNorm, "BatchNormalization"},
-    {LayerKind::Activation, "Activation"},
-    {LayerKind::MaxPool1D, "MaxPooling1D"},
-    {LayerKind::MaxPool2D, "MaxPooling2D"},
-    {LayerKind::AvgPool1D, "AveragePooling1D"},
-    {LayerKind::AvgPool2D, "AveragePooling2D"},
-    {LayerKind::Flatten, "Flatten"},
-    {LayerKind::Dropout, "Dropout"},
-};
 
 int spatial_rank(LayerKind k) {
   switch (k) {
@@ -65,92 +47,6 @@ void expect_shape(const Layer& l, const std::string& key, const Shape& want) {
 }
 
 }  // namespace
-
-std::string_view to_string(LayerKind k) {
-  for (const auto& kn : kKindNames)
-    if (kn.kind == k) return kn.name;
-  return "?";
-}
-
-LayerKind parse_layer_kind(std::string_view s) {
-  for (const auto& kn : kKindNames)
-    if (kn.name == s) return kn.kind;
-  throw Error(fmt::format("unknown layer type \"{}\"", s));
-}
-
-std::string_view to_string(ActivationKind a) {
-  switch (a) {
-    case ActivationKind::Linear:
-      return "linear";
-    case ActivationKind::ReLU:
-      return "relu";
-    case ActivationKind::Softmax:
-      return "softmax";
-    case ActivationKind::QuantizedReLU:
-      return "quantized_relu";
-  }
-  return "?";
-}
-
-ActivationKind parse_activation(std::string_view s) {
-  for (auto a : {ActivationKind::Linear, ActivationKind::ReLU, ActivationKind::Softmax,
-                 ActivationKind::QuantizedReLU})
-    if (to_string(a) == s) return a;
-  throw Error(
-      fmt::format("unknown activation \"{}\" (known: linear, relu, softmax, "
-                  "quantized_relu)",
-                  s));
-}
-
-std::string_view to_string(Padding p) {
-  return p == Padding::Same ? "same" : "valid";
-}
-
-Padding parse_padding(std::string_view s) {
-  if (s == "valid") return Padding::Valid;
-  if (s == "same") return Padding::Same;
-  throw Error(fmt::format("unknown padding \"{}\" (known: valid, same)", s));
-}
-
-std::string_view to_string(Strategy s) {
-  switch (s) {
-    case Strategy::Latency:
-      return "Latency";
-    case Strategy::Resource:
-      return "Resource";
-    case Strategy::Unrolled:
-      return "Unrolled";
-  }
-  return "?";
-}
-
-std::string_view to_string(IoType t) {
-  return t == IoType::Stream ? "io_stream" : "io_parallel";
-}
-
-namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-}  // namespace
-
-Strategy parse_strategy(std::string_view s) {
-  const std::string l = lower(s);
-  if (l == "latency") return Strategy::Latency;
-  if (l == "resource") return Strategy::Resource;
-  if (l == "unrolled" || l == "resource_unrolled") return Strategy::Unrolled;
-  throw Error(fmt::format(
-      "unknown strategy \"{}\" (known: Latency, Resource, Unrolled = resource_unrolled)", s));
-}
-
-IoType parse_io_type(std::string_view s) {
-  const std::string l = lower(s);
-  if (l == "io_parallel" || l == "parallel") return IoType::Parallel;
-  if (l == "io_stream" || l == "stream") return IoType::Stream;
-  throw Error(fmt::format("unknown io type \"{}\" (known: io_parallel, io_stream)", s));
-}
 
 bool Layer::is_pool() const {
   return spatial_rank(kind) > 0 && !is_conv();
@@ -331,10 +227,13 @@ void Model::check_data(const Shape& sample_shape, int num_outputs,
   if (sample_shape != input_shape)
     throw Error(fmt::format("{}: samples have shape {}, but model '{}' takes {}", source,
                             shape_str(sample_shape), name, shape_str(input_shape)));
-  if (num_outputs != output_size())
+  // Labels may use only some of a classifier's classes (e.g. a small test subset).
+  const bool fits =
+      task == Task::Classification ? num_outputs <= output_size() : num_outputs == output_size();
+  if (!fits)
     throw Error(fmt::format("{}: data has {} {}, but model '{}' has {} outputs", source,
-                            num_outputs, task == data::Task::Classification ? "classes" : "targets",
-                            name, output_size()));
+                            num_outputs, task == Task::Classification ? "classes" : "targets", name,
+                            output_size()));
 }
 
 void Model::set_precision(const Precision& p) {

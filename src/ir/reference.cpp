@@ -69,6 +69,29 @@ void quantize_all(std::vector<float>& v, const Precision& p) {
   for (float& x : v) x = q(p, x);
 }
 
+// A quantization point of the inference: quantizes to the exact type and, when asked,
+// counts the values that wrapped (saturation would have given another value).
+void quantize_point(std::vector<float>& v, const Precision& p, const std::string& where,
+                    std::vector<Overflow>* overflows) {
+  if (!p) return;
+  int64_t wrapped = 0;
+  const bool count = overflows && p->overflow == OverflowMode::WRAP;
+  const FixedType sat = saturating(*p);
+  for (float& x : v) {
+    const float exact = q(p, x);
+    if (count && exact != static_cast<float>(sat.quantize(static_cast<double>(x)))) ++wrapped;
+    x = exact;
+  }
+  if (!count || wrapped == 0) return;
+  for (auto& o : *overflows)
+    if (o.layer == where) {
+      o.wrapped += wrapped;
+      o.values += static_cast<int64_t>(v.size());
+      return;
+    }
+  overflows->push_back({where, wrapped, static_cast<int64_t>(v.size())});
+}
+
 // Effective kernel: mask applied, then quantized to the weight precision.
 std::vector<float> effective_kernel(const Layer& l, bool quantize) {
   std::vector<float> k = l.weight("kernel").data;
@@ -196,39 +219,38 @@ Model fold_batchnorm(const Model& model) {
   return m;
 }
 
-Tensor reference_forward(const Model& model_in, const Tensor& x, bool quantize) {
-  Model folded;
-  const Model* mp = &model_in;
-  if (quantize) {
-    folded = fold_batchnorm(model_in);
-    mp = &folded;
-  } else {
-    folded = model_in;
-    folded.infer_shapes();
-    mp = &folded;
-  }
-  const Model& model = *mp;
+Tensor reference_forward(const Model& model_in, const Tensor& x, const ReferenceOptions& o) {
+  const bool quantize = o.quantize;
+  Model model = quantize ? fold_batchnorm(model_in) : model_in;
+  model.infer_shapes();
   if (x.rank() < 1 || Shape(x.shape.begin() + 1, x.shape.end()) != model.input_shape)
     throw Error(
         fmt::format("reference_forward: input of shape {} does not match the model "
                     "input {} (plus a batch dimension)",
                     shape_str(x.shape), shape_str(model.input_shape)));
+  size_t end = model.layers.size();
+  if (o.logits && end > 0 && model.layers.back().kind == LayerKind::Activation &&
+      model.layers.back().activation == ActivationKind::Softmax)
+    --end;
+  std::vector<Overflow>* overflows = quantize ? o.overflows : nullptr;
   const int64_t n = x.shape[0];
   std::vector<float> cur = x.data, next;
-  if (quantize) quantize_all(cur, model.input_precision);
-  for (const Layer& l : model.layers) {
+  if (quantize) quantize_point(cur, model.input_precision, "input", overflows);
+  for (size_t li = 0; li < end; ++li) {
+    const Layer& l = model.layers[li];
     const Precision result = quantize ? l.precision.result : Precision{};
+    const auto quantize_result = [&] { quantize_point(cur, result, l.name, overflows); };
     switch (l.kind) {
       case LayerKind::Dense:
         dense(l, cur, next, n, quantize);
         cur.swap(next);
-        quantize_all(cur, result);
+        quantize_result();
         break;
       case LayerKind::Conv1D:
       case LayerKind::Conv2D:
         conv(l, cur, next, n, quantize);
         cur.swap(next);
-        quantize_all(cur, result);
+        quantize_result();
         break;
       case LayerKind::BatchNorm: {
         std::vector<float> scale, shift;
@@ -239,7 +261,7 @@ Tensor reference_forward(const Model& model_in, const Tensor& x, bool quantize) 
         }
         const size_t c = scale.size();
         for (size_t i = 0; i < cur.size(); ++i) cur[i] = cur[i] * scale[i % c] + shift[i % c];
-        quantize_all(cur, result);
+        quantize_result();
         break;
       }
       case LayerKind::Activation:
@@ -247,10 +269,10 @@ Tensor reference_forward(const Model& model_in, const Tensor& x, bool quantize) 
           case ActivationKind::ReLU:
           case ActivationKind::QuantizedReLU:
             for (float& v : cur) v = std::max(v, 0.0f);
-            quantize_all(cur, result);
+            quantize_result();
             break;
           case ActivationKind::Linear:
-            quantize_all(cur, result);
+            quantize_result();
             break;
           case ActivationKind::Softmax: {
             const int64_t c = l.output_shape.back();
@@ -272,14 +294,14 @@ Tensor reference_forward(const Model& model_in, const Tensor& x, bool quantize) 
       case LayerKind::AvgPool2D:
         pool(l, cur, next, n);
         cur.swap(next);
-        quantize_all(cur, result);
+        quantize_result();
         break;
       case LayerKind::Flatten:
       case LayerKind::Dropout:
         break;
     }
   }
-  Shape out_shape = model.output_shape();
+  Shape out_shape = end > 0 ? model.layers[end - 1].output_shape : model.input_shape;
   out_shape.insert(out_shape.begin(), n);
   return Tensor(out_shape, std::move(cur));
 }

@@ -9,26 +9,6 @@
 
 namespace hwprune::prune {
 
-std::string_view to_string(Ranking r) {
-  switch (r) {
-    case Ranking::L1:
-      return "l1";
-    case Ranking::L2:
-      return "l2";
-    case Ranking::Oracle:
-      return "oracle";
-    case Ranking::Saliency:
-      return "saliency";
-  }
-  return "?";
-}
-
-Ranking parse_ranking(std::string_view s) {
-  for (auto r : {Ranking::L1, Ranking::L2, Ranking::Oracle, Ranking::Saliency})
-    if (to_string(r) == s) return r;
-  throw Error(fmt::format("unknown ranking \"{}\" (known: l1, l2, oracle, saliency)", s));
-}
-
 bool needs_data(Ranking r) {
   return r == Ranking::Oracle || r == Ranking::Saliency;
 }
@@ -39,7 +19,7 @@ std::vector<std::vector<double>> group_importance(const Model& model, const stru
   std::vector<std::vector<double>> out;
   out.reserve(plan.layers.size());
   for (const auto& lp : plan.layers) {
-    const structures::GroupSet& gs = lp.groups;
+    const hw::GroupSet& gs = lp.groups;
     const Layer& layer = model.layer(gs.layer_name);
     const Tensor& kernel = layer.weight("kernel");
     const bool masked = !layer.mask.empty();

@@ -11,24 +11,6 @@
 
 namespace hwprune::prune {
 
-std::string_view to_string(SchedulerKind k) {
-  switch (k) {
-    case SchedulerKind::Constant:
-      return "constant";
-    case SchedulerKind::Polynomial:
-      return "polynomial";
-    case SchedulerKind::Binary:
-      return "binary";
-  }
-  return "?";
-}
-
-SchedulerKind parse_scheduler(std::string_view s) {
-  for (auto k : {SchedulerKind::Constant, SchedulerKind::Polynomial, SchedulerKind::Binary})
-    if (to_string(k) == s) return k;
-  throw Error(fmt::format("unknown scheduler \"{}\" (known: constant, polynomial, binary)", s));
-}
-
 Scheduler::Scheduler(SchedulerConfig c) : cfg_(c) {
   auto in01 = [](double v) { return std::isfinite(v) && v >= 0 && v <= 1; };
   if (!in01(c.initial_sparsity) || !in01(c.final_sparsity))

@@ -10,38 +10,16 @@
 
 namespace hwprune::structures {
 
-namespace {
+using hw::GroupKind;
+using hw::GroupSet;
 
-struct KindName {
-  GroupKind kind;
-  const char* name;
-};
-constexpr KindName kKindNames[] = {
-    {GroupKind::Unstructured, "unstructured"}, {GroupKind::Neuron, "neuron"},
-    {GroupKind::Pattern, "pattern"},           {GroupKind::Block, "block"},
-    {GroupKind::BramColumns, "bram-columns"},  {GroupKind::Cycle, "cycle"},
-};
+namespace {
 
 void close_group(GroupSet& s) {
   s.offsets.push_back(static_cast<int64_t>(s.members.size()));
 }
 
 }  // namespace
-
-std::string_view to_string(GroupKind k) {
-  for (const auto& kn : kKindNames)
-    if (kn.kind == k) return kn.name;
-  return "?";
-}
-
-GroupKind parse_group_kind(std::string_view s) {
-  for (const auto& kn : kKindNames)
-    if (kn.name == s) return kn.kind;
-  throw Error(fmt::format(
-      "unknown structure \"{}\" (known: unstructured, neuron, pattern, block, bram-columns, "
-      "cycle)",
-      s));
-}
 
 int64_t bram_group_lanes(int64_t weight_bits, int64_t column_bits) {
   return column_bits / std::gcd(weight_bits, column_bits);

@@ -88,7 +88,7 @@ void apply_plan(Model& model, const Plan& plan, const std::vector<uint8_t>& take
   for (const LayerPlan& lp : plan.layers) {
     const std::vector<uint8_t> keep(take.begin() + static_cast<long>(offset),
                                     take.begin() + static_cast<long>(offset + lp.groups.size()));
-    apply_selection(model.layers.at(lp.groups.layer), lp.groups, keep);
+    apply_selection(model.layer(lp.groups.layer_name), lp.groups, keep);
     offset += lp.groups.size();
   }
 }

@@ -1,59 +1,17 @@
+// train::Trainer: checks the configuration and forwards to the LibTorch engine, which is
+// opened on the first Trainer (engine_loader.cpp). No torch here.
 #include "hwprune/train/trainer.hpp"
 
-#include <malloc.h>
-
-#include <chrono>
+#include <algorithm>
 #include <cmath>
-#include <limits>
-#include <numbers>
-#include <random>
-#include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "engine.hpp"
 #include "hwprune/util/error.hpp"
-#include "net.hpp"
 
 namespace hwprune::train {
-
-std::string_view to_string(OptimizerKind k) {
-  return k == OptimizerKind::SGD ? "sgd" : "adam";
-}
-
-OptimizerKind parse_optimizer(std::string_view s) {
-  if (s == "adam") return OptimizerKind::Adam;
-  if (s == "sgd") return OptimizerKind::SGD;
-  throw Error(fmt::format("unknown optimizer \"{}\" (known: adam, sgd)", s));
-}
-
-std::string_view to_string(LrSchedule s) {
-  switch (s) {
-    case LrSchedule::Constant:
-      return "constant";
-    case LrSchedule::Step:
-      return "step";
-    case LrSchedule::Cosine:
-      return "cosine";
-  }
-  return "?";
-}
-
-LrSchedule parse_schedule(std::string_view s) {
-  for (auto k : {LrSchedule::Constant, LrSchedule::Step, LrSchedule::Cosine})
-    if (to_string(k) == s) return k;
-  throw Error(
-      fmt::format("unknown learning-rate schedule \"{}\" (known: constant, step, cosine)", s));
-}
-
-std::string_view to_string(GradientRule g) {
-  return g == GradientRule::STE ? "ste" : "clipped";
-}
-
-GradientRule parse_gradient_rule(std::string_view s) {
-  if (s == "ste") return GradientRule::STE;
-  if (s == "clipped") return GradientRule::ClippedSTE;
-  throw Error(fmt::format("unknown gradient rule \"{}\" (known: ste, clipped)", s));
-}
 
 namespace {
 
@@ -70,397 +28,74 @@ void check_config(const TrainConfig& c) {
   if (!(c.overflow_penalty >= 0)) throw Error("overflow penalty must be >= 0");
 }
 
-// Uniform integer in [0, n) without modulo bias, the same on every standard library.
-uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
-  const uint64_t limit =
-      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % n;
-  uint64_t v;
-  do v = rng();
-  while (v >= limit);
-  return v % n;
-}
-
-}  // namespace
-
-struct Trainer::Impl {
-  Model& model;
-  TrainConfig cfg;
-  bool classification;
-  Net net;
-  std::unique_ptr<torch::optim::Optimizer> optimizer;
-
-  Impl(Model& m, TrainConfig c)
-      : model(m),
-        cfg(c),
-        classification(resolve_classification(m, c)),
-        net(m, c.quantize, c.gradient_rule, c.overflow_penalty, c.zero_dead_channels) {
-    make_optimizer();
-  }
-
-  static bool resolve_classification(const Model& m, const TrainConfig& c) {
-    const bool cls = m.task == data::Task::Classification;
-    if (c.loss == LossKind::CrossEntropy && !cls)
-      throw Error(
-          fmt::format("model '{}' is a regression model: cross-entropy does not apply", m.name));
-    if (c.loss == LossKind::MSE) return false;
-    return cls;
-  }
-
-  void make_optimizer() {
-    if (cfg.optimizer == OptimizerKind::Adam) {
-      optimizer = std::make_unique<torch::optim::Adam>(
-          net.parameters(), torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
-    } else {
-      optimizer = std::make_unique<torch::optim::SGD>(
-          net.parameters(),
-          torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(cfg.weight_decay));
-    }
-  }
-
-  void set_lr(double lr) {
-    for (auto& g : optimizer->param_groups()) g.options().set_lr(lr);
-  }
-
-  double scheduled_lr(int epoch0) const {
-    switch (cfg.schedule) {
-      case LrSchedule::Constant:
-        return cfg.lr;
-      case LrSchedule::Step:
-        return cfg.lr * std::pow(cfg.lr_gamma, epoch0 / cfg.lr_step_epochs);
-      case LrSchedule::Cosine:
-        return cfg.lr_min +
-               0.5 * (cfg.lr - cfg.lr_min) *
-                   (1.0 + std::cos(std::numbers::pi * epoch0 / std::max(cfg.epochs, 1)));
-    }
-    return cfg.lr;
-  }
-
-  void check_data(const data::Dataset& d) const {
-    if (classification && d.task != data::Task::Classification)
-      throw Error(fmt::format("{}: regression targets, but model '{}' is a classifier", d.source,
-                              model.name));
-    if (!classification && d.task != data::Task::Regression)
-      throw Error(fmt::format("{}: class labels, but the loss is MSE (regression)", d.source));
-    if (d.size() == 0) throw Error(fmt::format("{}: no samples", d.source));
-    model.check_data(d.sample_shape(), d.num_outputs(), d.source);
-  }
-
-  torch::Tensor targets(const data::Dataset& d) const {
-    if (classification)
-      return torch::from_blob(const_cast<int32_t*>(d.labels.data()),
-                              {static_cast<int64_t>(d.labels.size())}, torch::kInt32)
-          .to(torch::kInt64);
-    return to_torch(d.targets).view({d.size(), -1});
-  }
-
-  torch::Tensor loss(const torch::Tensor& out, const torch::Tensor& y) const {
-    if (classification) return torch::nn::functional::cross_entropy(out, y);
-    return torch::mse_loss(out.view(y.sizes()), y);
-  }
-
-  double step(const torch::Tensor& xb, const torch::Tensor& yb, torch::Tensor* out_logits) {
-    optimizer->zero_grad();
-    torch::Tensor out = net.forward(xb, /*train=*/true);
-    torch::Tensor l = loss(out, yb);
-    // The regulariser joins the gradient only; the returned (reported) loss excludes it.
-    if (net.has_regulariser())
-      (l + net.regulariser()).backward();
-    else
-      l.backward();
-    optimizer->step();
-    net.apply_masks();  // masks, shared groups, dead channels
-    if (out_logits) *out_logits = out.detach();
-    return l.item<double>();
-  }
-
-  // Trainer::weight_scores.
-  std::map<std::string, Tensor> weight_scores(const data::Dataset& d, ScoreKind kind,
-                                              int64_t max_samples) {
-    check_data(d);
-    if (max_samples < 1)
-      throw Error(fmt::format("weight_scores: max_samples must be >= 1, got {}", max_samples));
-    torch::AutoGradMode grad_on(true);
-    const Model& m = net.model();
-    std::vector<size_t> layers;
-    std::vector<torch::Tensor> kernels, acc;
-    for (size_t i = 0; i < m.layers.size(); ++i) {
-      if (!m.layers[i].has_kernel()) continue;
-      layers.push_back(i);
-      kernels.push_back(net.kernel(i));
-      acc.push_back(torch::zeros_like(net.kernel(i), torch::kFloat64));
-    }
-    const int64_t n = std::min<int64_t>(d.size(), max_samples);
-    const torch::Tensor x = to_torch(d.x).narrow(0, 0, n), y = targets(d).narrow(0, 0, n);
-    // Oracle: gradients of the batch-mean loss; Saliency: per-sample gradients (micro-batches
-    // of one sample: exact, no per-sample tricks needed in inference mode).
-    const int64_t bs = kind == ScoreKind::Oracle ? cfg.batch_size : 1;
-    for (int64_t start = 0; start < n; start += bs) {
-      const int64_t len = std::min(bs, n - start);
-      // Inference mode (train = false): running statistics, no dropout, no updates; the
-      // gradients go to the kernels through torch::autograd::grad, not into .grad.
-      const torch::Tensor l =
-          loss(net.forward(x.narrow(0, start, len), /*train=*/false), y.narrow(0, start, len));
-      const auto grads = torch::autograd::grad({l}, kernels, /*grad_outputs=*/{},
-                                               /*retain_graph=*/false, /*create_graph=*/false,
-                                               /*allow_unused=*/true);
-      for (size_t k = 0; k < layers.size(); ++k) {
-        if (!grads[k].defined()) continue;
-        const torch::Tensor g = grads[k].detach().to(torch::kFloat64);
-        if (kind == ScoreKind::Oracle)
-          acc[k] += (net.masked_kernel(layers[k]).detach().to(torch::kFloat64) * g).abs();
-        else
-          acc[k] += g.pow(2);
-      }
-    }
-    std::map<std::string, Tensor> out;
-    for (size_t k = 0; k < layers.size(); ++k) {
-      torch::Tensor score = acc[k];
-      if (kind == ScoreKind::Saliency) {
-        const torch::Tensor w = net.masked_kernel(layers[k]).detach().to(torch::kFloat64);
-        score = w.pow(2) * (score / static_cast<double>(n)) * 0.5;
-      }
-      out[m.layers[layers[k]].name] = from_torch_kernel(m.layers[layers[k]], score);
-    }
-    return out;
-  }
-
-  Metrics evaluate(const data::Dataset& d) {
-    check_data(d);
-    torch::NoGradGuard no_grad;
-    const torch::Tensor x = to_torch(d.x), y = targets(d);
-    const int64_t n = d.size(), bs = 256;
-    Metrics m;
-    m.samples = n;
-    const int k = classification ? d.num_classes() : 0;
-    if (classification) m.confusion.assign(k, std::vector<int64_t>(k, 0));
-    double loss_sum = 0, se = 0, ae = 0;
-    int64_t correct = 0;
-    ForwardStats stats;
-    for (int64_t start = 0; start < n; start += bs) {
-      const int64_t len = std::min(bs, n - start);
-      const torch::Tensor out =
-          net.forward(x.narrow(0, start, len), /*train=*/false, false, &stats);
-      const torch::Tensor yb = y.narrow(0, start, len);
-      loss_sum += loss(out, yb).item<double>() * static_cast<double>(len);
-      if (classification) {
-        const torch::Tensor pred = out.argmax(1).contiguous();
-        const auto* p = pred.data_ptr<int64_t>();
-        for (int64_t i = 0; i < len; ++i) {
-          const int32_t t = d.labels[start + i];
-          m.confusion[t][p[i]]++;
-          correct += (t == p[i]);
-        }
-      } else {
-        const torch::Tensor diff = out.view(yb.sizes()) - yb;
-        se += diff.pow(2).sum().item<double>();
-        ae += diff.abs().sum().item<double>();
-      }
-    }
-    m.loss = loss_sum / static_cast<double>(n);
-    for (size_t slot = 0; slot < stats.wrapped.size(); ++slot)
-      if (stats.wrapped[slot] > 0)
-        m.overflows.push_back({slot == 0 ? "input" : model.layers[slot - 1].name,
-                               stats.wrapped[slot], stats.values[slot]});
-    if (classification) {
-      m.accuracy = static_cast<double>(correct) / static_cast<double>(n);
-      for (int c = 0; c < k; ++c) {
-        int64_t row = 0;
-        for (int64_t v : m.confusion[c]) row += v;
-        m.per_class_accuracy.push_back(row ? static_cast<double>(m.confusion[c][c]) / row
-                                           : std::numeric_limits<double>::quiet_NaN());
-      }
-    } else {
-      const double count = static_cast<double>(y.numel());
-      m.mse = se / count;
-      m.mae = ae / count;
-    }
-    return m;
-  }
-};
-
-namespace {
-
-// Activations of a training step are a few MB each and are freed and reallocated every
-// batch. glibc serves blocks above its mmap threshold with fresh mmaps and trims the heap
-// top eagerly, so every step page-faults its tensors in again; on this project's VMs that
-// cost up to 9x in training speed (measured: docs/performance.md). Keep such blocks in the heap.
-void keep_tensor_memory_in_heap() {
-  static const bool done = [] {
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    return true;
-  }();
-  (void)done;
-}
-
 }  // namespace
 
 Trainer::Trainer(Model& model, TrainConfig config) {
   check_config(config);
-  keep_tensor_memory_in_heap();
-  torch::set_num_threads(config.threads);
-  impl_ = std::make_unique<Impl>(model, config);
+  engine_.reset(engine_library().make(model, config));
 }
 
 Trainer::~Trainer() = default;
 
-const TrainConfig& Trainer::config() const {
-  return impl_->cfg;
-}
-
 std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dataset* val,
                                      ProgressSink* progress) {
-  Impl& im = *impl_;
-  const TrainConfig& cfg = im.cfg;
-  im.check_data(train);
-  if (val) im.check_data(*val);
-  if (cfg.early_stopping_patience > 0 && !val)
-    throw Error("early stopping needs validation data (use a validation split)");
-  torch::set_num_threads(cfg.threads);
-  torch::manual_seed(cfg.seed);
-  const torch::Tensor x = to_torch(train.x), y = im.targets(train);
-  const int64_t n = train.size();
-  const int64_t batches = (n + cfg.batch_size - 1) / cfg.batch_size;
-  std::mt19937_64 rng(cfg.seed ^ 0x5DEECE66DULL);
-  std::vector<int64_t> order(static_cast<size_t>(n));
-
-  std::vector<EpochStats> history;
-  double best_val = std::numeric_limits<double>::infinity();
-  std::vector<torch::Tensor> best_state;
-  int since_best = 0;
-  for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    EpochStats st;
-    st.epoch = epoch + 1;
-    st.lr = im.scheduled_lr(epoch);
-    im.set_lr(st.lr);
-    for (int64_t i = 0; i < n; ++i) order[i] = i;
-    for (int64_t i = n - 1; i > 0; --i)
-      std::swap(order[i], order[uniform_below(rng, static_cast<uint64_t>(i + 1))]);
-    const torch::Tensor perm = torch::from_blob(order.data(), {n}, torch::kInt64);
-    if (progress) progress->epoch_begin(epoch + 1, cfg.epochs, batches);
-    double loss_sum = 0, metric_sum = 0;
-    for (int64_t b = 0; b < batches; ++b) {
-      const int64_t start = b * cfg.batch_size, len = std::min(cfg.batch_size, n - start);
-      const torch::Tensor idx = perm.narrow(0, start, len);
-      torch::Tensor out;
-      const torch::Tensor yb = y.index_select(0, idx);
-      const double l = im.step(x.index_select(0, idx), yb, &out);
-      if (!std::isfinite(l))
-        throw Error(
-            fmt::format("training diverged: loss is {} at epoch {}, batch {} (try a "
-                        "lower learning rate)",
-                        l, epoch + 1, b + 1));
-      loss_sum += l * static_cast<double>(len);
-      if (im.classification)
-        metric_sum += out.argmax(1).eq(yb).sum().item<double>();
-      else
-        metric_sum += torch::mse_loss(out.view(yb.sizes()), yb).item<double>() * len;
-      if (progress)
-        progress->batch_end(b + 1, start + len, loss_sum / static_cast<double>(start + len));
-    }
-    st.train_loss = loss_sum / static_cast<double>(n);
-    st.train_metric = metric_sum / static_cast<double>(n);
-    st.val_loss = st.val_metric = std::numeric_limits<double>::quiet_NaN();
-    if (val) {
-      const Metrics m = im.evaluate(*val);
-      st.val_loss = m.loss;
-      st.val_metric = im.classification ? m.accuracy : m.mse;
-    }
-    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    st.samples_per_second = static_cast<double>(n) / std::max(st.seconds, 1e-9);
-    history.push_back(st);
-    if (progress) progress->epoch_end(st);
-    if (cfg.early_stopping_patience > 0) {
-      if (st.val_loss < best_val) {
-        best_val = st.val_loss;
-        best_state = im.net.state();
-        since_best = 0;
-      } else if (++since_best >= cfg.early_stopping_patience) {
-        break;
-      }
-    }
-  }
-  if (!best_state.empty()) im.net.load_state(best_state);
-  sync_to_model();
-  return history;
+  return engine_->fit(train, val, progress);
 }
-
 Metrics Trainer::evaluate(const data::Dataset& d) {
-  return impl_->evaluate(d);
+  return engine_->evaluate(d);
 }
-
 Tensor Trainer::predict(const Tensor& x) {
-  torch::NoGradGuard no_grad;
-  if (x.rank() < 1 || Shape(x.shape.begin() + 1, x.shape.end()) != impl_->model.input_shape)
-    throw Error(fmt::format("predict: input of shape {} does not fit model '{}' (input {})",
-                            shape_str(x.shape), impl_->model.name,
-                            shape_str(impl_->model.input_shape)));
-  return from_torch(impl_->net.forward(to_torch(x), /*train=*/false, /*apply_final_softmax=*/true));
+  return engine_->predict(x);
 }
-
 double Trainer::train_step(const data::Dataset& batch) {
-  impl_->check_data(batch);
-  return impl_->step(to_torch(batch.x), impl_->targets(batch), nullptr);
+  return engine_->train_step(batch);
 }
-
 void Trainer::set_mask(const std::string& layer, const Tensor& mask) {
-  impl_->net.set_mask(layer, mask);
-  impl_->model.layer(layer).mask = mask;
+  engine_->set_mask(layer, mask);
 }
-
+void Trainer::reset_optimizer() {
+  engine_->reset_optimizer();
+}
+void Trainer::set_learning_rate(double lr) {
+  engine_->set_learning_rate(lr);
+}
 void Trainer::set_regulariser(std::vector<GroupPenalty> penalties) {
-  impl_->net.set_regulariser(penalties);
+  engine_->set_regulariser(std::move(penalties));
 }
-
 double Trainer::regulariser_value() {
-  torch::NoGradGuard no_grad;
-  return impl_->net.regulariser().item<double>();
+  return engine_->regulariser_value();
 }
-
-void Trainer::add_shared_groups(const structures::GroupSet& groups) {
-  impl_->net.add_shared_groups(groups);
+void Trainer::add_shared_groups(const hw::GroupSet& groups) {
+  engine_->add_shared_groups(groups);
 }
-
 void Trainer::clear_shared_groups() {
-  impl_->net.clear_shared_groups();
+  engine_->clear_shared_groups();
 }
-
 std::map<std::string, Tensor> Trainer::weight_scores(const data::Dataset& d, ScoreKind kind,
                                                      int64_t max_samples) {
-  return impl_->weight_scores(d, kind, max_samples);
+  return engine_->weight_scores(d, kind, max_samples);
 }
-
-void Trainer::reset_optimizer() {
-  impl_->make_optimizer();
-}
-
-void Trainer::set_learning_rate(double lr) {
-  impl_->set_lr(lr);
-}
-
 void Trainer::sync_to_model() {
-  impl_->net.sync_to(impl_->model);
+  engine_->sync_to_model();
 }
-
 std::string Trainer::optimizer_state() const {
-  torch::serialize::OutputArchive archive;
-  impl_->optimizer->save(archive);
-  std::ostringstream os;
-  archive.save_to(os);
-  return os.str();
+  return engine_->optimizer_state();
+}
+void Trainer::load_optimizer_state(const std::string& bytes) {
+  engine_->load_optimizer_state(bytes);
+}
+const TrainConfig& Trainer::config() const {
+  return engine_->config();
 }
 
-void Trainer::load_optimizer_state(const std::string& bytes) {
-  try {
-    std::istringstream is(bytes);
-    torch::serialize::InputArchive archive;
-    archive.load_from(is);
-    impl_->optimizer->load(archive);
-  } catch (const c10::Error& e) {
-    throw Error(fmt::format("optimizer state does not fit this model/optimizer ({})",
-                            std::string(e.what_without_backtrace()).substr(0, 200)));
-  }
+int auto_threads(const Model& model) {
+  for (const auto& l : model.layers)
+    if (l.is_conv()) return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return 1;
+}
+
+std::string loaded_blas_library() {
+  return engine_library().blas_library();
 }
 
 }  // namespace hwprune::train

@@ -52,6 +52,13 @@ void write_via_temp(const std::string& path, const std::function<void(const std:
   }
 }
 
+void check_output_folder(const std::string& path, const std::string& what) {
+  if (path.empty()) return;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::is_directory(dir))
+    throw Error(fmt::format("{} {}: directory {} does not exist", what, path, dir.string()));
+}
+
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   write_via_temp(path, [&](const std::string& tmp) {
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

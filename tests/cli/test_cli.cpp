@@ -86,7 +86,8 @@ TEST(Cli, BadInputIsAOneLineErrorAndKeepsOutputs) {
 
   expect_error(
       run_cli("train --model resnet " + base),
-      "--model resnet: not a builtin model (jet-mlp, fmnist-cnn, svhn-cnn) and no such file");
+      "--model resnet: not a builtin model (jet-mlp, fmnist-cnn, svhn-cnn, mlp:<sizes>) and no "
+      "such file");
   expect_error(run_cli("train --model jet-mlp --precision 'ap_fixed<16>' " + base),
                "invalid fixed-point type \"ap_fixed<16>\"");
   expect_error(run_cli("train --model jet-mlp --val-split 1.5 " + base),
@@ -106,9 +107,13 @@ TEST(Cli, BadInputIsAOneLineErrorAndKeepsOutputs) {
                                    nan_rows, out)),
                "nan.csv");
   const std::string wide = write_blob_csv(dir, "wide.csv", 17);
-  expect_error(run_cli(fmt::format("train --model jet-mlp --data 'csv:{},label=kind' --out '{}'",
-                                   wide, out)),
-               "samples have shape (17,), but model 'jet-mlp' takes (16,)");
+  expect_error(
+      run_cli(
+          fmt::format("train --model fmnist-cnn --data 'csv:{},label=kind' --out '{}'", wide, out)),
+      "builtin model 'fmnist-cnn' takes images (H, W, C), but the samples have shape (17,)");
+  expect_error(run_cli("train --model mlp:64,x " + base), "mlp:64,x");
+  expect_error(run_cli("train --model jet-mlp --rf 7 " + base),
+               "N mod RF = 1024 mod 7 = 2, must be 0");
   expect_error(run_cli(fmt::format("evaluate --model '{}' --data 'csv:{},label=kind'", out, csv)),
                "out.hwp");
   EXPECT_EQ(read_file(out), "precious");

@@ -17,6 +17,7 @@ using test::expect_error;
 using test::run_cli;
 using test::ScratchDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 nlohmann::json estimate_json(const std::string& args) {
   const auto r = run_cli("estimate --json " + args);
@@ -54,36 +55,57 @@ TEST(EstimateCli, PrunedModelShowsItsSavings) {
   ScratchDir dir;
   Model m = make_builtin_model("jet-mlp", 5, 1);
   m.set_precision(parse_precision("ap_fixed<16,6>"));
-  m.layers[0].hardware.reuse_factor = 2;  // fc1 keeps RF 2 whatever --rf says
+  m.layers[0].hardware.reuse_factor = 2;  // recorded for fc1 (as prune records it)
   hw::HardwareDefaults d;
   d.reuse_factor = 2;
   const auto hwm = hw::resolve_hardware(m, d);
   // Prune half of fc1's multipliers (256 of 512 lanes).
-  const auto gs =
-      structures::make_groups(m.layers[0], hwm.layers[0], structures::GroupKind::Pattern);
+  const auto gs = structures::make_groups(m.layers[0], hwm.layers[0], hw::GroupKind::Pattern);
   std::vector<uint8_t> keep(gs.size(), 1);
   for (size_t g = 0; g < gs.size(); g += 2) keep[g] = 0;
   structures::apply_selection(m.layers[0], gs, keep);
   const std::string path = dir.file("pruned.hwp");
   io::save_model(path, m);
 
-  const auto j = estimate_json(fmt::format("--model '{}' --rf 4", path));
+  // Without hardware options each layer keeps its own attributes (fc1: RF 2, recorded in the
+  // file); the layers without any take RF 1.
+  const auto j = estimate_json(fmt::format("--model '{}'", path));
   EXPECT_EQ(j["layers"][0]["reuse_factor"], 2);
-  EXPECT_EQ(j["layers"][1]["reuse_factor"], 4);
+  EXPECT_EQ(j["layers"][1]["reuse_factor"], 1);
   EXPECT_EQ(j["layers"][0]["unpruned"]["dsp"], 512);
   EXPECT_EQ(j["layers"][0]["current"]["dsp"], 256);
   EXPECT_EQ(j["layers"][0]["current"]["bram18"], (256 * 16 + 35) / 36);
   EXPECT_LE(j["layers"][0]["current"]["nonzero"].get<int64_t>(), 512);  // biases are 0
-  EXPECT_EQ(j["total"]["unpruned"]["dsp"], 512 + 2048 / 4 + 1024 / 4 + 160 / 4);
-  const auto text = run_cli(fmt::format("estimate --model '{}' --rf 4", path));
-  EXPECT_THAT(text.output, HasSubstr("Savings: DSP 1320 -> 1064 (1.24x)"));
+  EXPECT_EQ(j["total"]["unpruned"]["dsp"], 512 + 2048 + 1024 + 160);
+  // (fc2..output at RF 1 save the few weights that quantize to 0.)
+  const auto text = run_cli(fmt::format("estimate --model '{}'", path));
+  EXPECT_THAT(text.output,
+              HasSubstr("Savings: DSP 3744 -> 3483 (1.07x), BRAM18 228 -> 114 (2.00x)"));
+  EXPECT_THAT(text.output, Not(HasSubstr("note:")));
+  // --rf applies to every layer, over the model's own, and says so.
+  const auto j4 = estimate_json(fmt::format("--model '{}' --rf 4", path));
+  EXPECT_EQ(j4["layers"][0]["reuse_factor"], 4);
+  EXPECT_EQ(j4["layers"][1]["reuse_factor"], 4);
+  EXPECT_EQ(j4["rf_adjustments"][0], "layer 'fc1': reuse factor 2 (the model's) -> 4 (requested)");
+  const auto text4 = run_cli(fmt::format("estimate --model '{}' --rf 4", path));
+  EXPECT_THAT(text4.output,
+              HasSubstr("note: layer 'fc1': reuse factor 2 (the model's) -> 4 (requested)"));
 }
 
 TEST(EstimateCli, BadRequestsAreOneLineErrors) {
   expect_error(run_cli("estimate --model jet-mlp --rf 3"),
                "layer 'fc1' (n_in 16, n_out 64): reuse factor 3 is invalid for the Resource "
                "strategy");
-  expect_error(run_cli("estimate --model jet-mlp --rf 3"), "nearest valid: 2, 4");
+  expect_error(run_cli("estimate --model jet-mlp --rf 3"),
+               "N mod RF = 1024 mod 3 = 1, must be 0 (hls4ml's rule); nearest valid: 2, 4 "
+               "(--closest-rf takes the closest)");
+  // The rule that fails is named with its numbers (16x100 at RF 10 passes the first two).
+  Model wide = make_builtin_model("mlp:100", 5, 1);
+  wide.set_precision(parse_precision("ap_fixed<16,6>"));
+  ScratchDir wd;
+  io::save_model(wd.file("wide.hwp"), wide);
+  expect_error(run_cli(fmt::format("estimate --model '{}' --rf 10", wd.file("wide.hwp"))),
+               "ceil(N / min(n_in, RF)) mod n_out = ceil(1600 / 10) mod 100 = 60, must be 0");
   expect_error(run_cli("estimate --model jet-mlp --strategy Fast"), "unknown strategy \"Fast\"");
   expect_error(run_cli("estimate --model jet-mlp --family xc9"), "unknown FPGA family \"xc9\"");
   expect_error(run_cli("estimate --model jet-mlp --bram-model dense"),

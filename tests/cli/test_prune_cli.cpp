@@ -40,8 +40,11 @@ TEST(PruneCli, PrunesABuiltinAndReportsTheTableAndJson) {
   EXPECT_EQ(j["dimensions"], nlohmann::json({"DSP"}));
   ASSERT_GE(j["steps"].size(), 2u);
   EXPECT_EQ(j["steps"][0]["step"], 0);
-  const double base_dsp = j["steps"][0]["resources"]["DSP"]["before"];
+  const double base_dsp = j["baseline_resources"]["DSP"];
   EXPECT_EQ(base_dsp, (16 * 64 + 64 * 32 + 32 * 32 + 32 * 3) / 2);
+  EXPECT_EQ(j["steps"][0]["resources"]["DSP"].get<double>(), base_dsp);  // row 0: unpruned
+  EXPECT_EQ(j["config"]["rf"], 2);
+  EXPECT_EQ(j["config"]["objective"], "dsp");
   ASSERT_TRUE(j["any_accepted"].get<bool>()) << r.output;
   const double final_dsp = j["total"]["final"]["dsp"];
   EXPECT_LT(final_dsp, base_dsp);
@@ -49,12 +52,19 @@ TEST(PruneCli, PrunesABuiltinAndReportsTheTableAndJson) {
   EXPECT_EQ(j["layers"]["baseline"].size(), 4u);
   EXPECT_EQ(j["layers"]["final"].size(), 4u);
   for (const auto& row : j["steps"]) {
-    EXPECT_TRUE(row.contains("val_accuracy"));
+    EXPECT_TRUE(row.contains("val_metric"));
+    EXPECT_TRUE(row.contains("target_sparsity"));
     EXPECT_TRUE(row.contains("seconds"));
   }
-  // The saved model estimates to the reported DSPs and evaluates.
-  const auto e = run_cli(fmt::format("estimate --model '{}' --rf 2 --json", out));
+  // The saved model remembers the hardware it was pruned for: it estimates to the reported
+  // DSPs without --rf, and inspect shows each layer's RF.
+  const auto e = run_cli(fmt::format("estimate --model '{}' --json", out));
   ASSERT_EQ(e.exit_code, 0) << e.output;
+  EXPECT_TRUE(nlohmann::json::parse(e.output)["rf_adjustments"].empty()) << e.output;
+  const auto in = nlohmann::json::parse(run_cli(fmt::format("inspect --json '{}'", out)).output);
+  int at_rf2 = 0;
+  for (const auto& l : in["layers"]) at_rf2 += l.value("reuse_factor", 0) == 2;
+  EXPECT_EQ(at_rf2, 4) << in.dump();  // the four Dense layers
   EXPECT_EQ(nlohmann::json::parse(e.output)["total"]["current"]["dsp"].get<double>(), final_dsp);
   const auto ev =
       run_cli(fmt::format("evaluate --model '{}' --data 'csv:{},label=kind'", out, csv));
@@ -73,7 +83,7 @@ TEST(PruneCli, BadInputIsAOneLineErrorAndKeepsOutputs) {
   expect_error(run_cli(base + "--rf 3"), "nearest valid");
   expect_error(run_cli(base + "--scheduler cubic"), "unknown scheduler \"cubic\"");
   expect_error(run_cli(base + "--ranking taylor"), "unknown ranking \"taylor\"");
-  expect_error(run_cli(base + "--solver cplex"), "--solver must be exact or greedy");
+  expect_error(run_cli(base + "--solver cplex"), "unknown solver \"cplex\" (known: exact, greedy)");
   expect_error(run_cli(base + "--rtol 1.5"), "can never pass");
   expect_error(run_cli(base + "--metric loss --rtol 0.9"), "decreasing");
   expect_error(run_cli(base + "--final-sparsity 1.5"), "sparsities must be in [0, 1]");

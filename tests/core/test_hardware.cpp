@@ -21,8 +21,8 @@
 namespace hwprune {
 namespace {
 
+using hw::GroupKind;
 using hw::HardwareDefaults;
-using structures::GroupKind;
 using test::error_of;
 using ::testing::HasSubstr;
 
@@ -209,7 +209,8 @@ TEST(ReuseFactor, InvalidIsRefusedWithNearestValid) {
     const auto hwm = hw::resolve_hardware(m, closest);
     EXPECT_EQ(hwm.layers[0].reuse_factor, pick);
     ASSERT_EQ(hwm.adjustments.size(), 1u);
-    EXPECT_EQ(hwm.adjustments[0], fmt::format("layer 'fc1': reuse factor {} -> {}", rf, pick));
+    EXPECT_EQ(hwm.adjustments[0],
+              fmt::format("layer 'fc1': reuse factor {} -> {} (closest valid)", rf, pick));
   }
   Model own = m;
   own.layers[0].hardware.reuse_factor = 3;  // a layer's own RF is never changed
@@ -443,10 +444,11 @@ TEST(Groups, BlocksAndSelections) {
 // estimator counts for the pruned layer.
 TEST(Objectives, CostModelsMatchTheEstimator) {
   std::mt19937_64 rng(5);
-  for (const std::string& name : hw::objective_names())
+  for (const auto& entry : hw::objective_table().entries)
     for (int64_t rf : {1, 2, 16})
       for (Strategy s : {Strategy::Latency, Strategy::Resource, Strategy::Unrolled}) {
         if (rf == 1 && s != Strategy::Latency) continue;
+        const std::string name(entry.name);
         SCOPED_TRACE(fmt::format("{} RF {} {}", name, rf, to_string(s)));
         Model m = dense_model({16, 64, 8});
         HardwareDefaults d;
@@ -525,7 +527,7 @@ class LutMultipliers final : public hw::Objective {
     return {h.dsp_per_multiplier(device) == 0 ? static_cast<double>(e.multipliers) * per(h) : 0.0};
   }
   hw::GroupCosts group_costs(const Layer&, const hw::LayerHw& h, const hw::Device& device,
-                             const structures::GroupSet& groups) const override {
+                             const hw::GroupSet& groups) const override {
     hw::GroupCosts c{{0.0}, std::vector<double>(groups.size(), 0.0)};
     if (h.dsp_per_multiplier(device) == 0) std::fill(c.cost.begin(), c.cost.end(), per(h));
     return c;

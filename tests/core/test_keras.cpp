@@ -140,7 +140,7 @@ TEST(KerasExamples, ThreeLayerJetTagger) {
   EXPECT_EQ(m.metadata.at("keras.input_layer"), "input_1");
   EXPECT_EQ(m.metadata.at("source"), ex("KERAS_3layer.json"));
   EXPECT_EQ(m.metadata.at("keras.weights"), ex("KERAS_3layer_weights.h5"));
-  EXPECT_EQ(m.task, data::Task::Classification);
+  EXPECT_EQ(m.task, Task::Classification);
   // hls4ml splits the Dense activations into layers named <dense>_<activation>.
   EXPECT_EQ(names_of(m), (std::vector<std::string>{"fc1_relu", "fc1_relu_relu", "fc2_relu",
                                                    "fc2_relu_relu", "fc3_relu", "fc3_relu_relu",

@@ -50,8 +50,7 @@ void mask_patterns(Model& m, const hw::HardwareModel& hwm, uint64_t seed) {
   std::mt19937_64 rng(seed);
   for (const auto& h : hwm.layers) {
     Layer& l = m.layers[h.layer];
-    const auto kind =
-        h.reuse_factor > 1 ? structures::GroupKind::Pattern : structures::GroupKind::Unstructured;
+    const auto kind = h.reuse_factor > 1 ? hw::GroupKind::Pattern : hw::GroupKind::Unstructured;
     const auto groups = structures::make_groups(l, h, kind);
     std::vector<uint8_t> keep(groups.size());
     for (auto& k : keep) k = (rng() % 10) >= 4;

@@ -5,7 +5,8 @@
 
 #include <filesystem>
 
-#include "hwprune/prune/pruner.hpp"
+#include "hwprune/prune/pipeline.hpp"
+#include "hwprune/prune/plan.hpp"
 #include "hwprune/util/error.hpp"
 #include "support/synthetic.hpp"
 #include "support/test_support.hpp"
@@ -18,8 +19,7 @@ namespace {
 struct Fixture {
   Model model;
   data::Dataset train, val;
-  hw::HardwareDefaults defaults;
-  hw::Device device;
+  hw::HardwareSpec hardware;  // RF 2
 };
 
 // A jet-mlp (16-64-32-32-4) trained briefly on Gaussian blobs, ap_fixed<16,6>, RF 2.
@@ -42,7 +42,7 @@ const Fixture& trained() {
     tc.lr = 3e-3;
     train::Trainer t(x.model, tc);
     t.fit(x.train, nullptr);
-    x.defaults.reuse_factor = 2;
+    x.hardware.defaults.reuse_factor = 2;
     return x;
   }();
   return f;
@@ -62,11 +62,29 @@ PruneConfig quick_config() {
   return c;
 }
 
+// The pipeline on a trained model and in-memory data: no baseline training, shapes kept (no
+// zero-structure removal), nothing saved unless a checkpoint is named.
+PipelineResult run(const Model& model, const hw::HardwareSpec& hardware, const Fixture& f,
+                   const PruneConfig& loop, PipelineObserver* observer = nullptr,
+                   const std::string& checkpoint = "", bool resume = false) {
+  data::TrainingInputs in;
+  in.file.model = model;
+  in.train = f.train;
+  in.val = f.val;
+  PipelineConfig c;
+  c.hardware = hardware;
+  c.prune = loop;
+  c.reduce = false;
+  c.checkpoint = checkpoint;
+  c.resume = resume;
+  return run_pipeline(std::move(in), c, observer);
+}
+
 bool mask_zero(const Layer& l, int64_t idx) {
   return !l.mask.empty() && l.mask.data[idx] == 0.0f;
 }
 
-class Killer : public PruneObserver {
+class Killer : public PipelineObserver {
  public:
   explicit Killer(int at) : at_(at) {}
   void checkpoint_written(int step) override {
@@ -99,7 +117,7 @@ TEST(Pruner, MasksAreExactlyTheKnapsackChoiceAndStayZero) {
   const PruneConfig cfg = quick_config();
   const auto objective = hw::make_objective("dsp");
   // What the first step must choose: l2 ranking of the input model, normalised per layer.
-  const structures::Plan plan = prune_plan(f.model, *objective, f.defaults, f.device);
+  const structures::Plan plan = prune_plan(f.model, *objective, f.hardware);
   auto imp = group_importance(fold_batchnorm(f.model), plan, Ranking::L2);
   normalise_per_layer(imp);
   const std::vector<uint8_t> none(plan.group_count(), 0);
@@ -107,7 +125,7 @@ TEST(Pruner, MasksAreExactlyTheKnapsackChoiceAndStayZero) {
   const auto take = select_groups(plan, imp, none, 0.5, cfg, &optimal);
   EXPECT_TRUE(optimal);
 
-  const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PipelineResult r = run(f.model, f.hardware, f, cfg);
   ASSERT_TRUE(r.any_accepted);
   ASSERT_EQ(r.rows.size(), 2u);  // baseline + one step
   size_t i = 0, pruned = 0;
@@ -147,7 +165,7 @@ TEST(Pruner, DeadNeuronsLoseTheirBiasAndAreRemovedWithIdenticalOutputs) {
   cfg.objective = "flops";  // neuron structure: whole neurons go
   cfg.scheduler.final_sparsity = 0.4;
   cfg.scheduler.step = 0.4;
-  const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PipelineResult r = run(f.model, f.hardware, f, cfg);
   ASSERT_TRUE(r.any_accepted);
   int dead = 0;
   for (const Layer& l : r.model.layers) {
@@ -166,16 +184,16 @@ TEST(Pruner, DeadNeuronsLoseTheirBiasAndAreRemovedWithIdenticalOutputs) {
   EXPECT_GT(dead, 0);
   const auto objective = hw::make_objective("flops");
   structures::ReduceReport rep;
-  const Model small = reduce_for_hardware(r.model, *objective, f.defaults, f.device, &rep);
+  const Model small = reduce_for_hardware(r.model, *objective, f.hardware, &rep);
   ASSERT_FALSE(rep.changes.empty());
   EXPECT_LT(small.parameter_count(), r.model.parameter_count());
   const Tensor a = reference_forward(r.model, f.val.x, true);
   const Tensor b = reference_forward(small, f.val.x, true);
   EXPECT_EQ(a.data, b.data);
   // Every RF still valid, and no resource grew.
-  EXPECT_NO_THROW(resources_of(small, *objective, f.defaults, f.device, true));
-  const auto before = resources_of(r.model, *objective, f.defaults, f.device, true);
-  const auto after = resources_of(small, *objective, f.defaults, f.device, true);
+  EXPECT_NO_THROW(resources_of(small, *objective, f.hardware, true));
+  const auto before = resources_of(r.model, *objective, f.hardware, true);
+  const auto after = resources_of(small, *objective, f.hardware, true);
   EXPECT_LE(after[0], before[0] + 1e-9);
 }
 
@@ -191,17 +209,24 @@ TEST(Pruner, ResumeAfterAKillEqualsTheUninterruptedRun) {
   cfg.regularisation.epochs = 1;
   cfg.regularisation.alpha = 1e-4;
   cfg.final_epochs = 1;
-  cfg.checkpoint = dir.file("full.ckpt");
-  const PruneResult full = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PipelineResult full = run(f.model, f.hardware, f, cfg, nullptr, dir.file("full.ckpt"));
   ASSERT_GE(full.rows.size(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("full.ckpt")));  // removed on success
 
-  cfg.checkpoint = dir.file("killed.ckpt");
+  const std::string ckpt = dir.file("killed.ckpt");
   Killer killer(2);
-  EXPECT_THROW(prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg, &killer),
-               std::runtime_error);
-  ASSERT_TRUE(std::filesystem::exists(cfg.checkpoint));
-  cfg.resume = true;
-  const PruneResult resumed = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  EXPECT_THROW(run(f.model, f.hardware, f, cfg, &killer, ckpt), std::runtime_error);
+  ASSERT_TRUE(std::filesystem::exists(ckpt));
+
+  // A checkpoint of a different run is refused, naming what differs; nothing is changed.
+  PruneConfig other = cfg;
+  other.rtol = 0.5;
+  const auto e = test::error_of([&] { run(f.model, f.hardware, f, other, nullptr, ckpt, true); });
+  EXPECT_NE(e.find("checkpoint of a different run (rtol was 0.9, now 0.5)"), std::string::npos)
+      << e;
+  ASSERT_TRUE(std::filesystem::exists(ckpt));
+
+  const PipelineResult resumed = run(f.model, f.hardware, f, cfg, nullptr, ckpt, true);
   EXPECT_TRUE(resumed.resumed);
   ASSERT_EQ(resumed.rows.size(), full.rows.size());
   for (size_t i = 0; i < full.rows.size(); ++i) {
@@ -211,12 +236,6 @@ TEST(Pruner, ResumeAfterAKillEqualsTheUninterruptedRun) {
   }
   EXPECT_EQ(resumed.final_sparsity, full.final_sparsity);
   expect_same_weights(resumed.model, full.model);
-
-  // A checkpoint of a different run is refused, naming what differs.
-  cfg.rtol = 0.5;
-  const auto e =
-      test::error_of([&] { prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg); });
-  EXPECT_NE(e.find("different run (rtol differs)"), std::string::npos) << e;
 }
 
 TEST(Pruner, TheLoopFollowsItsSchedulerIncludingRepairs) {
@@ -231,7 +250,7 @@ TEST(Pruner, TheLoopFollowsItsSchedulerIncludingRepairs) {
     cfg.epochs_per_step = 1;
     cfg.rtol = 0.97;  // high sparsities fail on this small network: repairs happen
     cfg.max_bad_trials = 3;
-    const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+    const PipelineResult r = run(f.model, f.hardware, f, cfg);
     // Replaying the verdicts through a fresh scheduler gives the same targets.
     Scheduler s(cfg.scheduler);
     auto next = s.first();
@@ -265,15 +284,15 @@ TEST(Pruner, LocalKnapsacksBoundEveryLayer) {
   cfg.ranking = Ranking::Saliency;
   cfg.score_samples = 64;
   cfg.epochs_per_step = 1;
-  const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PipelineResult r = run(f.model, f.hardware, f, cfg);
   ASSERT_TRUE(r.any_accepted);
   const auto objective = hw::make_objective("dsp");
   const Model fm = fold_batchnorm(r.model);
-  const auto hwm = hw::resolve_hardware(fm, f.defaults, f.device);
+  const auto hwm = hw::resolve_hardware(fm, f.hardware.defaults, f.hardware.device);
   for (const auto& h : hwm.layers) {
     const Layer& l = fm.layers[h.layer];
-    const double dense = objective->resources(l, h, f.device, false)[0];
-    const double now = objective->resources(l, h, f.device, true)[0];
+    const double dense = objective->resources(l, h, f.hardware.device, false)[0];
+    const double now = objective->resources(l, h, f.hardware.device, true)[0];
     EXPECT_LE(now, 0.5 * dense + 1e-9) << h.name;
   }
 }
@@ -291,7 +310,7 @@ TEST(Pruner, WeightSharingTiesNearlyConstantGroups) {
   cfg.scheduler.step = 0.2;
   cfg.regularisation.beta = 1e-3;
   cfg.regularisation.share_tolerance = 0.01;
-  const PruneResult r = prune::prune(m, f.defaults, f.device, f.train, f.val, cfg);
+  const PipelineResult r = run(m, f.hardware, f, cfg);
   ASSERT_TRUE(r.any_accepted);
   const auto& k = r.model.layers.front().weight("kernel").data;
   EXPECT_EQ(k[0], k[n_out]);
@@ -302,41 +321,35 @@ TEST(Pruner, BadConfigurationsAreErrors) {
   const Fixture& f = trained();
   PruneConfig cfg = quick_config();
   cfg.rtol = 1.01;  // accuracy can never pass
-  EXPECT_NE(test::error_of([&] {
-              prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
-            }).find("can never pass"),
+  EXPECT_NE(test::error_of([&] { run(f.model, f.hardware, f, cfg); }).find("can never pass"),
             std::string::npos);
   cfg = quick_config();
   cfg.metric = Metric::MSE;
   EXPECT_NE(test::error_of([&] {
-              prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+              run(f.model, f.hardware, f, cfg);
             }).find("does not apply to a classifier"),
             std::string::npos);
   cfg = quick_config();
   cfg.metric = Metric::Loss;
   cfg.rtol = 0.99;
-  EXPECT_NE(test::error_of([&] {
-              prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
-            }).find("decreasing"),
+  EXPECT_NE(test::error_of([&] { run(f.model, f.hardware, f, cfg); }).find("decreasing"),
             std::string::npos);
   cfg = quick_config();
   cfg.objective = "luts";
-  EXPECT_THROW(prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg), Error);
+  EXPECT_THROW(run(f.model, f.hardware, f, cfg), Error);
   // ff with 16-bit weights: every multiplier is a DSP, so no group frees a flip-flop.
   EXPECT_NE(test::error_of([&] {
-              prune_plan(f.model, *hw::make_objective("ff"), f.defaults, f.device);
+              prune_plan(f.model, *hw::make_objective("ff"), f.hardware);
             }).find("objective ff: no weight group frees any FF"),
             std::string::npos);
   Model narrow = f.model;
   for (auto& l : narrow.layers)
     if (l.has_kernel()) l.precision.weight = parse_precision("ap_fixed<8,3>");
-  EXPECT_GT(prune_plan(narrow, *hw::make_objective("ff"), f.defaults, f.device).group_count(), 0u);
+  EXPECT_GT(prune_plan(narrow, *hw::make_objective("ff"), f.hardware).group_count(), 0u);
   cfg = quick_config();
-  hw::HardwareDefaults bad = f.defaults;
-  bad.reuse_factor = 3;  // 16 x 64: 1024 mod 3 != 0
-  EXPECT_NE(test::error_of([&] {
-              prune::prune(f.model, bad, f.device, f.train, f.val, cfg);
-            }).find("nearest valid"),
+  hw::HardwareSpec bad = f.hardware;
+  bad.defaults.reuse_factor = 3;  // 16 x 64: 1024 mod 3 != 0
+  EXPECT_NE(test::error_of([&] { run(f.model, bad, f, cfg); }).find("nearest valid"),
             std::string::npos);
 }
 
@@ -349,7 +362,7 @@ TEST(Pruner, RewindingTrainsUnmaskedBeforeEachRanking) {
   cfg.rewind_epochs = 1;
   cfg.ranking = Ranking::Oracle;
   cfg.score_samples = 128;
-  const PruneResult r = prune::prune(f.model, f.defaults, f.device, f.train, f.val, cfg);
+  const PipelineResult r = run(f.model, f.hardware, f, cfg);
   ASSERT_EQ(r.rows.size(), 3u);
   ASSERT_TRUE(r.rows[2].accepted);
   EXPECT_LE(r.final_resources[0], 0.4 * r.baseline_resources[0] + 1e-9);
@@ -362,7 +375,7 @@ TEST(Pruner, RewindingTrainsUnmaskedBeforeEachRanking) {
   // The rewinding epochs ran: the same run without them ends with other weights.
   PruneConfig plain = cfg;
   plain.rewind_epochs = 0;
-  const PruneResult r0 = prune::prune(f.model, f.defaults, f.device, f.train, f.val, plain);
+  const PipelineResult r0 = run(f.model, f.hardware, f, plain);
   bool differ = false;
   for (const auto& l : r.model.layers)
     if (l.has_kernel())

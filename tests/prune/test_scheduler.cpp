@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "hwprune/prune/pruner.hpp"
+#include "hwprune/prune/config.hpp"
 #include "hwprune/prune/scheduler.hpp"
 #include "hwprune/util/error.hpp"
 

@@ -18,7 +18,7 @@
 namespace hwprune::train {
 namespace {
 
-using structures::GroupSet;
+using hw::GroupSet;
 using test::error_of;
 using test::make_blobs;
 using test::make_layer;
@@ -612,7 +612,7 @@ TEST(WeightScores, CnnScoresAreSaneAndLeaveTheTrainerUntouched) {
 TEST(WeightScores, RegressionMseAndBadArguments) {
   // Linear regression y = x w + b, MSE: dL/dw = 2/B x^T (y - t) for one output.
   data::Dataset d = make_blobs(20, {5}, 2, 8);
-  d.task = data::Task::Regression;
+  d.task = Task::Regression;
   d.targets = Tensor({20, 1});
   for (int64_t i = 0; i < 20; ++i) d.targets.data[i] = d.x.data[i * 5] - 0.5f * d.x.data[i * 5 + 1];
   d.labels.clear();
@@ -620,7 +620,7 @@ TEST(WeightScores, RegressionMseAndBadArguments) {
   Model m;
   m.name = "linear";
   m.input_shape = {5};
-  m.task = data::Task::Regression;
+  m.task = Task::Regression;
   Layer fc = make_layer("fc", LayerKind::Dense);
   fc.units = 1;
   fc.weights = {{"kernel", random_tensor({5, 1}, 17)}, {"bias", random_tensor({1}, 18)}};

@@ -1,5 +1,5 @@
-// Datasets in memory (float32 features, integer class labels or float regression targets),
-// seeded splits, and input standardisation fitted on a training split.
+// Datasets in memory (float32 features, integer class labels or float regression targets)
+// and seeded splits.
 #pragma once
 
 #include <cstdint>
@@ -7,11 +7,11 @@
 #include <utility>
 #include <vector>
 
+#include "hwprune/ir/standardisation.hpp"
+#include "hwprune/ir/task.hpp"
 #include "hwprune/ir/tensor.hpp"
 
 namespace hwprune::data {
-
-enum class Task { Classification, Regression };
 
 struct Dataset {
   Tensor x;  // (n, sample dims...) float32; images are (n, H, W, C), tables (n, features)
@@ -26,6 +26,10 @@ struct Dataset {
   int64_t sample_size() const;  // product of sample_shape
   int num_classes() const { return static_cast<int>(class_names.size()); }
   int num_outputs() const;  // classes, or regression target width
+  // Labels (classification) or targets (regression) present; false for features only.
+  bool labelled() const {
+    return task == Task::Classification ? !labels.empty() : targets.numel() > 0;
+  }
   Dataset subset(const std::vector<int64_t>& rows) const;
   // Error naming the source if any feature or target is NaN/Inf.
   void check_finite() const;
@@ -34,22 +38,5 @@ struct Dataset {
 // Seeded random split: returns (rest, held_out) with held_out having round(fraction * n) rows.
 // fraction must be in [0, 1).
 std::pair<Dataset, Dataset> split_holdout(const Dataset& d, double fraction, uint64_t seed);
-
-// Per-feature (elementwise over one flattened sample) or global (one mean/scale for all
-// values, used for images) standardisation: x' = (x - mean) / scale.
-struct Standardisation {
-  std::vector<float> mean;   // empty = identity; size 1 = global; else = sample size
-  std::vector<float> scale;  // same size as mean; never 0
-
-  bool empty() const { return mean.empty(); }
-  void apply(Tensor& x) const;  // x is (n, sample...); Error if sizes disagree
-  bool operator==(const Standardisation&) const = default;
-};
-
-enum class StandardiseMode { None, PerFeature, Global };
-// Fits on x (n, sample...). A feature with zero variance gets scale 1.
-Standardisation fit_standardisation(const Tensor& x, StandardiseMode mode);
-// PerFeature for tables (rank-2 x), Global for images and sequences.
-StandardiseMode default_standardise_mode(const Shape& x_shape);
 
 }  // namespace hwprune::data

@@ -6,12 +6,15 @@
 //   letter                        UCI Letter Recognition CSV made by scripts/letter-csv.sh
 //                                 ($HWPRUNE_DATA_DIR/letter.csv, default ~/.cache/hwprune);
 //                                 the classic split: first 16,000 rows train, last 4,000 test
-//   idx:<images>,labels=<labels>  IDX files, .gz or raw
+//   idx:<images>[,labels=<labels>]  IDX files, .gz or raw
 //   csv:<file>[,label=<name|index>][,header=auto|yes|no][,delimiter=<c>]
 //                                 label defaults to the last column; negative index counts
-//                                 from the end; labels are integers or strings (classes)
-//   npy:<X.npy>,labels=<y.npy>    y integer, or one-hot (n, K)
-//   npz:<file.npz>[,x=<name>][,y=<name>]   default arrays "x"/"X" and "y"/"Y"
+//                                 from the end; labels are integers or strings (classes);
+//                                 label=none: every column is a feature (no labels)
+//   npy:<X.npy>[,labels=<y.npy>]  y integer, or one-hot (n, K)
+//   npz:<file.npz>[,x=<name>][,y=<name>]   default arrays "x"/"X" and "y"/"Y"; y=none: no labels
+// Without labels (label=none, y=none, no labels=) a dataset holds features only
+// (Dataset::labelled() is false): enough for predictions, refused for training/evaluation.
 //   <file>.csv | <file>.npz       format from the extension
 // Options valid for every format: task=classification|regression.
 #pragma once

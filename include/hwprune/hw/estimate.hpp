@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hwprune/hw/hardware.hpp"
 #include "hwprune/ir/model.hpp"
+#include "hwprune/util/names.hpp"
 
 namespace hwprune::hw {
 
@@ -22,8 +25,18 @@ namespace hwprune::hw {
 //          docs/rtl.md). Depends on the weight values; the unpruned design (sparse = false)
 //          counts every bit like Packed.
 enum class BramModel { Packed, Hls4ml, Trimmed };
-std::string_view to_string(BramModel m);
-BramModel parse_bram_model(std::string_view s);  // "packed", "hls4ml", "trimmed"
+inline constexpr NameTable<BramModel, 3> kBramModelNames{
+    "BRAM model",
+    {{{"packed", BramModel::Packed, "hwprune's generator packs the surviving lanes"},
+      {"hls4ml", BramModel::Hls4ml, "a 36-bit column goes only when all of it is pruned"},
+      {"trimmed", BramModel::Trimmed,
+       "packed, without the constant ROM bit columns synthesis removes"}}}};
+inline std::string_view to_string(BramModel m) {
+  return kBramModelNames.name(m);
+}
+inline BramModel parse_bram_model(std::string_view s) {
+  return kBramModelNames.parse(s);
+}
 
 // 1 for every kernel weight (flat Keras layout) that is present in hardware: not masked
 // and non-zero after quantization to the layer's weight type.
@@ -63,6 +76,10 @@ struct EstimateOptions {
   // the type rule (hls4ml's).
   bool constants_by_value = false;
 };
+
+// One layer's (or a total's) figures as JSON: name, reuse_factor, block_factor, multipliers,
+// dsp, bram18, parameters, nonzero, ff, latency_cycles (docs/json.md).
+nlohmann::json to_json(const LayerEstimate& e);
 
 LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device& device,
                              const EstimateOptions& options);

@@ -11,6 +11,7 @@
 
 #include "hwprune/ir/fixed_point.hpp"
 #include "hwprune/ir/model.hpp"
+#include "hwprune/util/names.hpp"
 
 namespace hwprune::hw {
 
@@ -25,19 +26,31 @@ struct Device {
   int bram18_width = 36;
   int bram18_depth = 512;
 };
+// The FPGA families by name; the value is the DSP slice's wider (A) port width.
+inline constexpr NameTable<int, 3> kFamilyNames{
+    "FPGA family",
+    {{{"xc7", 25, "7-series (DSP48E1, 25 x 18 multiplier)"},
+      {"xcu", 27, "UltraScale (DSP48E2, 27 x 18)"},
+      {"xcup", 27, "UltraScale+ (DSP48E2, 27 x 18)"}}}};
 // Error naming the known families when unknown.
 Device device_for_family(const std::string& family);
 
-// Command-line defaults for layers whose own LayerHardware leaves a field unset.
+// What a command asks of the hardware beyond the layers' own attributes (LayerHardware, from
+// the model file or an hls4ml config): defaults for the fields a layer leaves unset, and
+// overrides that win over the layer's own values (resolve_hardware reports each one it
+// changes in HardwareModel::adjustments).
 struct HardwareDefaults {
   int64_t reuse_factor = 1;
   // nullopt: Latency when the layer's RF is 1, Resource when it is > 1.
   std::optional<Strategy> strategy;
   IoType io_type = IoType::Parallel;
   int64_t parallelization_factor = 1;
-  // When the default RF is invalid for a layer: false = error; true = take the closest
-  // valid RF (the smaller on a tie, as hls4ml does) and report it in
-  // HardwareModel::adjustments. A layer's own RF is never changed.
+  // Requested explicitly (e.g. --rf on the command line): applies to every Dense/Conv layer
+  // whatever its own attributes say (parallelization_factor: Conv layers only).
+  LayerHardware overrides;
+  // When a requested or default RF (not a layer's own) is invalid for a layer: false = error;
+  // true = take the closest valid RF (the smaller on a tie, as hls4ml does) and report it in
+  // HardwareModel::adjustments.
   bool closest_valid_rf = false;
 };
 
@@ -108,11 +121,14 @@ HardwareModel resolve_hardware(const Model& model, const HardwareDefaults& defau
 // N mod RF == 0, (RF mod n_in == 0 or RF < n_in), (ceil(N / min(n_in, RF)) mod n_out == 0
 // or RF >= n_in).
 bool is_valid_reuse_factor(int64_t n_in, int64_t n_out, int64_t rf, Strategy strategy);
+// Which of those rules `rf` breaks, with its numbers (e.g. "N mod RF = 1600 mod 7 = 4, must
+// be 0"); empty when valid.
+std::string reuse_factor_violation(int64_t n_in, int64_t n_out, int64_t rf, Strategy strategy);
 std::vector<int64_t> valid_reuse_factors(int64_t n_in, int64_t n_out, Strategy strategy);
 // The valid RFs closest to `rf` below and above (one or two values).
 std::vector<int64_t> nearest_valid_reuse_factors(int64_t n_in, int64_t n_out, int64_t rf,
                                                  Strategy strategy);
-// Error naming the layer, the RF and the nearest valid RFs, unless valid.
+// Error naming the layer, the RF, the rule it breaks and the nearest valid RFs, unless valid.
 void check_reuse_factor(const std::string& layer, int64_t n_in, int64_t n_out, int64_t rf,
                         Strategy strategy);
 

@@ -9,8 +9,9 @@
 
 #include "hwprune/hw/estimate.hpp"
 #include "hwprune/hw/hardware.hpp"
+#include "hwprune/hw/weight_groups.hpp"
 #include "hwprune/ir/model.hpp"
-#include "hwprune/structures/groups.hpp"
+#include "hwprune/util/names.hpp"
 
 namespace hwprune::hw {
 
@@ -29,25 +30,28 @@ class Objective {
   // Names of the resource dimensions, e.g. {"DSP", "BRAM18"}.
   virtual std::vector<std::string> dimensions() const = 0;
   // The structure this objective prunes the layer in.
-  virtual structures::GroupKind structure(const LayerHw& hw) const = 0;
+  virtual GroupKind structure(const LayerHw& hw) const = 0;
   // The layer's resources: with sparse = true the zeros (mask or quantized 0) cost nothing,
   // with sparse = false every weight counts (the unpruned design).
   virtual std::vector<double> resources(const Layer& layer, const LayerHw& hw, const Device& device,
                                         bool sparse) const = 0;
   // The linear cost model for the groups `structure(hw)` gives (ignoring the current mask).
   virtual GroupCosts group_costs(const Layer& layer, const LayerHw& hw, const Device& device,
-                                 const structures::GroupSet& groups) const = 0;
+                                 const GroupSet& groups) const = 0;
 };
 
 struct ObjectiveOptions {
   BramModel bram = BramModel::Packed;  // dsp-bram: packed lanes or hls4ml's column groups
 };
 
-// Built-in objectives: params, dsp, dsp-bram, ff, flops, latency. Error listing them if
-// the name is unknown.
+// The built-in objectives by name (params, dsp, dsp-bram, ff, flops, latency), each with a
+// one-line description and its factory: the one list the parser, --help and errors use.
+using ObjectiveFactory = std::unique_ptr<Objective> (*)(const ObjectiveOptions&);
+using ObjectiveTable = NameTable<ObjectiveFactory, 6>;
+const ObjectiveTable& objective_table();
+// Error listing the known objectives if `name` is not one of them.
 std::unique_ptr<Objective> make_objective(const std::string& name,
                                           const ObjectiveOptions& options = {});
-std::vector<std::string> objective_names();
 
 // Sum of an objective's resources over the model's Dense/Conv layers.
 std::vector<double> model_resources(const Objective& objective, const Model& model,

@@ -34,6 +34,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& what);
 NpyArray read_npy_file(const std::string& path);
 
 // A .npy image ('<f4', C order, format 1.0) of a tensor.
-std::string npy_bytes(const Tensor& t);
+std::string npy_bytes(const Tensor& t);                                         // float32
+std::string npy_bytes(const std::vector<int64_t>& values, const Shape& shape);  // int64
 
 }  // namespace hwprune::io

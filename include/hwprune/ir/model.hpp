@@ -15,9 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "hwprune/data/dataset.hpp"
 #include "hwprune/ir/fixed_point.hpp"
+#include "hwprune/ir/standardisation.hpp"
+#include "hwprune/ir/task.hpp"
 #include "hwprune/ir/tensor.hpp"
+#include "hwprune/util/names.hpp"
 
 namespace hwprune {
 
@@ -37,12 +39,46 @@ enum class LayerKind {
 enum class ActivationKind { Linear, ReLU, Softmax, QuantizedReLU };
 enum class Padding { Valid, Same };
 
-std::string_view to_string(LayerKind k);         // "Dense", "Conv2D", "BatchNormalization", ...
-std::string_view to_string(ActivationKind a);    // "linear", "relu", "softmax", "quantized_relu"
-std::string_view to_string(Padding p);           // "valid", "same"
-LayerKind parse_layer_kind(std::string_view s);  // Error on unknown
-ActivationKind parse_activation(std::string_view s);
-Padding parse_padding(std::string_view s);
+inline constexpr NameTable<LayerKind, 11> kLayerKindNames{
+    "layer type",
+    {{{"Dense", LayerKind::Dense},
+      {"Conv1D", LayerKind::Conv1D},
+      {"Conv2D", LayerKind::Conv2D},
+      {"BatchNormalization", LayerKind::BatchNorm},
+      {"Activation", LayerKind::Activation},
+      {"MaxPooling1D", LayerKind::MaxPool1D},
+      {"MaxPooling2D", LayerKind::MaxPool2D},
+      {"AveragePooling1D", LayerKind::AvgPool1D},
+      {"AveragePooling2D", LayerKind::AvgPool2D},
+      {"Flatten", LayerKind::Flatten},
+      {"Dropout", LayerKind::Dropout}}}};
+inline constexpr NameTable<ActivationKind, 4> kActivationNames{
+    "activation",
+    {{{"linear", ActivationKind::Linear},
+      {"relu", ActivationKind::ReLU},
+      {"softmax", ActivationKind::Softmax},
+      {"quantized_relu", ActivationKind::QuantizedReLU}}}};
+inline constexpr NameTable<Padding, 2> kPaddingNames{
+    "padding", {{{"valid", Padding::Valid}, {"same", Padding::Same}}}};
+
+inline std::string_view to_string(LayerKind k) {  // "Dense", "Conv2D", "BatchNormalization", ...
+  return kLayerKindNames.name(k);
+}
+inline std::string_view to_string(ActivationKind a) {  // "linear", "relu", "softmax", ...
+  return kActivationNames.name(a);
+}
+inline std::string_view to_string(Padding p) {  // "valid", "same"
+  return kPaddingNames.name(p);
+}
+inline LayerKind parse_layer_kind(std::string_view s) {  // Error on unknown
+  return kLayerKindNames.parse(s);
+}
+inline ActivationKind parse_activation(std::string_view s) {
+  return kActivationNames.parse(s);
+}
+inline Padding parse_padding(std::string_view s) {
+  return kPaddingNames.parse(s);
+}
 
 // How a layer is built in hardware (hls4ml's terms). Resource: weights in a ROM of depth RF,
 // BF = ceil(N / RF) multipliers each reused RF times. Unrolled: Resource with the zero
@@ -50,11 +86,33 @@ Padding parse_padding(std::string_view s);
 // constants, ceil(N / RF) multipliers shared by the HLS scheduler.
 enum class Strategy { Latency, Resource, Unrolled };
 enum class IoType { Parallel, Stream };
-std::string_view to_string(Strategy s);  // "Latency", "Resource", "Unrolled"
-std::string_view to_string(IoType t);    // "io_parallel", "io_stream"
-// Case-insensitive; also accepts hls4ml's "resource_unrolled". Error listing the known names.
-Strategy parse_strategy(std::string_view s);
-IoType parse_io_type(std::string_view s);  // "io_parallel"/"parallel", "io_stream"/"stream"
+// Names are case-insensitive when parsed; hls4ml's "resource_unrolled" is Unrolled.
+inline constexpr NameTable<Strategy, 4> kStrategyNames{
+    "strategy",
+    {{{"Latency", Strategy::Latency, "weights as constants, one multiplier per weight at RF 1"},
+      {"Resource", Strategy::Resource, "weights in a ROM of depth RF, BF multipliers reused"},
+      {"Unrolled", Strategy::Unrolled, "Resource without the all-zero multipliers and ROM words"},
+      {"resource_unrolled", Strategy::Unrolled, {}, true}}},
+    true};
+inline constexpr NameTable<IoType, 4> kIoTypeNames{
+    "io type",
+    {{{"io_parallel", IoType::Parallel, "a whole sample at once"},
+      {"io_stream", IoType::Stream, "pixels streamed with valid/ready"},
+      {"parallel", IoType::Parallel, {}, true},
+      {"stream", IoType::Stream, {}, true}}},
+    true};
+inline std::string_view to_string(Strategy s) {  // "Latency", "Resource", "Unrolled"
+  return kStrategyNames.name(s);
+}
+inline std::string_view to_string(IoType t) {  // "io_parallel", "io_stream"
+  return kIoTypeNames.name(t);
+}
+inline Strategy parse_strategy(std::string_view s) {
+  return kStrategyNames.parse(s);
+}
+inline IoType parse_io_type(std::string_view s) {
+  return kIoTypeNames.parse(s);
+}
 
 // Hardware attributes configured for one layer (from an hls4ml config, or recorded by a
 // tool). Unset fields take the defaults given on the command line.
@@ -113,8 +171,8 @@ struct Model {
   Shape input_shape;          // per sample, channels-last
   Precision input_precision;  // quantization of the (standardised) input
   std::vector<Layer> layers;
-  data::Standardisation standardisation;  // applied to raw inputs before the network
-  data::Task task = data::Task::Classification;
+  Standardisation standardisation;  // applied to raw inputs before the network
+  Task task = Task::Classification;
   std::vector<std::string> class_names;         // classification outputs
   std::map<std::string, std::string> metadata;  // free-form provenance (data spec, seeds...)
 
@@ -129,7 +187,8 @@ struct Model {
   // Index of the layer whose output the network's loss is computed on: the input of a
   // final Softmax layer (logits) if there is one, else the last layer.
   size_t logits_layer() const;
-  // Error unless data of this sample shape / output count fits the model.
+  // Error unless data of this sample shape / output count fits the model (a classifier's
+  // data may have fewer classes than it has outputs).
   void check_data(const Shape& sample_shape, int num_outputs, const std::string& source) const;
   // Sets the input precision and every layer's weight/bias/accum/result precisions.
   void set_precision(const Precision& p);
@@ -140,16 +199,25 @@ struct Model {
 // beta 0, moving mean 0, moving variance 1), deterministic for a seed.
 void init_weights(Model& model, uint64_t seed);
 
-// Builtin architectures. `outputs` is the number of classes; `input` the sample shape.
-//   jet-mlp     16-64-32-32-N MLP with ReLU (the hls4ml jet tagger shape), input (16)
-//   fmnist-cnn  Conv2D 16 3x3-ReLU-MaxPool 2-Conv2D 32 3x3-ReLU-MaxPool 2-Flatten-Dense N,
-//               input (28, 28, 1)
-//   svhn-cnn    3 x [Conv2D 16/16/24 3x3 (no bias)-BN-ReLU-MaxPool 2]-Flatten-
-//               Dense 42-BN-ReLU-Dense 64-BN-ReLU-Dense N, input (32, 32, 3) (hls4ml SVHN study)
-std::vector<std::string> builtin_model_names();
-bool is_builtin_model(const std::string& name);
-// Builds (and initialises with `seed`) a builtin; Error naming the known builtins if unknown.
-Model make_builtin_model(const std::string& name, int outputs, uint64_t seed);
+// Builtin architectures, built for the data's sample shape and class count. The value is
+// the default input shape's rank (the shape itself: builtin_input_shape).
+inline constexpr NameTable<int, 3> kBuiltinNames{
+    "builtin model",
+    {{{"jet-mlp", 1, "Dense 64-32-32-N with ReLU: the hls4ml jet tagger (default input 16)"},
+      {"fmnist-cnn", 3,
+       "Conv2D 16 3x3-ReLU-MaxPool-Conv2D 32 3x3-ReLU-MaxPool-Flatten-Dense N (28x28x1)"},
+      {"svhn-cnn", 3,
+       "hls4ml's SVHN CNN: 3x [Conv2D 16/16/24-BN-ReLU-MaxPool], Dense 42, 64, N (32x32x3)"}}}};
+// Also a generic MLP: "mlp:<hidden sizes>", e.g. mlp:64,32,32 (Dense+ReLU per size, then
+// Dense N and Softmax; layers fc1.., output).
+std::vector<std::string> builtin_model_names();      // the table's names
+bool is_builtin_model(const std::string& name);      // a table name or mlp:...
+Shape builtin_input_shape(const std::string& name);  // 16; 28x28x1; 32x32x3
+// Builds (and initialises with `seed`) a builtin for samples of shape `input` (empty: the
+// builtin's default) and `outputs` classes. Error naming the builtin for an unknown name,
+// malformed hidden sizes, or an input it cannot take (an MLP takes vectors, a CNN images).
+Model make_builtin_model(const std::string& name, int outputs, uint64_t seed,
+                         const Shape& input = {});
 
 // Folds every BatchNorm that directly follows a Dense/Conv layer into that layer:
 // W' = W * gamma / sqrt(var + eps) per output channel, b' = (b - mean) * gamma / sqrt(var + eps)
@@ -157,10 +225,27 @@ Model make_builtin_model(const std::string& name, int outputs, uint64_t seed);
 // BatchNorm's result precision; masks carry over. Float outputs are unchanged.
 Model fold_batchnorm(const Model& model);
 
-// Plain C++ inference (no torch), for checks and tools: x is (n, sample...) already
-// standardised; returns the outputs of the last layer. With quantize = true every
-// precision is applied as the training engine applies it at inference (see
-// docs/model-semantics.md): BatchNorms after Dense/Conv are folded first.
-Tensor reference_forward(const Model& model, const Tensor& x, bool quantize);
+// Values that overflowed a wrapping (AP_WRAP) type at inference and wrapped around, at one
+// quantization point: "input" or a layer (of the model with BatchNorms folded).
+struct Overflow {
+  std::string layer;
+  int64_t wrapped = 0, values = 0;
+};
+
+struct ReferenceOptions {
+  bool quantize = true;  // apply every precision (false: plain float arithmetic)
+  bool logits = false;   // stop before a final Softmax (its input: the logits)
+  // When set, receives the quantization points where values wrapped (quantize only).
+  std::vector<Overflow>* overflows = nullptr;
+};
+
+// Plain C++ inference (no torch): the float QAT model as the training engine computes it at
+// inference (docs/model-semantics.md; BatchNorms after Dense/Conv folded first when
+// quantizing), for predict/evaluate and checks. x is (n, sample...) already standardised;
+// returns the outputs of the last layer (or the logits).
+Tensor reference_forward(const Model& model, const Tensor& x, const ReferenceOptions& options);
+inline Tensor reference_forward(const Model& model, const Tensor& x, bool quantize) {
+  return reference_forward(model, x, ReferenceOptions{quantize, false, nullptr});
+}
 
 }  // namespace hwprune

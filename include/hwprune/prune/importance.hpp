@@ -10,13 +10,24 @@
 
 #include "hwprune/ir/model.hpp"
 #include "hwprune/structures/selection.hpp"
+#include "hwprune/util/names.hpp"
 
 namespace hwprune::prune {
 
 enum class Ranking { L1, L2, Oracle, Saliency };
-std::string_view to_string(Ranking r);      // "l1", "l2", "oracle", "saliency"
-Ranking parse_ranking(std::string_view s);  // Error listing the known names
-bool needs_data(Ranking r);                 // oracle, saliency
+inline constexpr NameTable<Ranking, 4> kRankingNames{
+    "ranking",
+    {{{"l1", Ranking::L1, "sum of |w| over the group"},
+      {"l2", Ranking::L2, "the group's Euclidean norm"},
+      {"oracle", Ranking::Oracle, "sum of |w * dL/dw| (first-order Taylor)"},
+      {"saliency", Ranking::Saliency, "w^2 * F_ii / 2 (Optimal Brain Damage, empirical Fisher)"}}}};
+inline std::string_view to_string(Ranking r) {
+  return kRankingNames.name(r);
+}
+inline Ranking parse_ranking(std::string_view s) {  // Error listing the known names
+  return kRankingNames.parse(s);
+}
+bool needs_data(Ranking r);  // oracle, saliency
 
 // One value per group of every plan layer (the plan was built on `model`):
 //   l1        sum of |w| over the group's unmasked weights

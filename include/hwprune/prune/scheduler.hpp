@@ -7,11 +7,23 @@
 #include <string>
 #include <string_view>
 
+#include "hwprune/util/names.hpp"
+
 namespace hwprune::prune {
 
 enum class SchedulerKind { Constant, Polynomial, Binary };
-std::string_view to_string(SchedulerKind k);        // "constant", "polynomial", "binary"
-SchedulerKind parse_scheduler(std::string_view s);  // Error listing the known names
+inline constexpr NameTable<SchedulerKind, 3> kSchedulerNames{
+    "scheduler",
+    {{{"constant", SchedulerKind::Constant, "initial + k * step; repair: halve the step"},
+      {"polynomial", SchedulerKind::Polynomial,
+       "Zhu & Gupta's cubic schedule; repair: re-plan to the midpoint"},
+      {"binary", SchedulerKind::Binary, "bisection between accepted and rejected targets"}}}};
+inline std::string_view to_string(SchedulerKind k) {
+  return kSchedulerNames.name(k);
+}
+inline SchedulerKind parse_scheduler(std::string_view s) {  // Error listing the known names
+  return kSchedulerNames.parse(s);
+}
 
 struct SchedulerConfig {
   SchedulerKind kind = SchedulerKind::Polynomial;

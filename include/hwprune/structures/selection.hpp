@@ -13,7 +13,7 @@
 namespace hwprune::structures {
 
 struct LayerPlan {
-  GroupSet groups;       // in the structure the objective chose for the layer
+  hw::GroupSet groups;   // in the structure the objective chose for the layer
   hw::GroupCosts costs;  // per group, in the objective's dimensions
 };
 
@@ -38,6 +38,8 @@ knapsack::Problem knapsack_problem(const Plan& plan,
                                    const std::vector<double>& budget);
 
 // Masks the groups a knapsack solution drops (take is indexed like knapsack_problem's items).
+// Layers are found by name, so `model` may be the one the plan was built on or the same model
+// with its BatchNorms not folded.
 void apply_plan(Model& model, const Plan& plan, const std::vector<uint8_t>& take);
 
 }  // namespace hwprune::structures

@@ -1,6 +1,8 @@
 // The training engine: quantization-aware training of an IR model on LibTorch.
-// This header does not include torch; the implementation (src/train/) is the only code
-// that does. Semantics of the quantized forward pass: docs/model-semantics.md.
+// This header does not include torch, and libhwprune_train does not link it: the first
+// Trainer opens the LibTorch implementation (src/train/torch/, libhwprune_torch.so), so a
+// program loads LibTorch only when it trains (docs/startup.md). Semantics of the quantized forward
+// pass: docs/model-semantics.md.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +13,10 @@
 #include <vector>
 
 #include "hwprune/data/dataset.hpp"
+#include "hwprune/data/metrics.hpp"
+#include "hwprune/hw/weight_groups.hpp"
 #include "hwprune/ir/model.hpp"
-#include "hwprune/structures/groups.hpp"
+#include "hwprune/util/names.hpp"
 
 namespace hwprune::train {
 
@@ -24,12 +28,36 @@ enum class LrSchedule { Constant, Step, Cosine };
 //   ClippedSTE identity inside the type's range [min, max], zero where it saturates/wraps
 enum class GradientRule { STE, ClippedSTE };
 
-std::string_view to_string(OptimizerKind k);
-OptimizerKind parse_optimizer(std::string_view s);  // "adam", "sgd"
-std::string_view to_string(LrSchedule s);
-LrSchedule parse_schedule(std::string_view s);  // "constant", "step", "cosine"
-std::string_view to_string(GradientRule g);
-GradientRule parse_gradient_rule(std::string_view s);  // "ste", "clipped"
+inline constexpr NameTable<OptimizerKind, 2> kOptimizerNames{
+    "optimizer",
+    {{{"adam", OptimizerKind::Adam, "Adam"}, {"sgd", OptimizerKind::SGD, "SGD with momentum"}}}};
+inline constexpr NameTable<LrSchedule, 3> kLrScheduleNames{
+    "learning-rate schedule",
+    {{{"constant", LrSchedule::Constant, "the same rate every epoch"},
+      {"step", LrSchedule::Step, "times lr_gamma every lr_step_epochs epochs"},
+      {"cosine", LrSchedule::Cosine, "cosine decay to lr_min"}}}};
+inline constexpr NameTable<GradientRule, 2> kGradientRuleNames{
+    "gradient rule",
+    {{{"ste", GradientRule::STE, "identity everywhere (QKeras)"},
+      {"clipped", GradientRule::ClippedSTE, "zero where the quantizer saturates or wraps"}}}};
+inline std::string_view to_string(OptimizerKind k) {
+  return kOptimizerNames.name(k);
+}
+inline OptimizerKind parse_optimizer(std::string_view s) {
+  return kOptimizerNames.parse(s);
+}
+inline std::string_view to_string(LrSchedule s) {
+  return kLrScheduleNames.name(s);
+}
+inline LrSchedule parse_schedule(std::string_view s) {
+  return kLrScheduleNames.parse(s);
+}
+inline std::string_view to_string(GradientRule g) {
+  return kGradientRuleNames.name(g);
+}
+inline GradientRule parse_gradient_rule(std::string_view s) {
+  return kGradientRuleNames.parse(s);
+}
 
 struct TrainConfig {
   int epochs = 10;
@@ -74,7 +102,7 @@ struct TrainConfig {
 // (train_step, EpochStats, evaluate) exclude it. The norm's gradient is 0 for an all-zero
 // group.
 struct GroupPenalty {
-  structures::GroupSet groups;
+  hw::GroupSet groups;
   double alpha = 0.0;
   double beta = 0.0;
 };
@@ -98,23 +126,7 @@ struct EpochStats {
   double samples_per_second = 0;
 };
 
-struct Metrics {
-  int64_t samples = 0;
-  double loss = 0;
-  // classification
-  double accuracy = 0;
-  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
-  std::vector<double> per_class_accuracy;       // recall per class (NaN if no samples)
-  // regression
-  double mse = 0, mae = 0;
-  // Values that overflowed a wrapping (AP_WRAP) result type and wrapped around, per layer
-  // ("input" for the input quantizer); only layers where that happened are listed.
-  struct Overflow {
-    std::string layer;
-    int64_t wrapped = 0, values = 0;
-  };
-  std::vector<Overflow> overflows;
-};
+using data::Metrics;  // data/metrics.hpp: what evaluate() reports
 
 // Receives progress while training; all methods are optional to override.
 class ProgressSink {
@@ -124,6 +136,8 @@ class ProgressSink {
   virtual void batch_end(int64_t /*batch*/, int64_t /*samples*/, double /*running_loss*/) {}
   virtual void epoch_end(const EpochStats& /*stats*/) {}
 };
+
+class Engine;  // the LibTorch implementation, loaded on first use (docs/startup.md)
 
 // Owns a torch copy of the model's parameters. The IR model is updated by sync_to_model()
 // (fit() calls it at the end). Masks come from the model's layers (Layer::mask) and can be
@@ -163,7 +177,7 @@ class Trainer {
   // in `groups` are set to the group's mean (masked weights stay 0 and do not count) after
   // every optimizer step, and at once. Calls accumulate per layer (applied in call order);
   // clear_shared_groups() removes them. Error as for set_regulariser.
-  void add_shared_groups(const structures::GroupSet& groups);
+  void add_shared_groups(const hw::GroupSet& groups);
   void clear_shared_groups();
 
   // Per-weight importance on up to `max_samples` samples of `d` (in order), in inference
@@ -183,9 +197,12 @@ class Trainer {
   const TrainConfig& config() const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Engine> engine_;
 };
+
+// Torch threads for a model when none are requested: all cores for a model with
+// convolutions, 1 for the others (the measured fastest choice for small MLPs).
+int auto_threads(const Model& model);
 
 // The BLAS library LibTorch is running on (path of the loaded libblas/libopenblas), e.g.
 // for benchmark reports.

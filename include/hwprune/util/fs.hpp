@@ -10,6 +10,10 @@ namespace hwprune {
 // Reads a whole file; throws Error("<path>: <reason>") if it cannot.
 std::string read_file(const std::string& path);
 
+// Error "<what> <path>: directory <dir> does not exist" unless the folder `path` would be
+// written into exists ("" passes): checked before the work, not found missing after it.
+void check_output_folder(const std::string& path, const std::string& what);
+
 // Writes bytes to path atomically (temp file in the same folder, fsync, rename).
 void write_file_atomic(const std::string& path, const std::string& bytes);
 

@@ -1,4 +1,4 @@
-// Which BLAS LibTorch runs on: read from the process's memory map, plus OpenBLAS's own
+// Which BLAS LibTorch runs on (train::loaded_blas_library): read from the process's memory map, plus OpenBLAS's own
 // build string when it is the one loaded.
 #include <dlfcn.h>
 
@@ -12,7 +12,7 @@
 
 namespace hwprune::train {
 
-std::string loaded_blas_library() {
+std::string loaded_blas_library_impl() {
   std::ifstream maps("/proc/self/maps");
   std::set<std::string> libs;
   std::string line;

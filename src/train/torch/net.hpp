@@ -43,7 +43,7 @@ class Net {
   void apply_masks();
   void set_mask(const std::string& layer, const Tensor& mask_keras_layout);
   // Trainer::add_shared_groups / clear_shared_groups (apply_masks() applies them).
-  void add_shared_groups(const structures::GroupSet& groups);
+  void add_shared_groups(const hw::GroupSet& groups);
   void clear_shared_groups();
   // Trainer::set_regulariser; regulariser() is its value with a graph to the kernels (a
   // 0-dim zero without penalties).
@@ -96,9 +96,9 @@ class Net {
   torch::Tensor conv_op(const Layer& l, const torch::Tensor& x, const torch::Tensor& w) const;
   // The layer a GroupSet refers to (by name when it has one, else by index); Error naming
   // `what` and the layer when it does not exist or has no kernel.
-  size_t group_layer(const structures::GroupSet& g, const char* what) const;
+  size_t group_layer(const hw::GroupSet& g, const char* what) const;
   // Torch-layout flat kernel indices of the members of `g`, checked against the kernel.
-  torch::Tensor torch_members(size_t layer, const structures::GroupSet& g, const char* what) const;
+  torch::Tensor torch_members(size_t layer, const hw::GroupSet& g, const char* what) const;
   // The BatchNorm right after layer i (the one folded into it), or -1.
   int following_bn(size_t i) const;
   void update_dead(size_t i);

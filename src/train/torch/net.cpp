@@ -195,7 +195,7 @@ void Net::update_dead(size_t i) {
   if (dead.any().item<bool>()) s.dead = dead;
 }
 
-size_t Net::group_layer(const structures::GroupSet& g, const char* what) const {
+size_t Net::group_layer(const hw::GroupSet& g, const char* what) const {
   size_t i = g.layer;
   if (!g.layer_name.empty()) {
     i = model_.layers.size();
@@ -212,7 +212,7 @@ size_t Net::group_layer(const structures::GroupSet& g, const char* what) const {
   return i;
 }
 
-torch::Tensor Net::torch_members(size_t layer, const structures::GroupSet& g,
+torch::Tensor Net::torch_members(size_t layer, const hw::GroupSet& g,
                                  const char* what) const {
   const Layer& l = model_.layers[layer];
   const int64_t n = st_[layer].kernel.numel();
@@ -231,7 +231,7 @@ torch::Tensor Net::torch_members(size_t layer, const structures::GroupSet& g,
   return keras_to_torch_index(l).index_select(0, keras);
 }
 
-void Net::add_shared_groups(const structures::GroupSet& groups) {
+void Net::add_shared_groups(const hw::GroupSet& groups) {
   const size_t i = group_layer(groups, "add_shared_groups");
   SharedGroups sg;
   sg.layer = i;

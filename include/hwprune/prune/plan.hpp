@@ -1,0 +1,58 @@
+// The pruning plan and the knapsack step's choice: which groups of which layers the loop
+// prunes and what each costs (prune_plan), how hard the regulariser pushes each layer, the
+// sparsity the plan can reach, the objective's resources of a model, and the groups a
+// knapsack keeps at a target sparsity (select_groups). Pure arithmetic: no training.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "hwprune/hw/map_model.hpp"
+#include "hwprune/hw/objectives.hpp"
+#include "hwprune/ir/model.hpp"
+#include "hwprune/prune/config.hpp"
+#include "hwprune/structures/reduce.hpp"
+#include "hwprune/structures/selection.hpp"
+
+namespace hwprune::prune {
+
+// The groups and costs the loop prunes: make_plan on the model mapped to hardware; the last
+// weight layer is frozen when the objective would remove its neurons (its outputs are the
+// classes). Error if nothing can be pruned, or if no group frees any of the objective's
+// resources at these hardware settings.
+structures::Plan prune_plan(const Model& model, const hw::Objective& objective,
+                            const hw::HardwareSpec& hardware);
+
+// Regulariser strength per plan layer, relative: a group that saves a larger share of the
+// resources is pushed harder (the mean over all groups is 1).
+std::vector<double> layer_factors(const structures::Plan& plan);
+
+// The highest sparsity a selection can reach: what no group removes stays.
+double reachable_sparsity(const structures::Plan& plan);
+
+// The knapsack's choice at `target` sparsity (1 = keep, indexed like the plan's groups):
+// resources(kept) <= (1 - target) * baseline in every dimension, globally or per layer
+// (config.local), with the exact or greedy solver. Groups flagged in `dead` (already
+// pruned) are never kept. `optimal` tells whether every knapsack was proven optimal.
+std::vector<uint8_t> select_groups(const structures::Plan& plan,
+                                   const std::vector<std::vector<double>>& importance,
+                                   const std::vector<uint8_t>& dead, double target,
+                                   const PruneConfig& config, bool* optimal = nullptr);
+
+// Groups whose every weight is masked (pruned before), indexed like the plan's groups.
+std::vector<uint8_t> dead_groups(const Model& model, const structures::Plan& plan);
+
+// The objective's resources of a model (mapped to hardware first) with zeros free (sparse)
+// or every weight present.
+std::vector<double> resources_of(const Model& model, const hw::Objective& objective,
+                                 const hw::HardwareSpec& hardware, bool sparse);
+
+// Zero-structure removal for the hardware: structures::remove_zero_structures, repeated
+// until nothing more goes (a removal can make the producer's channels unread), accepting a
+// smaller model only when every reuse factor stays valid and none of the objective's
+// resources grows (removing inputs of a Resource layer shifts its weight-to-multiplier map).
+Model reduce_for_hardware(const Model& model, const hw::Objective& objective,
+                          const hw::HardwareSpec& hardware,
+                          structures::ReduceReport* report = nullptr);
+
+}  // namespace hwprune::prune

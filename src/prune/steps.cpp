@@ -1,0 +1,158 @@
+// The scheduled knapsack steps (rank -> knapsack -> mask -> fine-tune -> accept, one per
+// target the scheduler gives) and the final fine-tuning (docs/pruning.md, "Steps").
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "hwprune/prune/importance.hpp"
+#include "run.hpp"
+
+namespace hwprune::prune {
+
+namespace {
+
+// Normalised importance of every plan group of `m` (scores from `m` for oracle/saliency).
+std::vector<std::vector<double>> ranked(const Run& run, const Model& m, uint64_t seed) {
+  std::map<std::string, Tensor> scores;
+  if (needs_data(run.loop.ranking)) {
+    Model scratch = m;
+    train::Trainer scorer(scratch, run.train_config(seed, 0));
+    const auto kind =
+        run.loop.ranking == Ranking::Oracle ? train::ScoreKind::Oracle : train::ScoreKind::Saliency;
+    scores = scorer.weight_scores(run.train(), kind, run.loop.score_samples);
+  }
+  auto imp = group_importance(fold_batchnorm(m), run.plan, run.loop.ranking, &scores);
+  normalise_per_layer(imp);
+  return imp;
+}
+
+// Weight sharing: kept groups whose weights have (nearly) one value, tied to their mean.
+// Groups whose unmasked weights are all equal already count as tied.
+std::vector<hw::GroupSet> shared_groups(Model& m, const Run& run) {
+  std::vector<hw::GroupSet> out;
+  const double tol = run.loop.regularisation.share_tolerance;
+  for (const auto& lp : run.plan.layers) {
+    Layer& l = m.layer(lp.groups.layer_name);
+    Tensor& k = l.weight("kernel");
+    hw::GroupSet tied = lp.groups;
+    tied.offsets = {0};
+    tied.members.clear();
+    auto masked = [&](int64_t idx) { return !l.mask.empty() && l.mask.data[idx] == 0.0f; };
+    for (size_t g = 0; g < lp.groups.size(); ++g) {
+      double sum = 0, sq = 0;
+      int64_t n = 0;
+      for (int64_t idx : lp.groups.group(g)) {
+        if (masked(idx)) continue;
+        sum += k.data[idx];
+        sq += static_cast<double>(k.data[idx]) * k.data[idx];
+        ++n;
+      }
+      if (n < 2) continue;
+      const double mean = sum / n, var = std::max(0.0, sq / n - mean * mean);
+      if (mean == 0 || std::sqrt(var) > tol * std::abs(mean)) continue;
+      for (int64_t idx : lp.groups.group(g)) {
+        if (masked(idx)) continue;
+        k.data[idx] = static_cast<float>(mean);
+        tied.members.push_back(idx);
+      }
+      tied.offsets.push_back(static_cast<int64_t>(tied.members.size()));
+    }
+    if (tied.size() > 0) out.push_back(std::move(tied));
+  }
+  return out;
+}
+
+// Fine-tunes m (masks in place) for `epochs`; returns the validation metric.
+double fine_tune(Model& m, const Run& run, uint64_t seed, int epochs) {
+  const auto& reg = run.loop.regularisation;
+  std::vector<hw::GroupSet> tied;
+  if (reg.beta > 0) tied = shared_groups(m, run);
+  train::Trainer t(m, run.train_config(seed, epochs));
+  if (reg.during_fine_tuning) t.set_regulariser(run.penalties(run.state.alpha));
+  for (const auto& g : tied) t.add_shared_groups(g);
+  if (epochs > 0) t.fit(run.train(), nullptr, run.progress());
+  return run.evaluate(t);
+}
+
+// Unmasked training of m so that pruned weights may regrow before the ranking.
+void rewind(Model& m, const Run& run, uint64_t seed) {
+  for (const auto& lp : run.plan.layers) m.layer(lp.groups.layer_name).mask = Tensor{};
+  train::Trainer t(m, run.train_config(seed ^ 0x9E3779B97F4A7C15ULL, run.loop.rewind_epochs));
+  t.set_regulariser(run.penalties(run.state.alpha));
+  t.fit(run.train(), nullptr, run.progress());
+}
+
+// The scheduler's verdict on a finished trial: the next target, and the row's action.
+void judge(Run& run, StepRow& row, Model& m) {
+  LoopState& st = run.state;
+  if (row.accepted) {
+    run.current = std::move(m);
+    st.any_accepted = true;
+    st.best_metric = row.metric;
+    st.final_sparsity = row.target;
+    st.next_target = run.scheduler->accepted(row.target);
+    row.action = "accepted";
+    return;
+  }
+  ++st.bad_trials;
+  const bool stop = st.bad_trials >= run.loop.max_bad_trials;
+  st.next_target = stop ? std::nullopt : run.scheduler->rejected(row.target);
+  row.action = st.next_target ? fmt::format("repair -> {:.4f}", *st.next_target)
+               : stop         ? fmt::format("stop ({} bad trials)", st.bad_trials)
+                              : std::string("stop");
+}
+
+// One trial at the next target: rank, knapsack, mask, fine-tune, accept or repair.
+void prune_step(Run& run) {
+  LoopState& st = run.state;
+  const double target = *st.next_target;
+  const auto t0 = Clock::now();
+  ++st.trial;
+  const uint64_t seed = trial_seed(run.loop.train.seed, st.trial);
+  Model m = run.current;
+  if (run.loop.rewind_epochs > 0) rewind(m, run, seed);
+  const auto importance = ranked(run, m, seed);
+  bool optimal = true;
+  const auto take =
+      select_groups(run.plan, importance, dead_groups(m, run.plan), target, run.loop, &optimal);
+  structures::apply_plan(m, run.plan, take);
+  StepRow row;
+  row.step = st.trial;
+  row.target = target;
+  row.metric = fine_tune(m, run, seed, run.loop.epochs_per_step);
+  row.resources = run.resources(m);
+  row.accepted = acceptable(row.metric, st.baseline_metric, *run.loop.rtol, run.increasing);
+  judge(run, row, m);
+  if (!optimal) row.action += " (knapsack not proven optimal)";
+  run.record(row, t0);
+}
+
+}  // namespace
+
+void prune_steps(Run& run) {
+  while (run.state.next_target) prune_step(run);
+}
+
+void final_fine_tune(Run& run) {
+  LoopState& st = run.state;
+  const int epochs = run.loop.final_epochs;
+  if (!st.any_accepted || epochs <= 0 || st.finished) return;
+  const auto t0 = Clock::now();
+  Model m = run.current;
+  StepRow row;
+  row.step = st.trial + 1;
+  row.target = st.final_sparsity;
+  row.metric = fine_tune(m, run, trial_seed(run.loop.train.seed, st.trial + 1), epochs);
+  row.resources = run.resources(m);
+  row.accepted = run.increasing ? row.metric >= st.best_metric : row.metric <= st.best_metric;
+  row.action = fmt::format("final fine-tuning ({} epochs) {}", epochs,
+                           row.accepted ? "kept" : "discarded (worse)");
+  if (row.accepted) {
+    run.current = std::move(m);
+    st.best_metric = row.metric;
+  }
+  st.finished = true;
+  run.record(row, t0);
+}
+
+}  // namespace hwprune::prune
