@@ -58,6 +58,8 @@ def main():
     print(f"median of {a.runs} runs; shared objects = 'calling init' lines of LD_DEBUG=files")
     print(f"{'command':<42} " + " ".join(f"{name:>22}" for name, _ in builds) +
           ("   ratio" if a.before else ""))
+    true = median_seconds("/bin/true", [], a.runs)
+    print(f"{'(/bin/true: what starting any process costs here)':<42} {1000 * true:8.1f} ms")
     for args in COMMANDS:
         cells, seconds = [], []
         for _, binary in builds:

@@ -303,6 +303,57 @@ int64_t FixedType::quantize_raw(double x) const {
   return apply_overflow(*this, r);
 }
 
+FloatQuantizer::FloatQuantizer(const FixedType& type)
+    : type_(type),
+      scale_(std::ldexp(1.0, type.frac_bits())),
+      unscale_(std::ldexp(1.0, -type.frac_bits())),
+      lo_(type.raw_min()),
+      hi_(type.raw_max()) {}
+
+float FloatQuantizer::exact(float x, bool* wrapped) const {
+  const int64_t raw = type_.quantize_raw(static_cast<double>(x));
+  if (wrapped)
+    *wrapped = type_.overflow == OverflowMode::WRAP &&
+               raw != saturating(type_).quantize_raw(static_cast<double>(x));
+  return static_cast<float>(type_.to_real(raw));
+}
+
+float FloatQuantizer::operator()(float x, bool* wrapped) const {
+  // x * 2^F is exact (a power of two times a float); below 2^52 its fraction is exact too.
+  const double v = static_cast<double>(x) * scale_;
+  if (!(std::fabs(v) < 0x1p52)) return exact(x, wrapped);  // NaN, inf, huge: the exact path
+  double r = std::floor(v);
+  const double frac = v - r;
+  switch (type_.quant) {
+    case QuantMode::TRN:
+      break;
+    case QuantMode::TRN_ZERO:
+      r += frac != 0 && v < 0;
+      break;
+    case QuantMode::RND:
+      r += frac >= 0.5;
+      break;
+    case QuantMode::RND_ZERO:
+      r += frac > 0.5 || (frac == 0.5 && v < 0);
+      break;
+    case QuantMode::RND_MIN_INF:
+      r += frac > 0.5;
+      break;
+    case QuantMode::RND_INF:
+      r += frac > 0.5 || (frac == 0.5 && v > 0);
+      break;
+    case QuantMode::RND_CONV:
+      r += frac > 0.5 || (frac == 0.5 && std::fmod(r, 2.0) != 0);
+      break;
+  }
+  auto raw = static_cast<int64_t>(r);
+  if (wrapped) *wrapped = false;
+  if (raw > hi_ || raw < lo_ ||
+      (raw == lo_ && type_.overflow == OverflowMode::SAT_SYM && type_.is_signed))
+    return exact(x, wrapped);  // overflow: the exact path's modes
+  return static_cast<float>(static_cast<double>(raw) * unscale_);
+}
+
 double FixedType::quantize(double x) const {
   return to_real(quantize_raw(x));
 }

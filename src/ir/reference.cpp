@@ -60,13 +60,10 @@ void for_each_tap(const Window& w, const Spatial& in, int64_t oh, int64_t ow, Ta
   }
 }
 
-float q(const Precision& p, float v) {
-  return p ? static_cast<float>(p->quantize(static_cast<double>(v))) : v;
-}
-
 void quantize_all(std::vector<float>& v, const Precision& p) {
   if (!p) return;
-  for (float& x : v) x = q(p, x);
+  const FloatQuantizer q(*p);
+  for (float& x : v) x = q(x);
 }
 
 // A quantization point of the inference: quantizes to the exact type and, when asked,
@@ -74,15 +71,16 @@ void quantize_all(std::vector<float>& v, const Precision& p) {
 void quantize_point(std::vector<float>& v, const Precision& p, const std::string& where,
                     std::vector<Overflow>* overflows) {
   if (!p) return;
-  int64_t wrapped = 0;
   const bool count = overflows && p->overflow == OverflowMode::WRAP;
-  const FixedType sat = saturating(*p);
+  if (!count) return quantize_all(v, p);
+  const FloatQuantizer q(*p);
+  int64_t wrapped = 0;
   for (float& x : v) {
-    const float exact = q(p, x);
-    if (count && exact != static_cast<float>(sat.quantize(static_cast<double>(x)))) ++wrapped;
-    x = exact;
+    bool w = false;
+    x = q(x, &w);
+    wrapped += w;
   }
-  if (!count || wrapped == 0) return;
+  if (wrapped == 0) return;
   for (auto& o : *overflows)
     if (o.layer == where) {
       o.wrapped += wrapped;

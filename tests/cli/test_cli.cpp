@@ -23,8 +23,9 @@ using ::testing::Not;
 using test::write_blob_csv;
 
 TEST(Cli, HelpHasExamples) {
-  for (const char* cmd : {"--help", "train --help", "evaluate --help", "estimate --help",
-                          "inspect --help", "convert --help", "prune --help", "synth --help"}) {
+  for (const char* cmd :
+       {"--help", "train --help", "evaluate --help", "predict --help", "estimate --help",
+        "inspect --help", "convert --help", "prune --help", "synth --help"}) {
     const auto r = run_cli(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_THAT(r.output, HasSubstr("Examples:")) << cmd;

@@ -893,5 +893,56 @@ TEST(Saturating, ReplacesWrapOnly) {
   EXPECT_EQ(saturating(FixedType::parse("ap_fixed<6,3>")).quantize(-9.0), -4.0);
 }
 
+// The float fast path equals the exact quantizer on every mode: random values over and
+// beyond each type's range, exact ties of its grid, grid points, and the edges.
+TEST(FloatQuantizer, EqualsTheExactQuantizerOnEveryMode) {
+  const QuantMode quants[] = {QuantMode::TRN,     QuantMode::TRN_ZERO,    QuantMode::RND,
+                              QuantMode::RND_ZERO, QuantMode::RND_MIN_INF, QuantMode::RND_INF,
+                              QuantMode::RND_CONV};
+  const OverflowMode overflows[] = {OverflowMode::WRAP, OverflowMode::SAT, OverflowMode::SAT_ZERO,
+                                    OverflowMode::SAT_SYM};
+  const int shapes[][2] = {{16, 6}, {8, 3}, {4, 0}, {1, 1}, {12, 14}, {24, 4}, {40, 20}, {6, -2}};
+  std::mt19937_64 rng(3);
+  int64_t checked = 0;
+  for (const auto& wi : shapes)
+    for (bool sgn : {true, false})
+      for (QuantMode q : quants)
+        for (OverflowMode o : overflows) {
+          const FixedType t = FixedType::make(wi[0], wi[1], sgn, q, o);
+          const FloatQuantizer fq(t);
+          const double range = std::ldexp(1.0, wi[1] + 1);
+          const double step = t.step();
+          std::uniform_real_distribution<double> any(-1.5 * range, 1.5 * range);
+          std::uniform_int_distribution<int64_t> cell(t.raw_min() - 3, t.raw_max() + 3);
+          for (int i = 0; i < 4000; ++i) {
+            float x;
+            switch (i % 4) {
+              case 0:
+                x = static_cast<float>(any(rng));
+                break;
+              case 1:  // an exact tie between two grid points
+                x = static_cast<float>((static_cast<double>(cell(rng)) + 0.5) * step);
+                break;
+              case 2:  // a grid point
+                x = static_cast<float>(static_cast<double>(cell(rng)) * step);
+                break;
+              default:  // just beside a grid point
+                x = std::nextafter(static_cast<float>(static_cast<double>(cell(rng)) * step),
+                                   i % 8 < 4 ? -INFINITY : INFINITY);
+            }
+            bool wrapped = false;
+            const float got = fq(x, &wrapped);
+            const float want = static_cast<float>(t.quantize(static_cast<double>(x)));
+            ASSERT_EQ(got, want) << t.str() << " x=" << x;
+            const bool wraps = o == OverflowMode::WRAP &&
+                               t.quantize_raw(x) != saturating(t).quantize_raw(x);
+            ASSERT_EQ(wrapped, wraps) << t.str() << " x=" << x;
+            ++checked;
+          }
+        }
+  EXPECT_EQ(checked, 8 * 2 * 7 * 4 * 4000);
+  EXPECT_THROW(FloatQuantizer(FixedType::parse("ap_fixed<8,3>"))(NAN), Error);
+}
+
 }  // namespace
 }  // namespace hwprune

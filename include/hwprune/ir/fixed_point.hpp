@@ -100,4 +100,21 @@ std::string precision_str(const Precision& p);  // "float" for nullopt
 FixedType saturating(FixedType t);
 Precision saturating(const Precision& p);
 
+// A float quantizer for one type, for the C++ reference inference (millions of values):
+// q(x) == static_cast<float>(type.quantize(x)) for every finite float x (tested against
+// quantize_raw on every mode), with the rounding done in double on x * 2^F (exact) instead of
+// on the integer mantissa. NaN/inf are an Error as in quantize_raw.
+class FloatQuantizer {
+ public:
+  explicit FloatQuantizer(const FixedType& type);
+  // `wrapped` (optional) is set when the value overflowed an AP_WRAP type and wrapped.
+  float operator()(float x, bool* wrapped = nullptr) const;
+
+ private:
+  float exact(float x, bool* wrapped) const;
+  FixedType type_;
+  double scale_, unscale_;  // 2^F, 2^-F
+  int64_t lo_, hi_;
+};
+
 }  // namespace hwprune

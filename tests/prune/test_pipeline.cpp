@@ -1,0 +1,159 @@
+// The whole pipeline from a data spec: a builtin trained, pruned and saved in one call; a run
+// killed after its baseline or a step resumes to the uninterrupted result; and a checkpoint
+// is refused, naming the setting, when any setting that changes the result differs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "hwprune/io/model_file.hpp"
+#include "hwprune/prune/pipeline.hpp"
+#include "hwprune/util/error.hpp"
+#include "hwprune/util/fs.hpp"
+#include "support/synthetic.hpp"
+#include "support/test_support.hpp"
+
+using namespace hwprune;
+using namespace hwprune::prune;
+
+namespace {
+
+class Killer : public PipelineObserver {
+ public:
+  explicit Killer(int at) : at_(at) {}
+  void checkpoint_written(int step) override {
+    if (step == at_) throw std::runtime_error("simulated kill");
+  }
+
+ private:
+  int at_;
+};
+
+// jet-mlp on a 600-row CSV, trained 2 epochs, pruned at RF 2 in two quick steps.
+PipelineConfig small_run(const test::ScratchDir& dir) {
+  PipelineConfig c;
+  c.inputs.source.model = "jet-mlp";
+  c.inputs.data = "csv:" + test::write_blob_csv(dir, "blobs.csv") + ",label=kind";
+  c.inputs.test_split = 0.2;
+  c.hardware.defaults.overrides.reuse_factor = 2;
+  c.hardware.defaults.reuse_factor = 2;
+  c.baseline.epochs = 2;
+  c.baseline.lr = 3e-3;
+  c.prune.objective = "dsp";
+  c.prune.scheduler.kind = SchedulerKind::Constant;
+  c.prune.scheduler.step = 0.25;
+  c.prune.scheduler.final_sparsity = 0.5;
+  c.prune.epochs_per_step = 1;
+  c.prune.rtol = 0.01;
+  c.prune.train.batch_size = 32;
+  c.prune.train.threads = 1;
+  c.out = dir.file("pruned.hwp");
+  return c;
+}
+
+void expect_same_weights(const Model& a, const Model& b) {
+  ASSERT_EQ(a.layers.size(), b.layers.size());
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    for (const auto& [k, t] : a.layers[i].weights)
+      ASSERT_EQ(t.data, b.layers[i].weights.at(k).data) << a.layers[i].name << " " << k;
+    ASSERT_EQ(a.layers[i].mask.data, b.layers[i].mask.data) << a.layers[i].name;
+  }
+}
+
+}  // namespace
+
+TEST(Pipeline, TrainsPrunesAndSavesABuiltinFromADataSpec) {
+  test::ScratchDir dir;
+  const PipelineConfig c = small_run(dir);
+  const PipelineResult r = run_pipeline(c);
+  ASSERT_TRUE(r.any_accepted);
+  ASSERT_TRUE(r.test_baseline && r.test_final);
+  EXPECT_EQ(r.test_final->samples, 120);
+  EXPECT_LE(r.final_resources[0], 0.5 * r.baseline_resources[0] + 1e-9);
+  // The saved model is the result, with the hardware it was pruned for.
+  const Model saved = io::load_model(c.out);
+  expect_same_weights(saved, r.model);
+  EXPECT_EQ(saved.layer("fc1").hardware.reuse_factor, 2);
+  EXPECT_FALSE(saved.layer("fc1").hardware.strategy);  // follows from the RF
+  EXPECT_FALSE(std::filesystem::exists(c.out + ".ckpt"));
+  EXPECT_FALSE(std::filesystem::exists(c.out + ".ckpt.baseline"));
+  // Its JSON names the configuration and every row.
+  const auto j = to_json(r, c);
+  EXPECT_EQ(j["config"]["rf"], 2);
+  EXPECT_EQ(j["steps"].size(), r.rows.size());
+  EXPECT_EQ(j["test"]["pruned"]["samples"], 120);
+}
+
+TEST(Pipeline, AKilledRunResumesToTheUninterruptedResult) {
+  test::ScratchDir dir;
+  PipelineConfig c = small_run(dir);
+  const PipelineResult full = run_pipeline(c);
+  for (int kill_at : {-1, 1}) {  // after the baseline, after the first step
+    SCOPED_TRACE(kill_at);
+    Killer killer(kill_at);
+    EXPECT_THROW(run_pipeline(c, &killer), std::runtime_error);
+    PipelineConfig resume = c;
+    resume.resume = true;
+    const PipelineResult r = run_pipeline(resume);
+    EXPECT_TRUE(r.resumed);
+    ASSERT_EQ(r.rows.size(), full.rows.size());
+    for (size_t i = 0; i < r.rows.size(); ++i) EXPECT_EQ(r.rows[i].metric, full.rows[i].metric);
+    expect_same_weights(r.model, full.model);
+    expect_same_weights(r.baseline, full.baseline);
+  }
+}
+
+// Every setting that changes the result is refused on resume, by its name. The baseline
+// checkpoint is checked as strictly as the loop's.
+TEST(Pipeline, ResumeRefusesAnyChangedSettingNamingIt) {
+  test::ScratchDir dir;
+  const PipelineConfig c = small_run(dir);
+  // The same rows with one value changed.
+  const std::string blobs = dir.file("blobs.csv");
+  std::string text = read_file(blobs);
+  const size_t first = text.find('\n') + 1;
+  text.replace(first, text.find(',', first) - first, "9.5");
+  const std::string other_csv = dir.write("other.csv", text);
+  struct Change {
+    const char* name;
+    std::function<void(PipelineConfig&)> apply;
+  };
+  const std::vector<Change> changes = {
+      {"family", [](PipelineConfig& x) { x.hardware.device = hw::device_for_family("xcu"); }},
+      {"dsp_threshold", [](PipelineConfig& x) { x.hardware.device.dsp_min_weight_bits = 12; }},
+      {"strategy",
+       [](PipelineConfig& x) { x.hardware.defaults.overrides.strategy = Strategy::Unrolled; }},
+      {"rf", [](PipelineConfig& x) { x.hardware.defaults.overrides.reuse_factor = 4; }},
+      {"precision", [](PipelineConfig& x) { x.inputs.precision = "ap_fixed<12,4>"; }},
+      {"baseline_epochs", [](PipelineConfig& x) { x.baseline.epochs = 3; }},
+      {"seed", [](PipelineConfig& x) { x.prune.train.seed = 4; }},
+      {"split_seed", [](PipelineConfig& x) { x.inputs.seed = 4; }},
+      {"objective", [](PipelineConfig& x) { x.prune.objective = "params"; }},
+      {"data", [&](PipelineConfig& x) { x.inputs.data = "csv:" + other_csv + ",label=kind"; }},
+      {"lr", [](PipelineConfig& x) { x.prune.train.lr = 0.01; }},
+      {"final_sparsity", [](PipelineConfig& x) { x.prune.scheduler.final_sparsity = 0.75; }},
+  };
+  for (int kill_at : {-1, 1}) {
+    Killer killer(kill_at);
+    EXPECT_THROW(run_pipeline(c, &killer), std::runtime_error);
+    const std::string ckpt = kill_at == -1 ? c.out + ".ckpt.baseline" : c.out + ".ckpt";
+    ASSERT_TRUE(std::filesystem::exists(ckpt));
+    for (const auto& change : changes) {
+      SCOPED_TRACE(fmt::format("{} (killed at {})", change.name, kill_at));
+      PipelineConfig x = c;
+      x.resume = true;
+      change.apply(x);
+      const std::string e = test::error_of([&] { run_pipeline(x); });
+      EXPECT_NE(e.find("checkpoint of a different run (" + std::string(change.name) + " was "),
+                std::string::npos)
+          << e;
+      EXPECT_TRUE(std::filesystem::exists(ckpt));  // a refused resume changes nothing
+    }
+  }
+  // The same spec with other contents: the data's digest differs.
+  PipelineConfig x = c;
+  x.resume = true;
+  std::filesystem::copy_file(other_csv, blobs, std::filesystem::copy_options::overwrite_existing);
+  const std::string e = test::error_of([&] { run_pipeline(x); });
+  EXPECT_NE(e.find("rows differ"), std::string::npos) << e;
+}
