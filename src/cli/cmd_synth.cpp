@@ -75,7 +75,8 @@ void run_synth(SynthArgs& a) {
     fmt::print(human,
                "co-simulation (Verilator) on {} {}: {} mismatches; latency {} cycles, initiation "
                "interval {} cycles\n",
-               c.cosim->samples, rows ? rows->what + " of " + c.inputs_origin : c.inputs_origin,
+               c.cosim->samples,
+               rows ? fmt::format("rows of {} ({})", a.eval.data, rows->what) : c.inputs_origin,
                c.cosim->mismatches, c.cosim->latency, c.cosim->interval);
     if (c.cosim->mismatches > 0) fmt::print(human, "first mismatch: {}\n", c.cosim->first_mismatch);
   }

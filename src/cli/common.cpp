@@ -22,8 +22,8 @@ void add_model_file_options(CLI::App* cmd, data::ModelSource& source) {
 void add_training_data_options(CLI::App* cmd, TrainingArgs& a) {
   data::TrainingSpec& s = a.spec;
   cmd->add_option("--data", s.data,
-                  "Dataset spec: fashion-mnist, letter, csv:<file>[,label=..], npy:<X>,labels=<y>, "
-                  "npz:<file>, idx:<images>,labels=<labels>, or a .csv/.npz path")
+                  fmt::format("Dataset spec (any with ,task=classification|regression):\n{}",
+                              data::kDataSources.help_lines("    ")))
       ->required();
   cmd->add_option("--test-data", s.test_data, "A separate test set (spec as --data)");
   cmd->add_option("--test-split", s.test_split,

@@ -85,7 +85,8 @@ std::string home_dir() {
 
 struct Spec {
   std::string text;  // the whole spec, for messages
-  std::string source;
+  DataSource source = DataSource::Csv;
+  std::string source_name;  // for messages
   std::string path;
   std::map<std::string, std::string> keys;
 
@@ -99,11 +100,11 @@ struct Spec {
       if (!allowed.count(k)) {
         std::string valid;
         for (const std::string& a : allowed) valid += (valid.empty() ? "" : ", ") + a;
-        fail(fmt::format("unknown key '{}' for {} (valid keys: {})", k, source, valid));
+        fail(fmt::format("unknown key '{}' for {} (valid keys: {})", k, source_name, valid));
       }
     }
     for (const std::string& r : required)
-      if (!keys.count(r)) fail(fmt::format("missing required key '{}=' for {}", r, source));
+      if (!keys.count(r)) fail(fmt::format("missing required key '{}=' for {}", r, source_name));
   }
   std::string get(const std::string& key, const std::string& fallback = "") const {
     auto it = keys.find(key);
@@ -138,35 +139,32 @@ Spec parse_spec(const std::string& text) {
     if (value.empty()) s.fail(fmt::format("empty value for key '{}'", key));
     if (!s.keys.emplace(key, value).second) s.fail(fmt::format("key '{}' given twice", key));
   }
-  auto prefixed = [&](const char* prefix) {
-    const size_t n = std::char_traits<char>::length(prefix);
-    if (head.compare(0, n, prefix) != 0) return false;
-    s.path = head.substr(n);
-    if (s.path.empty()) s.fail(fmt::format("missing file name after '{}'", prefix));
-    return true;
-  };
-  if (head == "fashion-mnist" || head == "letter") {
-    s.source = head;
-  } else if (prefixed("idx:")) {
-    s.source = "idx";
-  } else if (prefixed("csv:")) {
-    s.source = "csv";
-  } else if (prefixed("npy:")) {
-    s.source = "npy";
-  } else if (prefixed("npz:")) {
-    s.source = "npz";
-  } else if (ends_with(head, ".csv")) {
-    s.source = "csv";
-    s.path = head;
-  } else if (ends_with(head, ".npz")) {
-    s.source = "npz";
-    s.path = head;
-  } else {
-    s.fail(fmt::format(
-        "unknown data source '{}' (expected fashion-mnist, letter, idx:<images>, csv:<file>, "
-        "npy:<X.npy>, npz:<file> or a .csv/.npz file name)",
-        head));
+  // A named source ("letter"), a prefixed file ("csv:<file>"), or a file by its extension.
+  bool found = false;
+  for (const auto& e : kDataSources.entries) {
+    const bool prefix = e.name.back() == ':';
+    if (prefix ? head.compare(0, e.name.size(), e.name) != 0 : head != e.name) continue;
+    s.source = e.value;
+    s.source_name = prefix ? std::string(e.name.substr(0, e.name.size() - 1)) : head;
+    if (prefix) {
+      s.path = head.substr(e.name.size());
+      if (s.path.empty()) s.fail(fmt::format("missing file name after '{}'", e.name));
+    }
+    found = true;
+    break;
   }
+  for (const auto& [ext, source] :
+       {std::pair{".csv", DataSource::Csv}, std::pair{".npz", DataSource::Npz}})
+    if (!found && ends_with(head, ext)) {
+      s.source = source;
+      s.source_name = kDataSources.name(source);
+      s.source_name.pop_back();
+      s.path = head;
+      found = true;
+    }
+  if (!found)
+    s.fail(fmt::format("unknown data source '{}' (known: {}, or a .csv/.npz file name)", head,
+                       kDataSources.list()));
   return s;
 }
 
@@ -280,22 +278,24 @@ DataSplit load_data(const std::string& spec, const LoadOptions& opts) {
   }
 
   DataSplit out;
-  if (s.source == "fashion-mnist") {
-    s.validate({"task"});
-    return load_fashion_mnist(opts, task);
+  switch (s.source) {
+    case DataSource::FashionMnist:
+      s.validate({"task"});
+      return load_fashion_mnist(opts, task);
+    case DataSource::Letter:
+      s.validate({"task"});
+      return load_letter(opts, task);
+    default:
+      break;
   }
-  if (s.source == "letter") {
-    s.validate({"task"});
-    return load_letter(opts, task);
-  }
-  if (s.source == "idx") {
+  if (s.source == DataSource::Idx) {
     s.validate({"labels", "task"});
     out.train = read_idx(s.path, s.get("labels"));
     apply_known_classes(out.train, opts.class_names);
     if (task == Task::Regression) detail::labels_to_targets(out.train);
     return out;
   }
-  if (s.source == "csv") {
+  if (s.source == DataSource::Csv) {
     s.validate({"label", "header", "delimiter", "task"});
     CsvOptions co;
     co.label = s.get("label", "-1");
@@ -315,7 +315,7 @@ DataSplit load_data(const std::string& spec, const LoadOptions& opts) {
     out.train = read_csv(s.path, co);
     return out;
   }
-  if (s.source == "npy") {
+  if (s.source == DataSource::Npy) {
     s.validate({"labels", "task"});
     out.train = read_npy_pair(s.path, s.get("labels"), task, opts.class_names);
     return out;

@@ -28,15 +28,11 @@ std::string lower_extension(const fs::path& p) {
 }  // namespace
 
 ModelFormat model_format(const std::string& path) {
-  const std::string ext = lower_extension(path);
-  if (ext == ".hwp") return ModelFormat::Native;
-  if (ext == ".onnx") return ModelFormat::Onnx;
-  if (ext == ".json") return ModelFormat::KerasJson;
-  if (ext == ".h5" || ext == ".hdf5") return ModelFormat::KerasH5;
-  if (ext == ".yml" || ext == ".yaml") return ModelFormat::HlsConfig;
-  throw Error(fmt::format(
-      "{}: unknown model format \"{}\" (known: .hwp, .onnx, Keras .json/.h5, hls4ml .yml)", path,
-      ext));
+  const std::string ext = fs::path(path).extension().string();
+  if (!kModelFormats.contains(ext))
+    throw Error(fmt::format("{}: unknown model format \"{}\" (known: {})", path, ext,
+                            kModelFormats.list()));
+  return kModelFormats.parse(ext);
 }
 
 Model load_model_from_hls_config(const std::string& path) {

@@ -81,4 +81,12 @@ void normalise_per_layer(std::vector<std::vector<double>>& importance) {
   }
 }
 
+std::vector<std::vector<double>> ranked_importance(const Model& model, const structures::Plan& plan,
+                                                   Ranking ranking,
+                                                   const std::map<std::string, Tensor>* scores) {
+  auto imp = group_importance(fold_batchnorm(model), plan, ranking, scores);
+  normalise_per_layer(imp);
+  return imp;
+}
+
 }  // namespace hwprune::prune

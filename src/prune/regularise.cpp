@@ -13,8 +13,7 @@ namespace {
 // final sparsity must drop: low when the regulariser already moved the mass into the groups
 // the budget lets the network keep.
 double lost_mass(const Run& run, const Model& m) {
-  auto imp = group_importance(fold_batchnorm(m), run.plan, Ranking::L2);
-  normalise_per_layer(imp);
+  const auto imp = ranked_importance(m, run.plan, Ranking::L2);
   PruneConfig greedy = run.loop;
   greedy.greedy = true;
   const std::vector<uint8_t> none(run.plan.group_count(), 0);

@@ -21,9 +21,7 @@ std::vector<std::vector<double>> ranked(const Run& run, const Model& m, uint64_t
         run.loop.ranking == Ranking::Oracle ? train::ScoreKind::Oracle : train::ScoreKind::Saliency;
     scores = scorer.weight_scores(run.train(), kind, run.loop.score_samples);
   }
-  auto imp = group_importance(fold_batchnorm(m), run.plan, run.loop.ranking, &scores);
-  normalise_per_layer(imp);
-  return imp;
+  return ranked_importance(m, run.plan, run.loop.ranking, &scores);
 }
 
 // Weight sharing: kept groups whose weights have (nearly) one value, tied to their mean.

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "hwprune/io/hls_config.hpp"
 #include "hwprune/io/model_file.hpp"
 #include "hwprune/util/fs.hpp"
 #include "support/synthetic.hpp"
@@ -71,6 +72,18 @@ TEST(PruneCli, PrunesABuiltinAndReportsTheTableAndJson) {
   ASSERT_EQ(ev.exit_code, 0) << ev.output;
   EXPECT_TRUE(std::filesystem::exists(base));
   EXPECT_FALSE(std::filesystem::exists(out + ".ckpt"));  // removed after success
+  // convert and synth build the design it was pruned for without --rf.
+  const auto cv = run_cli(fmt::format("convert '{}' '{}'", out, dir.file("p.onnx")));
+  ASSERT_EQ(cv.exit_code, 0) << cv.output;
+  const io::HlsConfig hls = io::load_hls_config(dir.file("p_onnx_hls4ml.yml"));
+  ASSERT_TRUE(hls.layers.count("fc1"));
+  EXPECT_EQ(hls.layers.at("fc1").reuse_factor, 2);
+  const auto sy =
+      run_cli(fmt::format("synth --model '{}' --no-yosys --no-cosim --out '{}' --json '{}'", out,
+                          dir.file("syn"), dir.file("syn.json")));
+  ASSERT_EQ(sy.exit_code, 0) << sy.output;
+  const auto sj = nlohmann::json::parse(read_file(dir.file("syn.json")));
+  for (const auto& l : sj["layers"]) EXPECT_EQ(l["reuse_factor"], 2) << l.dump();
 }
 
 TEST(PruneCli, BadInputIsAOneLineErrorAndKeepsOutputs) {

@@ -118,8 +118,7 @@ TEST(Pruner, MasksAreExactlyTheKnapsackChoiceAndStayZero) {
   const auto objective = hw::make_objective("dsp");
   // What the first step must choose: l2 ranking of the input model, normalised per layer.
   const structures::Plan plan = prune_plan(f.model, *objective, f.hardware);
-  auto imp = group_importance(fold_batchnorm(f.model), plan, Ranking::L2);
-  normalise_per_layer(imp);
+  const auto imp = ranked_importance(f.model, plan, Ranking::L2);
   const std::vector<uint8_t> none(plan.group_count(), 0);
   bool optimal = false;
   const auto take = select_groups(plan, imp, none, 0.5, cfg, &optimal);

@@ -24,8 +24,24 @@
 #include <vector>
 
 #include "hwprune/data/dataset.hpp"
+#include "hwprune/util/names.hpp"
 
 namespace hwprune::data {
+
+// The kinds of --data sources (the grammar above), the one list the parser, --help and the
+// errors use. A name ending in ':' is followed by a file.
+enum class DataSource { FashionMnist, Letter, Csv, Npy, Npz, Idx };
+inline constexpr NameTable<DataSource, 6> kDataSources{
+    "data source",
+    {{{"fashion-mnist", DataSource::FashionMnist,
+       "Debian's dataset-fashion-mnist (60k train / 10k test images)"},
+      {"letter", DataSource::Letter,
+       "UCI Letter Recognition, 16 features, 26 classes (16,000 train / 4,000 test)"},
+      {"csv:", DataSource::Csv,
+       "csv:<file>[,label=<name|index|none>][,header=auto|yes|no][,delimiter=<c>] (or <file>.csv)"},
+      {"npy:", DataSource::Npy, "npy:<X.npy>[,labels=<y.npy>] (y integer or one-hot)"},
+      {"npz:", DataSource::Npz, "npz:<file>[,x=<name>][,y=<name>|none] (or <file>.npz)"},
+      {"idx:", DataSource::Idx, "idx:<images>[,labels=<labels>] (IDX, .gz or raw)"}}}};
 
 struct LoadOptions {
   std::optional<Task> task;  // default: from the spec's task= key, else classification

@@ -8,10 +8,22 @@
 
 #include "hwprune/io/hls_config.hpp"
 #include "hwprune/ir/model.hpp"
+#include "hwprune/util/names.hpp"
 
 namespace hwprune::io {
 
 enum class ModelFormat { Native, Onnx, KerasJson, KerasH5, HlsConfig };
+// By extension (case-insensitive): the one list model_format, help and errors use.
+inline constexpr NameTable<ModelFormat, 7> kModelFormats{
+    "model format",
+    {{{".hwp", ModelFormat::Native, "hwprune's model file (zip of model.json and .npy arrays)"},
+      {".onnx", ModelFormat::Onnx, "ONNX / QONNX"},
+      {".json", ModelFormat::KerasJson, "Keras/QKeras architecture (+ <stem>_weights.h5)"},
+      {".h5", ModelFormat::KerasH5, "Keras/QKeras full model (or weights beside a .json)"},
+      {".yml", ModelFormat::HlsConfig, "an hls4ml YAML config naming a model"},
+      {".hdf5", ModelFormat::KerasH5, {}, true},
+      {".yaml", ModelFormat::HlsConfig, {}, true}}},
+    true};
 // By extension (.hwp, .onnx, .json, .h5/.hdf5, .yml/.yaml); Error listing them otherwise.
 ModelFormat model_format(const std::string& path);
 

@@ -47,4 +47,10 @@ std::vector<std::vector<double>> group_importance(
 // stays zero.
 void normalise_per_layer(std::vector<std::vector<double>>& importance);
 
+// What the knapsack ranks: group_importance of `model` with its BatchNorms folded (as the
+// plan was built), normalised per layer.
+std::vector<std::vector<double>> ranked_importance(
+    const Model& model, const structures::Plan& plan, Ranking ranking,
+    const std::map<std::string, Tensor>* weight_scores = nullptr);
+
 }  // namespace hwprune::prune
