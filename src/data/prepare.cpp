@@ -153,7 +153,7 @@ TrainingInputs prepare_training(const TrainingSpec& spec) {
 }
 
 EvalData prepare_eval(const Model& model, const EvalSpec& spec) {
-  const int split = kSplitNames.parse(spec.split);
+  const Split split = kSplitNames.parse(spec.split);
   // Without a test part of its own, the data the model was trained on is split exactly as
   // training split it, so "test" means the same held-out rows.
   double test_split = 0.0;
@@ -169,13 +169,13 @@ EvalData prepare_eval(const Model& model, const EvalSpec& spec) {
   }
   if (spec.test_split) test_split = *spec.test_split;
   if (spec.seed) seed = *spec.seed;
-  if (split == 3) test_split = 0.0;  // all rows
+  if (split == Split::All) test_split = 0.0;
   Parts parts = load_parts(spec.data, spec.test_data, test_split, seed, load_options_for(model));
 
   EvalData out;
-  if (split == 1 && !parts.test)
+  if (split == Split::Test && !parts.test)
     throw Error(fmt::format("{}: has no test part (use --test-split or --test-data)", spec.data));
-  if (split == 3 && parts.test) {
+  if (split == Split::All && parts.test) {
     // Every row: the training part and the source's own test part together.
     out.rows = parts.train;
     Dataset& t = *parts.test;
@@ -186,9 +186,9 @@ EvalData prepare_eval(const Model& model, const EvalSpec& spec) {
                                  t.targets.data.end());
     if (!out.rows.targets.shape.empty()) out.rows.targets.shape[0] += t.size();
     out.what = "all rows";
-  } else if (split == 2 || (split == 0 && !parts.test) || split == 3) {
+  } else if (split != Split::Test && (split != Split::Auto || !parts.test)) {
     out.rows = std::move(parts.train);
-    out.what = split == 2 ? "train" : "all rows";
+    out.what = split == Split::Train ? "train" : "all rows";
   } else {
     out.rows = std::move(*parts.test);
     out.what = fmt::format("test ({})", parts.test_origin);

@@ -67,12 +67,13 @@ struct TrainingInputs {
 TrainingInputs prepare_training(const TrainingSpec& spec);
 
 // Which rows of a --data spec a trained model is judged on (evaluate, predict, synth).
-inline constexpr NameTable<int, 4> kSplitNames{
+enum class Split { Auto, Test, Train, All };
+inline constexpr NameTable<Split, 4> kSplitNames{
     "split",
-    {{{"auto", 0, "the test part if there is one, else all rows"},
-      {"test", 1, "the test part (the source's own, --test-data or a held-out share)"},
-      {"train", 2, "the rows left after taking the test part"},
-      {"all", 3, "every row of --data"}}}};
+    {{{"auto", Split::Auto, "the test part if there is one, else all rows"},
+      {"test", Split::Test, "the test part (the source's own, --test-data or a held-out share)"},
+      {"train", Split::Train, "the rows left after taking the test part"},
+      {"all", Split::All, "every row of --data"}}}};
 
 struct EvalSpec {
   std::string data, test_data;
