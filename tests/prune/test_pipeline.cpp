@@ -10,24 +10,16 @@
 #include "hwprune/prune/pipeline.hpp"
 #include "hwprune/util/error.hpp"
 #include "hwprune/util/fs.hpp"
+#include "support/pipeline_support.hpp"
 #include "support/synthetic.hpp"
 #include "support/test_support.hpp"
 
 using namespace hwprune;
 using namespace hwprune::prune;
+using hwprune::test::expect_same_weights;
+using hwprune::test::Killer;
 
 namespace {
-
-class Killer : public PipelineObserver {
- public:
-  explicit Killer(int at) : at_(at) {}
-  void checkpoint_written(int step) override {
-    if (step == at_) throw std::runtime_error("simulated kill");
-  }
-
- private:
-  int at_;
-};
 
 // jet-mlp on a 600-row CSV, trained 2 epochs, pruned at RF 2 in two quick steps.
 PipelineConfig small_run(const test::ScratchDir& dir) {
@@ -49,15 +41,6 @@ PipelineConfig small_run(const test::ScratchDir& dir) {
   c.prune.train.threads = 1;
   c.out = dir.file("pruned.hwp");
   return c;
-}
-
-void expect_same_weights(const Model& a, const Model& b) {
-  ASSERT_EQ(a.layers.size(), b.layers.size());
-  for (size_t i = 0; i < a.layers.size(); ++i) {
-    for (const auto& [k, t] : a.layers[i].weights)
-      ASSERT_EQ(t.data, b.layers[i].weights.at(k).data) << a.layers[i].name << " " << k;
-    ASSERT_EQ(a.layers[i].mask.data, b.layers[i].mask.data) << a.layers[i].name;
-  }
 }
 
 }  // namespace

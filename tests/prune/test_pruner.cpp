@@ -8,11 +8,14 @@
 #include "hwprune/prune/pipeline.hpp"
 #include "hwprune/prune/plan.hpp"
 #include "hwprune/util/error.hpp"
+#include "support/pipeline_support.hpp"
 #include "support/synthetic.hpp"
 #include "support/test_support.hpp"
 
 using namespace hwprune;
 using namespace hwprune::prune;
+using hwprune::test::expect_same_weights;
+using hwprune::test::Killer;
 
 namespace {
 
@@ -82,32 +85,6 @@ PipelineResult run(const Model& model, const hw::HardwareSpec& hardware, const F
 
 bool mask_zero(const Layer& l, int64_t idx) {
   return !l.mask.empty() && l.mask.data[idx] == 0.0f;
-}
-
-class Killer : public PipelineObserver {
- public:
-  explicit Killer(int at) : at_(at) {}
-  void checkpoint_written(int step) override {
-    if (step == at_) throw std::runtime_error("simulated kill");
-  }
-
- private:
-  int at_;
-};
-
-void expect_same_weights(const Model& a, const Model& b) {
-  ASSERT_EQ(a.layers.size(), b.layers.size());
-  for (size_t i = 0; i < a.layers.size(); ++i) {
-    const Layer &la = a.layers[i], &lb = b.layers[i];
-    ASSERT_EQ(la.weights.size(), lb.weights.size()) << la.name;
-    for (const auto& [k, t] : la.weights) {
-      const Tensor& u = lb.weights.at(k);
-      ASSERT_EQ(t.shape, u.shape) << la.name << " " << k;
-      for (size_t j = 0; j < t.data.size(); ++j)
-        ASSERT_EQ(t.data[j], u.data[j]) << la.name << " " << k << "[" << j << "]";
-    }
-    ASSERT_EQ(la.mask.data, lb.mask.data) << la.name;
-  }
 }
 
 }  // namespace
