@@ -9,7 +9,6 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "hwprune/hw/estimate.hpp"
-#include "hwprune/io/hls_config.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::cli {
@@ -36,12 +35,9 @@ Model model_of(const EstimateArgs& a) {
     if (!a.precision.empty()) model.set_precision(parse_precision(a.precision));
     return model;
   }
-  Model model =
-      make_builtin_model(a.src.model, a.outputs > 0 ? a.outputs : default_outputs(a.src.model), 1,
-                         Shape(a.input_shape.begin(), a.input_shape.end()));
-  model.set_precision(parse_precision(a.precision.empty() ? "ap_fixed<16,6>" : a.precision));
-  if (!a.src.hls_config.empty()) io::apply_hls_config(model, io::load_hls_config(a.src.hls_config));
-  return model;
+  return data::build_builtin(
+      a.src, a.precision, a.outputs > 0 ? a.outputs : default_outputs(a.src.model),
+      Shape(a.input_shape.begin(), a.input_shape.end()), Task::Classification, 1);
 }
 
 std::string strategy_cell(const hw::LayerHw& h) {

@@ -39,16 +39,16 @@ std::string metric_str(double v, const std::string& metric) {
 // Prints the search and step rows as the run goes (stdout, or stderr when JSON owns stdout).
 class TableObserver : public prune::PipelineObserver {
  public:
-  TableObserver(FILE* out, std::vector<std::string> dims, std::string metric, bool classification,
-                bool quiet)
-      : out_(out),
-        dims_(std::move(dims)),
-        metric_(std::move(metric)),
-        progress_(classification, quiet) {}
+  TableObserver(FILE* out, std::string metric, bool classification, bool quiet)
+      : out_(out), metric_(std::move(metric)), progress_(classification, quiet) {}
 
   void message(const std::string& text) override {
     fmt::print(out_, "{}\n", text);
     std::fflush(out_);
+  }
+  void planned(const std::vector<std::string>& dims, const std::vector<double>& baseline) override {
+    dims_ = dims;
+    baseline_ = baseline;
   }
   void search_row(const prune::SearchRow& r) override {
     if (!header_search_)
@@ -70,7 +70,6 @@ class TableObserver : public prune::PipelineObserver {
                        "time", "result");
       fmt::print(out_, "{}\n", h);
       header_steps_ = true;
-      baseline_ = r.resources;  // row 0 is the unpruned model
     }
     std::string line = fmt::format("{:>4}  {:>7.4f}", r.step, r.target);
     for (size_t k = 0; k < dims_.size(); ++k)
@@ -181,10 +180,7 @@ void run_prune(PruneArgs& a) {
              a.ranking, config.prune.local ? "local" : "global",
              config.prune.greedy ? " greedy" : "");
   std::fflush(human);
-  TableObserver obs(
-      human,
-      hw::make_objective(config.prune.objective, config.prune.objective_options)->dimensions(),
-      std::string(prune::to_string(metric)), classification, a.quiet);
+  TableObserver obs(human, std::string(prune::to_string(metric)), classification, a.quiet);
   const prune::PipelineResult r = prune::run_pipeline(std::move(inputs), config, &obs);
 
   fmt::print(human, "\n{}\n{}",

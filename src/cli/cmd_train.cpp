@@ -89,8 +89,8 @@ void run_train(TrainArgs& a) {
   const auto history = trainer.fit(in.train, in.val ? &*in.val : nullptr, &progress);
   const double train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  if (mapped)
-    hw::record_hardware(model, hw::map_model(model, hardware).hardware, hardware.defaults);
+  // Training changes weights, not what the hardware resolves to: record the mapping checked above.
+  if (mapped) hw::record_hardware(model, mapped->hardware, hardware.defaults);
 
   nlohmann::json result{{"model", a.out},
                         {"epochs_run", history.size()},

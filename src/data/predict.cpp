@@ -13,11 +13,6 @@ namespace hwprune::data {
 
 namespace {
 
-bool ends_in_softmax(const Model& m) {
-  return !m.layers.empty() && m.layers.back().kind == LayerKind::Activation &&
-         m.layers.back().activation == ActivationKind::Softmax;
-}
-
 // Probabilities and predicted classes from the scores.
 void finish(Predictions& p, const Model& model) {
   p.rows = p.scores.shape.empty() ? 0 : p.scores.shape[0];
@@ -28,7 +23,7 @@ void finish(Predictions& p, const Model& model) {
     const float* z = p.scores.ptr() + r * k;
     p.predicted.push_back(static_cast<int32_t>(std::max_element(z, z + k) - z));
   }
-  if (!ends_in_softmax(model)) return;
+  if (!model.ends_in_softmax()) return;
   p.probabilities = Tensor(p.scores.shape);
   for (int64_t r = 0; r < p.rows; ++r) {
     const float* z = p.scores.ptr() + r * k;
@@ -56,10 +51,7 @@ Predictions predict(const Model& model, const Tensor& x) {
 }
 
 Predictions predict_integer(const Model& model, const Tensor& x, const hw::HardwareSpec& spec) {
-  const hw::MappedModel mapped = hw::map_model(model, spec);
-  std::vector<int64_t> rfs;
-  for (const auto& h : mapped.hardware.layers) rfs.push_back(h.reuse_factor);
-  const IntNetwork net = make_int_network(mapped.model, rfs);
+  const IntNetwork net = hw::make_int_network(hw::map_model(model, spec));
   const int64_t n = x.shape.empty() ? 0 : x.shape[0];
   if (n > 0 && x.numel() / n != net.n_in())
     throw Error(fmt::format("predict: samples of shape {} have {} values, the network takes {}",

@@ -29,7 +29,9 @@ std::string class_name(const Model& m, int64_t c) {
                                                         : std::to_string(c);
 }
 
-std::string csv(const Predictions& p, const Model& model, const Dataset* rows) {
+}  // namespace
+
+std::string predictions_csv(const Predictions& p, const Model& model, const Dataset* rows) {
   const bool labels = has_labels(rows, p);
   const bool cls = !p.predicted.empty();
   const bool regression_targets = labels && rows->task == Task::Regression;
@@ -78,6 +80,8 @@ std::string csv(const Predictions& p, const Model& model, const Dataset* rows) {
   return out;
 }
 
+namespace {
+
 std::string npy(const Predictions& p) {
   if (!p.raw.empty()) return io::npy_bytes(p.raw, {p.rows, p.outputs});
   return io::npy_bytes(p.probabilities.data.empty() ? p.scores : p.probabilities);
@@ -105,15 +109,11 @@ void write_npz(const std::string& path, const Predictions& p, const Dataset* row
 
 }  // namespace
 
-std::string predictions_csv(const Predictions& p, const Model& model, const Dataset* rows) {
-  return csv(p, model, rows);
-}
-
 void write_predictions(const std::string& path, const Predictions& p, const Model& model,
                        const Dataset* rows) {
   switch (kPredictionFormats.parse(std::filesystem::path(path).extension().string())) {
     case PredictionFormat::Csv:
-      return write_file_atomic(path, csv(p, model, rows));
+      return write_file_atomic(path, predictions_csv(p, model, rows));
     case PredictionFormat::Npy:
       return write_file_atomic(path, npy(p));
     case PredictionFormat::Npz:

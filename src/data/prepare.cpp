@@ -29,23 +29,20 @@ void require_labels(const Dataset& d, const char* why) {
                             d.task == Task::Classification ? "labels" : "targets", why));
 }
 
-// A builtin for the data: its input shape and class count, the requested precision and task,
-// the hls4ml config.
-Model build_builtin(const TrainingSpec& spec, const Dataset& train) {
-  Model m =
-      make_builtin_model(spec.source.model, train.num_outputs(), spec.seed, train.sample_shape());
-  m.task = train.task;
-  if (m.task == Task::Regression && m.layers.back().kind == LayerKind::Activation &&
-      m.layers.back().activation == ActivationKind::Softmax)
-    m.layers.pop_back();
-  m.class_names =
-      train.task == Task::Classification ? train.class_names : std::vector<std::string>{};
-  m.set_precision(parse_precision(spec.precision.empty() ? "ap_fixed<16,6>" : spec.precision));
-  apply_hls_config(m, spec.source);
+}  // namespace
+
+Model build_builtin(const ModelSource& source, const std::string& precision, int outputs,
+                    const Shape& input, Task task, uint64_t seed) {
+  Model m = make_builtin_model(source.model, outputs, seed, input);
+  m.task = task;
+  if (task == Task::Regression) {
+    if (m.ends_in_softmax()) m.layers.pop_back();
+    m.class_names.clear();
+  }
+  m.set_precision(parse_precision(precision.empty() ? "ap_fixed<16,6>" : precision));
+  apply_hls_config(m, source);
   return m;
 }
-
-}  // namespace
 
 io::ModelFile load_model_source(const ModelSource& s) {
   if (is_builtin_model(s.model) && !std::filesystem::exists(s.model))
@@ -120,7 +117,10 @@ TrainingInputs prepare_training(const TrainingSpec& spec) {
   require_labels(parts.train, "training");
   Model& model = in.file.model;
   if (in.builtin) {
-    model = build_builtin(spec, parts.train);
+    const Dataset& t = parts.train;
+    model = build_builtin(spec.source, spec.precision, t.num_outputs(), t.sample_shape(), t.task,
+                          spec.seed);
+    if (t.task == Task::Classification) model.class_names = t.class_names;
   } else if (!spec.precision.empty()) {
     model.set_precision(parse_precision(spec.precision));
   }

@@ -10,6 +10,12 @@ MappedModel map_model(const Model& model, const HardwareSpec& spec) {
   return m;
 }
 
+IntNetwork make_int_network(const MappedModel& mapped) {
+  std::vector<int64_t> rfs;
+  for (const auto& h : mapped.hardware.layers) rfs.push_back(h.reuse_factor);
+  return hwprune::make_int_network(mapped.model, rfs);
+}
+
 void record_hardware(Model& model, const HardwareModel& hardware,
                      const HardwareDefaults& defaults) {
   for (const LayerHw& h : hardware.layers) {

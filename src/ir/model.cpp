@@ -215,11 +215,13 @@ const Layer& Model::layer(const std::string& lname) const {
 
 size_t Model::logits_layer() const {
   if (layers.empty()) throw Error(fmt::format("model '{}' has no layers", name));
-  size_t last = layers.size() - 1;
-  if (last > 0 && layers[last].kind == LayerKind::Activation &&
-      layers[last].activation == ActivationKind::Softmax)
-    return last - 1;
-  return last;
+  const size_t last = layers.size() - 1;
+  return last > 0 && ends_in_softmax() ? last - 1 : last;
+}
+
+bool Model::ends_in_softmax() const {
+  return !layers.empty() && layers.back().kind == LayerKind::Activation &&
+         layers.back().activation == ActivationKind::Softmax;
 }
 
 void Model::check_data(const Shape& sample_shape, int num_outputs,

@@ -227,9 +227,7 @@ Tensor reference_forward(const Model& model_in, const Tensor& x, const Reference
                     "input {} (plus a batch dimension)",
                     shape_str(x.shape), shape_str(model.input_shape)));
   size_t end = model.layers.size();
-  if (o.logits && end > 0 && model.layers.back().kind == LayerKind::Activation &&
-      model.layers.back().activation == ActivationKind::Softmax)
-    --end;
+  if (o.logits && model.ends_in_softmax()) --end;
   std::vector<Overflow>* overflows = quantize ? o.overflows : nullptr;
   const int64_t n = x.shape[0];
   std::vector<float> cur = x.data, next;

@@ -90,7 +90,7 @@ void record_result(Run& run) {
   r.final_metric = st.any_accepted ? st.best_metric : st.baseline_metric;
   r.dimensions = run.plan.dimensions;
   r.baseline_resources = run.plan.baseline;
-  r.final_resources = run.resources(r.model);
+  r.final_resources = hw::model_resources(*run.objective, after.model, after.hardware, true);
   r.final_sparsity = st.any_accepted ? st.final_sparsity : 0.0;
   r.alpha = st.alpha;
   r.search = st.search;

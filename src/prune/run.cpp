@@ -102,6 +102,7 @@ void plan_groups(Run& run) {
         run.schedule.final_sparsity, reachable, run.loop.objective));
     run.schedule.final_sparsity = reachable;
   }
+  if (run.observer) run.observer->planned(run.plan.dimensions, run.plan.baseline);
   run.scheduler = std::make_unique<Scheduler>(run.schedule);
   if (!run.scheduler_state.empty()) run.scheduler->load(run.scheduler_state);
 }

@@ -19,13 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The integer model with each layer's resolved reuse factor (its accumulation order).
-IntNetwork integer_model(const hw::MappedModel& mapped) {
-  std::vector<int64_t> rfs;
-  for (const auto& h : mapped.hardware.layers) rfs.push_back(h.reuse_factor);
-  return make_int_network(mapped.model, rfs);
-}
-
 // The Verilog and the Yosys script, written into the output folder.
 VerilogDesign write_design(const IntNetwork& net, const hw::MappedModel& mapped,
                            const CheckOptions& o, HardwareCheck& c) {
@@ -119,7 +112,7 @@ HardwareCheck check_hardware(const Model& model, const hw::HardwareSpec& spec,
   c.family = spec.device.family;
   const hw::MappedModel mapped = hw::map_model(model, spec);
   c.adjustments = mapped.hardware.adjustments;
-  const IntNetwork net = integer_model(mapped);
+  const IntNetwork net = hw::make_int_network(mapped);
   const VerilogDesign design = write_design(net, mapped, o, c);
   choose_inputs(net, o, c);
   for (const auto& x : c.inputs) c.expected.push_back(net.run(x));

@@ -26,6 +26,14 @@ struct ModelSource {
 // naming the path when it is a builtin (no trained weights) or no such file.
 io::ModelFile load_model_source(const ModelSource& source);
 
+// A builtin (kBuiltinNames, mlp:<sizes>) for samples of `input` shape (empty: the builtin's
+// default) and `outputs` outputs, for `task` (a regression drops the final Softmax and the
+// class names), every
+// precision `precision` ("": ap_fixed<16,6>), then source.hls_config applied. Errors as
+// make_builtin_model, parse_precision and the config.
+Model build_builtin(const ModelSource& source, const std::string& precision, int outputs,
+                    const Shape& input, Task task, uint64_t seed);
+
 // How a model's labels map: its task and class names (numbered "0".."K-1" when it has none),
 // so string labels map onto its classes and labels may use only some of them.
 LoadOptions load_options_for(const Model& model);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "hwprune/hw/hardware.hpp"
+#include "hwprune/ir/int_model.hpp"
 #include "hwprune/ir/model.hpp"
 
 namespace hwprune::hw {
@@ -24,6 +25,11 @@ struct MappedModel {
 // Errors as fold_batchnorm, Model::infer_shapes and resolve_hardware (a float precision, an
 // invalid RF or PF, naming the layer).
 MappedModel map_model(const Model& model, const HardwareSpec& spec);
+
+// The bit-exact integer model of a mapped model, each layer adding its products in the order
+// of its resolved reuse factor (what the generated Verilog and predict --integer compute).
+// Errors as make_int_network.
+IntNetwork make_int_network(const MappedModel& mapped);
 
 // Writes each Dense/Conv layer's resolved reuse factor, io type, parallelization factor (Conv)
 // and strategy into model.layers[].hardware (matched by name; `hardware` may come from the

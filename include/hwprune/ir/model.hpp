@@ -187,6 +187,8 @@ struct Model {
   // Index of the layer whose output the network's loss is computed on: the input of a
   // final Softmax layer (logits) if there is one, else the last layer.
   size_t logits_layer() const;
+  // Whether the last layer is a Softmax activation (a classifier's probabilities).
+  bool ends_in_softmax() const;
   // Error unless data of this sample shape / output count fits the model (a classifier's
   // data may have fewer classes than it has outputs).
   void check_data(const Shape& sample_shape, int num_outputs, const std::string& source) const;

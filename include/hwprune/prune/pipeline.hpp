@@ -52,6 +52,9 @@ class PipelineObserver {
  public:
   virtual ~PipelineObserver() = default;
   virtual void message(const std::string& /*text*/) {}
+  // Once the plan is made: the objective's dimensions and the unpruned design's resources.
+  virtual void planned(const std::vector<std::string>& /*dimensions*/,
+                       const std::vector<double>& /*baseline*/) {}
   virtual void search_row(const SearchRow& /*row*/) {}
   virtual void step_row(const StepRow& /*row*/) {}
   virtual train::ProgressSink* progress() { return nullptr; }
