@@ -253,3 +253,46 @@ bool Model::is_quantized() const {
 }
 
 }  // namespace hwprune
+
+namespace hwprune {
+
+std::pair<double, double> default_activation_params(ActivationKind a) {
+  switch (a) {
+    case ActivationKind::LeakyReLU:
+      return {0.3, 0.0};
+    case ActivationKind::ELU:
+      return {1.0, 0.0};
+    case ActivationKind::HardSigmoid:
+      return {0.2, 0.5};
+    default:
+      return {0.0, 0.0};
+  }
+}
+
+double apply_activation(const Layer& l, double x) {
+  constexpr double kSeluScale = 1.0507009873554805, kSeluAlpha = 1.6732632423543772;
+  switch (l.activation) {
+    case ActivationKind::Linear:
+      return x;
+    case ActivationKind::ReLU:
+    case ActivationKind::QuantizedReLU:
+      return std::max(x, 0.0);
+    case ActivationKind::Sigmoid:
+      return 1.0 / (1.0 + std::exp(-x));
+    case ActivationKind::Tanh:
+      return std::tanh(x);
+    case ActivationKind::HardSigmoid:
+      return std::clamp(l.alpha * x + l.beta, 0.0, 1.0);
+    case ActivationKind::LeakyReLU:
+      return x >= 0 ? x : l.alpha * x;
+    case ActivationKind::ELU:
+      return x >= 0 ? x : l.alpha * std::expm1(x);
+    case ActivationKind::SELU:
+      return kSeluScale * (x >= 0 ? x : kSeluAlpha * std::expm1(x));
+    case ActivationKind::Softmax:
+      break;
+  }
+  throw Error(fmt::format("{}: softmax is not an element-wise activation", l.name));
+}
+
+}  // namespace hwprune

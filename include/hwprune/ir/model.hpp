@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hwprune/ir/fixed_point.hpp"
@@ -36,7 +37,18 @@ enum class LayerKind {
   Flatten,
   Dropout,
 };
-enum class ActivationKind { Linear, ReLU, Softmax, QuantizedReLU };
+enum class ActivationKind {
+  Linear,
+  ReLU,
+  Softmax,
+  QuantizedReLU,
+  Sigmoid,
+  Tanh,
+  HardSigmoid,  // clip(alpha * x + beta, 0, 1)
+  LeakyReLU,    // x >= 0 ? x : alpha * x
+  ELU,          // x >= 0 ? x : alpha * (exp(x) - 1)
+  SELU,         // fixed scale 1.0507009873554805 and alpha 1.6732632423543772
+};
 enum class Padding { Valid, Same };
 
 inline constexpr NameTable<LayerKind, 11> kLayerKindNames{
@@ -52,12 +64,18 @@ inline constexpr NameTable<LayerKind, 11> kLayerKindNames{
       {"AveragePooling2D", LayerKind::AvgPool2D},
       {"Flatten", LayerKind::Flatten},
       {"Dropout", LayerKind::Dropout}}}};
-inline constexpr NameTable<ActivationKind, 4> kActivationNames{
+inline constexpr NameTable<ActivationKind, 10> kActivationNames{
     "activation",
     {{{"linear", ActivationKind::Linear},
       {"relu", ActivationKind::ReLU},
       {"softmax", ActivationKind::Softmax},
-      {"quantized_relu", ActivationKind::QuantizedReLU}}}};
+      {"quantized_relu", ActivationKind::QuantizedReLU},
+      {"sigmoid", ActivationKind::Sigmoid},
+      {"tanh", ActivationKind::Tanh},
+      {"hard_sigmoid", ActivationKind::HardSigmoid},
+      {"leaky_relu", ActivationKind::LeakyReLU},
+      {"elu", ActivationKind::ELU},
+      {"selu", ActivationKind::SELU}}}};
 inline constexpr NameTable<Padding, 2> kPaddingNames{
     "padding", {{{"valid", Padding::Valid}, {"same", Padding::Same}}}};
 
@@ -145,7 +163,10 @@ struct Layer {
   Padding padding = Padding::Valid;
   bool use_bias = true;
   ActivationKind activation = ActivationKind::Linear;  // Activation layers
-  double epsilon = 1e-3;                               // BatchNorm
+  // Activation parameters (default_activation_params gives Keras's): LeakyReLU's negative
+  // slope, ELU's alpha, HardSigmoid's slope (alpha) and offset (beta); unused otherwise.
+  double alpha = 0.0, beta = 0.0;
+  double epsilon = 1e-3;   // BatchNorm
   double momentum = 0.99;  // BatchNorm, Keras meaning: moving = m * moving + (1 - m) * batch
   double rate = 0.0;       // Dropout
 
@@ -165,6 +186,13 @@ struct Layer {
   int64_t parameter_count() const;       // all stored weight values
   int64_t nonzero_kernel_count() const;  // kernel weights that are non-zero and not masked
 };
+
+// Keras's defaults for an activation's parameters {alpha, beta}: LeakyReLU {0.3, 0}, ELU
+// {1, 0}, HardSigmoid {0.2, 0.5}; {0, 0} for the others.
+std::pair<double, double> default_activation_params(ActivationKind a);
+// The float value of an element-wise activation (any kind but Softmax) of layer `l` at x:
+// the function the C++ reference and the training engine compute (docs/model-semantics.md).
+double apply_activation(const Layer& l, double x);
 
 struct Model {
   std::string name = "model";
