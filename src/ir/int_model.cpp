@@ -1,9 +1,12 @@
-// The bit-exact integer model of a quantized Dense/ReLU network (see int_model.hpp and
+// The bit-exact integer model of a quantized network (see int_model.hpp and
 // docs/model-semantics.md, "The integer model").
 #include "hwprune/ir/int_model.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -127,12 +130,383 @@ void run_dense(const IntDense& d, const std::vector<int64_t>& x, std::vector<int
   }
 }
 
+// ---- Convolution and pooling geometry -------------------------------------------------
+
+// Raw value at spatial position `pos` (rank 1 or 2) and channel c of a channels-last map;
+// positions outside the map are the zero padding.
+int64_t at(const std::vector<int64_t>& x, const std::vector<int64_t>& shape,
+           const std::vector<int64_t>& pos, int64_t c) {
+  int64_t flat = 0;
+  for (size_t d = 0; d < pos.size(); ++d) {
+    if (pos[d] < 0 || pos[d] >= shape[d]) return 0;
+    flat = flat * shape[d] + pos[d];
+  }
+  return x[static_cast<size_t>(flat * shape.back() + c)];
+}
+
+// Every output position of a window operation (rank 1 or 2), in row-major order.
+template <typename F>
+void for_each_position(const std::vector<int64_t>& out_shape, size_t rank, F&& f) {
+  std::vector<int64_t> p(rank, 0);
+  const int64_t h = out_shape[0], w = rank == 2 ? out_shape[1] : 1;
+  for (int64_t i = 0; i < h; ++i)
+    for (int64_t j = 0; j < w; ++j) {
+      p[0] = i;
+      if (rank == 2) p[1] = j;
+      f(p);
+    }
+}
+
+void run_conv(const IntConv& c, const std::vector<int64_t>& x, std::vector<int64_t>& y) {
+  const size_t rank = c.kernel.size();
+  const int64_t ch = c.in_shape.back(), f = c.core.n_out;
+  const int64_t kh = c.kernel[0], kw = rank == 2 ? c.kernel[1] : 1;
+  std::vector<int64_t> patch(static_cast<size_t>(c.core.n_in)), out, pos(rank);
+  y.assign(static_cast<size_t>(std::accumulate(c.out_shape.begin(), c.out_shape.end(), int64_t{1},
+                                               std::multiplies<>())),
+           0);
+  int64_t o = 0;
+  for_each_position(c.out_shape, rank, [&](const std::vector<int64_t>& p) {
+    size_t k = 0;
+    for (int64_t a = 0; a < kh; ++a)
+      for (int64_t b = 0; b < kw; ++b) {
+        pos[0] = p[0] * c.strides[0] - c.pad_begin[0] + a;
+        if (rank == 2) pos[1] = p[1] * c.strides[1] - c.pad_begin[1] + b;
+        for (int64_t q = 0; q < ch; ++q) patch[k++] = at(x, c.in_shape, pos, q);
+      }
+    run_dense(c.core, patch, out);
+    std::copy(out.begin(), out.end(), y.begin() + o * f);
+    ++o;
+  });
+}
+
+void run_pool(const IntPool& pl, const std::vector<int64_t>& x, std::vector<int64_t>& y) {
+  const size_t rank = pl.pool.size();
+  const int64_t ch = pl.in_shape.back();
+  const int64_t ph = pl.pool[0], pw = rank == 2 ? pl.pool[1] : 1;
+  std::vector<int64_t> pos(rank);
+  y.clear();
+  for_each_position(pl.out_shape, rank, [&](const std::vector<int64_t>& p) {
+    for (int64_t q = 0; q < ch; ++q) {
+      int64_t m = std::numeric_limits<int64_t>::min();
+      for (int64_t a = 0; a < ph; ++a)
+        for (int64_t b = 0; b < pw; ++b) {
+          pos[0] = p[0] * pl.strides[0] + a;
+          if (rank == 2) pos[1] = p[1] * pl.strides[1] + b;
+          m = std::max(m, at(x, pl.in_shape, pos, q));
+        }
+      y.push_back(m);
+    }
+  });
+}
+
+// ---- Activations (hls4ml nnet_activation.h) --------------------------------------------
+
+// Raw value raw * 2^-frac multiplied by 2^scale_log2 and converted to int the way an
+// ap_fixed expression converts (truncation towards zero, then the low 32 bits).
+int32_t to_int_scaled(int64_t raw, int frac, int scale_log2) {
+  const int s = scale_log2 - frac;
+  int64_t v = 0;
+  if (s >= 0)
+    v = s >= 62 ? 0 : static_cast<int64_t>(static_cast<uint64_t>(raw) << s);
+  else
+    v = -s >= 63 ? 0 : raw / (int64_t{1} << -s);  // C division: towards zero
+  const auto low = static_cast<uint32_t>(static_cast<uint64_t>(v));
+  int32_t r;
+  std::memcpy(&r, &low, sizeof r);
+  return r;
+}
+
+int64_t clamp_index(int64_t index, bool lower) {
+  if (lower && index < 0) return 0;
+  return std::min<int64_t>(index, kActivationTableSize - 1);
+}
+
+// hls4ml's table initialisers, computed with the same float/double expressions so the
+// entries are the same floats before the cast to the table type.
+float table_value(ActivationKind kind, int64_t ii) {
+  const auto n = static_cast<float>(kActivationTableSize);
+  switch (kind) {
+    case ActivationKind::Sigmoid: {
+      const auto in = static_cast<float>(2 * 8.0 * (static_cast<double>(ii) - n / 2.0) / n);
+      const float d = 1 + std::exp(-in);
+      return static_cast<float>(1.0 / d);
+    }
+    case ActivationKind::Tanh: {
+      const auto in = static_cast<float>(2 * 4.0 * (static_cast<double>(ii) - n / 2.0) / n);
+      return static_cast<float>(std::tanh(static_cast<double>(in)));
+    }
+    case ActivationKind::ELU: {
+      const auto in = static_cast<float>(-8.0 * static_cast<double>(ii) / n);
+      return static_cast<float>(static_cast<double>(std::exp(in)) - 1.);
+    }
+    case ActivationKind::SELU: {
+      const auto in = static_cast<float>(-8.0 * static_cast<double>(ii) / n);
+      return static_cast<float>(
+          1.0507009873554804934193349852946 *
+          (1.6732632423543772848170429916717 * (static_cast<double>(std::exp(in)) - 1.)));
+    }
+    default:
+      return 0.0f;
+  }
+}
+
+void run_activation(const IntActivation& a, const std::vector<int64_t>& x,
+                    std::vector<int64_t>& y) {
+  const int fx = a.input.frac_bits(), ft = a.table_type.frac_bits(), fp = a.param.frac_bits();
+  y.resize(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const int64_t v = x[i];
+    int64_t r = 0;
+    switch (a.kind) {
+      case ActivationKind::Linear:
+        r = a.result.requantize(v, fx);
+        break;
+      case ActivationKind::ReLU:
+      case ActivationKind::QuantizedReLU:
+        r = a.result.requantize(std::max<int64_t>(v, 0), fx);
+        break;
+      case ActivationKind::Sigmoid:
+      case ActivationKind::Tanh: {
+        // sigmoid: index = int(x * 1024 / 16) + 512; tanh: int(x * 1024 / 8) + 512.
+        const int scale = a.kind == ActivationKind::Sigmoid ? 6 : 7;
+        const int64_t index =
+            clamp_index(int64_t{to_int_scaled(v, fx, scale)} + kActivationTableSize / 2, true);
+        r = a.result.requantize(a.table[static_cast<size_t>(index)], ft);
+        break;
+      }
+      case ActivationKind::ELU:
+      case ActivationKind::SELU: {
+        if (v >= 0) {
+          r = a.kind == ActivationKind::ELU ? a.result.requantize(v, fx)
+                                            : a.result.requantize(a.param_raw * v, fp + fx);
+          break;
+        }
+        // index = int(x * 1024 / -8), clamped (ELU only from above).
+        const int64_t index =
+            clamp_index(-int64_t{to_int_scaled(v, fx, 7)}, a.kind == ActivationKind::SELU);
+        const int64_t t = a.table[static_cast<size_t>(index)];
+        r = a.kind == ActivationKind::ELU ? a.result.requantize(a.param_raw * t, fp + ft)
+                                          : a.result.requantize(t, ft);
+        break;
+      }
+      case ActivationKind::LeakyReLU:
+        r = v > 0 ? a.result.requantize(v, fx) : a.result.requantize(a.param_raw * v, fp + fx);
+        break;
+      case ActivationKind::HardSigmoid: {
+        // slope * x + shift at frac fp + fx, clipped to [0, 1].
+        const int f = fp + fx;
+        const int64_t one = int64_t{1} << f;
+        int64_t s = a.param_raw * v + (a.shift_raw << (f - a.shift.frac_bits()));
+        s = std::clamp<int64_t>(s, 0, one);
+        r = a.result.requantize(s, f);
+        break;
+      }
+      case ActivationKind::Softmax:
+        throw Error(fmt::format("integer model: layer '{}': softmax is not element-wise", a.name));
+    }
+    y[i] = r;
+  }
+}
+
+int64_t product_bits(const Layer& l, const FixedType& a, const FixedType& b, const char* what) {
+  if (a.width + b.width > kMaxExactBits)
+    throw Error(fmt::format("{}: {} of {} and {} need {} bits; the integer model holds at most {}",
+                            layer_where(l), what, a.str(), b.str(), a.width + b.width,
+                            kMaxExactBits));
+  return a.width + b.width;
+}
+
+IntActivation make_activation(const Layer& l, const FixedType& input, int64_t size) {
+  IntActivation a;
+  a.name = l.name;
+  a.kind = l.activation;
+  a.size = size;
+  a.input = input;
+  a.result = need_fixed(l.precision.result, l, "result");
+  a.table_type = activation_table_type();
+  switch (l.activation) {
+    case ActivationKind::Sigmoid:
+    case ActivationKind::Tanh:
+    case ActivationKind::ELU:
+    case ActivationKind::SELU:
+      a.table.resize(static_cast<size_t>(kActivationTableSize));
+      for (int64_t ii = 0; ii < kActivationTableSize; ++ii)
+        a.table[static_cast<size_t>(ii)] =
+            a.table_type.quantize_raw(static_cast<double>(table_value(l.activation, ii)));
+      break;
+    default:
+      break;
+  }
+  switch (l.activation) {
+    case ActivationKind::LeakyReLU:
+    case ActivationKind::ELU:
+      a.param = activation_param_type(l);
+      a.param_raw = a.param.quantize_raw(l.alpha);
+      product_bits(l, a.param, l.activation == ActivationKind::ELU ? a.table_type : input,
+                   "products");
+      break;
+    case ActivationKind::SELU:
+      a.param = FixedType::make(16, 1, false);  // hls4ml's selu_const_t lambda
+      a.param_raw = a.param.quantize_raw(1.0507009873554805);
+      product_bits(l, a.param, input, "products");
+      break;
+    case ActivationKind::HardSigmoid:
+      // hls4ml's slope_t and shift_t: ap_ufixed<16,0> and ap_ufixed<2,0>.
+      a.param = FixedType::make(16, 0, false);
+      a.shift = FixedType::make(2, 0, false);
+      if (!(l.alpha >= 0 && l.alpha < 1) || !(l.beta >= 0 && l.beta < 1))
+        throw Error(fmt::format(
+            "{}: hard_sigmoid slope {} and offset {} must be in [0, 1) (hls4ml holds them in "
+            "{} and {})",
+            layer_where(l), l.alpha, l.beta, a.param.str(), a.shift.str()));
+      a.param_raw = a.param.quantize_raw(l.alpha);
+      a.shift_raw = a.shift.quantize_raw(l.beta);
+      product_bits(l, a.param, input, "products");
+      break;
+    default:
+      break;
+  }
+  return a;
+}
+
+std::vector<int64_t> window_out(const Layer& l, const std::vector<int64_t>& in,
+                                const std::vector<int64_t>& window,
+                                const std::vector<int64_t>& strides,
+                                std::vector<int64_t>* pad_begin) {
+  std::vector<int64_t> out;
+  for (size_t d = 0; d < window.size(); ++d) {
+    if (l.padding == Padding::Same) {
+      const int64_t o = (in[d] + strides[d] - 1) / strides[d];
+      const int64_t total = std::max<int64_t>((o - 1) * strides[d] + window[d] - in[d], 0);
+      out.push_back(o);
+      if (pad_begin) pad_begin->push_back(total / 2);
+    } else {
+      out.push_back((in[d] - window[d]) / strides[d] + 1);
+      if (pad_begin) pad_begin->push_back(0);
+    }
+  }
+  return out;
+}
+
+IntConv make_conv(const Layer& l, const FixedType& input, int64_t reuse_factor) {
+  IntConv c;
+  c.in_shape = l.input_shape;
+  c.kernel = l.kernel_size;
+  c.strides = l.strides.empty() ? std::vector<int64_t>(c.kernel.size(), 1) : l.strides;
+  const std::vector<int64_t> spatial(c.in_shape.begin(), c.in_shape.end() - 1);
+  c.out_shape = window_out(l, spatial, c.kernel, c.strides, &c.pad_begin);
+  c.out_shape.push_back(l.filters);
+  if (c.out_shape != l.output_shape)
+    throw Error(fmt::format("{}: output shape {} differs from the model's {}", layer_where(l),
+                            shape_str(c.out_shape), shape_str(l.output_shape)));
+  Layer flat = l;  // the Dense on one receptive field
+  const int64_t patch =
+      std::accumulate(c.kernel.begin(), c.kernel.end(), c.in_shape.back(), std::multiplies<>());
+  flat.input_shape = {patch};
+  flat.units = l.filters;
+  flat.weight("kernel").shape = {patch, l.filters};
+  if (!flat.mask.empty()) flat.mask.shape = {patch, l.filters};
+  c.core = make_dense(flat, input, reuse_factor);
+  return c;
+}
+
+IntPool make_pool(const Layer& l, const FixedType& input) {
+  if (l.kind == LayerKind::AvgPool1D || l.kind == LayerKind::AvgPool2D)
+    throw Error(fmt::format(
+        "{}: average pooling is not in the integer model yet (hls4ml divides with its own "
+        "rounding; use MaxPooling)",
+        layer_where(l)));
+  if (l.padding != Padding::Valid)
+    throw Error(
+        fmt::format("{}: pooling with '{}' padding is not in the integer model (valid only)",
+                    layer_where(l), to_string(l.padding)));
+  IntPool p;
+  p.name = l.name;
+  p.in_shape = l.input_shape;
+  p.pool = l.pool_size;
+  p.strides = l.strides.empty() ? p.pool : l.strides;
+  const std::vector<int64_t> spatial(p.in_shape.begin(), p.in_shape.end() - 1);
+  p.out_shape = window_out(l, spatial, p.pool, p.strides, nullptr);
+  p.out_shape.push_back(p.in_shape.back());
+  p.type = input;
+  return p;
+}
+
+FixedType out_type(const IntDense& d) {
+  return d.relu ? d.relu_result : d.result;
+}
+
+struct OutputType {
+  FixedType operator()(const IntDense& d) const { return out_type(d); }
+  FixedType operator()(const IntConv& c) const { return out_type(c.core); }
+  FixedType operator()(const IntPool& p) const { return p.type; }
+  FixedType operator()(const IntActivation& a) const { return a.result; }
+};
+
 }  // namespace
 
+std::string_view int_layer_name(const IntLayer& l) {
+  return std::visit(
+      [](const auto& x) -> std::string_view {
+        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, IntConv>)
+          return x.core.name;
+        else
+          return x.name;
+      },
+      l);
+}
+
+FixedType activation_table_type() {
+  return FixedType::make(18, 8);
+}
+
+FixedType activation_param_type(const Layer& l) {
+  int integer = 2;
+  while (integer < 18 && std::abs(l.alpha) >= std::ldexp(1.0, integer - 1)) ++integer;
+  return FixedType::make(18, integer);
+}
+
+int64_t IntNetwork::n_in() const {
+  return std::accumulate(input_shape.begin(), input_shape.end(), int64_t{1}, std::multiplies<>());
+}
+
+int64_t IntNetwork::n_out() const {
+  if (layers.empty()) throw Error(fmt::format("integer model '{}': no layers", name));
+  return std::visit(
+      [](const auto& x) -> int64_t {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, IntDense>)
+          return x.n_out;
+        else if constexpr (std::is_same_v<T, IntActivation>)
+          return x.size;
+        else
+          return std::accumulate(x.out_shape.begin(), x.out_shape.end(), int64_t{1},
+                                 std::multiplies<>());
+      },
+      layers.back());
+}
+
 FixedType IntNetwork::output_type() const {
-  if (layers.empty()) throw Error("integer model: no layers");
-  const IntDense& last = layers.back();
-  return last.relu ? last.relu_result : last.result;
+  if (layers.empty()) throw Error(fmt::format("integer model '{}': no layers", name));
+  return std::visit(OutputType{}, layers.back());
+}
+
+const IntDense& IntNetwork::dense(size_t k) const {
+  const IntDense* d = std::get_if<IntDense>(&layers.at(k));
+  if (!d)
+    throw Error(fmt::format("integer model '{}': layer '{}' is not a Dense layer", name,
+                            int_layer_name(layers.at(k))));
+  return *d;
+}
+
+IntDense& IntNetwork::dense(size_t k) {
+  return const_cast<IntDense&>(static_cast<const IntNetwork*>(this)->dense(k));
+}
+
+bool IntNetwork::all_dense() const {
+  return std::all_of(layers.begin(), layers.end(),
+                     [](const IntLayer& l) { return std::holds_alternative<IntDense>(l); });
 }
 
 std::vector<int64_t> IntNetwork::quantize_input(const float* x) const {
@@ -158,8 +532,15 @@ std::vector<int64_t> IntNetwork::run(const std::vector<int64_t>& input_raw,
                               input_raw[k], input.str()));
   if (trace) trace->clear();
   std::vector<int64_t> cur = input_raw, next;
-  for (const IntDense& d : layers) {
-    run_dense(d, cur, next);
+  for (const IntLayer& l : layers) {
+    if (const auto* d = std::get_if<IntDense>(&l))
+      run_dense(*d, cur, next);
+    else if (const auto* c = std::get_if<IntConv>(&l))
+      run_conv(*c, cur, next);
+    else if (const auto* p = std::get_if<IntPool>(&l))
+      run_pool(*p, cur, next);
+    else
+      run_activation(std::get<IntActivation>(l), cur, next);
     cur.swap(next);
     if (trace) trace->push_back(cur);
   }
@@ -168,10 +549,11 @@ std::vector<int64_t> IntNetwork::run(const std::vector<int64_t>& input_raw,
 
 Tensor IntNetwork::forward(const Tensor& x) const {
   if (layers.empty()) throw Error(fmt::format("integer model '{}': no layers", name));
-  if (x.rank() != 2 || x.shape[1] != n_in())
+  const int64_t n = x.shape.empty() ? 0 : x.shape[0];
+  if (x.rank() < 2 || x.numel() != n * n_in())
     throw Error(fmt::format("integer model '{}': input of shape {}, expected (n, {})", name,
-                            shape_str(x.shape), n_in()));
-  const int64_t n = x.shape[0], n_o = n_out();
+                            shape_str(x.shape), shape_str(input_shape)));
+  const int64_t n_o = n_out();
   const FixedType out = output_type();
   Tensor y({n, n_o});
   for (int64_t s = 0; s < n; ++s) {
@@ -186,91 +568,89 @@ IntNetwork make_int_network(const Model& model_in, const std::vector<int64_t>& r
   IntNetwork net;
   net.name = model.name;
   if (model.input_precision) net.input = *model.input_precision;
+  net.input_shape = model.input_shape;
 
-  // Reported while walking the layers, so an unsupported layer is named before a count
-  // mismatch that it causes.
+  size_t kernels = 0;  // Dense/Conv layers so far
   auto reuse_factor_count_error = [&] {
-    const auto n_dense = std::count_if(model.layers.begin(), model.layers.end(),
-                                       [](const Layer& l) { return l.kind == LayerKind::Dense; });
-    return Error(fmt::format("integer model '{}': {} reuse factors for {} Dense layers", model.name,
-                             reuse_factors.size(), n_dense));
+    const auto n = std::count_if(model.layers.begin(), model.layers.end(),
+                                 [](const Layer& l) { return l.has_kernel(); });
+    return Error(fmt::format("integer model '{}': {} reuse factors for {} Dense/Conv layers",
+                             model.name, reuse_factors.size(), n));
   };
 
-  // The type of the values flowing between layers; an activation can only follow a Dense.
+  // The type of the values flowing between layers.
   FixedType cur = net.input;
-  bool after_dense = false;  // the last value-producing layer was a Dense (no ReLU yet)
+  bool fusable = false;  // the last layer is a Dense/Conv without a ReLU yet
   for (size_t k = 0; k < model.layers.size(); ++k) {
     const Layer& l = model.layers[k];
     const std::string where = layer_where(l);
+    if (!model.input_precision && l.kind != LayerKind::Dropout && l.kind != LayerKind::Flatten)
+      throw Error(fmt::format(
+          "integer model '{}': the model's input precision is float; the integer model needs "
+          "fixed point",
+          model.name));
+    const int64_t size = shape_numel(l.input_shape);
     switch (l.kind) {
-      case LayerKind::Dense: {
-        if (!model.input_precision)
-          throw Error(
-              fmt::format("integer model '{}': the model's input precision is float; "
-                          "the integer model needs fixed point",
-                          model.name));
-        if (!reuse_factors.empty() && net.layers.size() >= reuse_factors.size())
+      case LayerKind::Dense:
+      case LayerKind::Conv1D:
+      case LayerKind::Conv2D: {
+        if (!reuse_factors.empty() && kernels >= reuse_factors.size())
           throw reuse_factor_count_error();
-        const int64_t rf = reuse_factors.empty() ? 1 : reuse_factors[net.layers.size()];
-        net.layers.push_back(make_dense(l, cur, rf));
-        cur = net.layers.back().result;
-        after_dense = true;
+        const int64_t rf = reuse_factors.empty() ? 1 : reuse_factors[kernels];
+        ++kernels;
+        if (l.kind == LayerKind::Dense)
+          net.layers.push_back(make_dense(l, cur, rf));
+        else
+          net.layers.push_back(make_conv(l, cur, rf));
+        cur = net.output_type();
+        fusable = true;
         break;
       }
-      case LayerKind::Activation:
-        switch (l.activation) {
-          case ActivationKind::ReLU:
-          case ActivationKind::QuantizedReLU: {
-            if (!after_dense)
-              throw Error(
-                  fmt::format("{}: a ReLU must directly follow a Dense layer (Dropout "
-                              "and identity layers in between are fine)",
-                              where));
-            IntDense& d = net.layers.back();
-            d.relu = true;
-            d.relu_result = need_fixed(l.precision.result, l, "result");
-            cur = d.relu_result;
-            after_dense = false;
-            break;
-          }
-          case ActivationKind::Linear:
-            // A cast to the result precision (none if float). Only the identity cast is
-            // representable: a cast to another grid would need its own stage.
-            if (l.precision.result && model.input_precision && !same_grid(cur, *l.precision.result))
-              throw Error(
-                  fmt::format("{}: linear activation casting {} to {} is not supported "
-                              "by the integer model (give it the same precision or float)",
-                              where, cur.str(), l.precision.result->str()));
-            break;
-          case ActivationKind::Softmax:
-            if (k + 1 != model.layers.size())
-              throw Error(fmt::format("{}: a Softmax is only supported as the last layer", where));
-            break;  // dropped: the integer model ends with the logits
+      case LayerKind::Activation: {
+        const ActivationKind a = l.activation;
+        if (a == ActivationKind::Softmax) {
+          if (k + 1 != model.layers.size())
+            throw Error(fmt::format("{}: a Softmax is only supported as the last layer", where));
+          break;  // dropped: the integer model ends with the logits
         }
+        if ((a == ActivationKind::ReLU || a == ActivationKind::QuantizedReLU) && fusable) {
+          IntLayer& last = net.layers.back();
+          IntDense& d = std::holds_alternative<IntConv>(last) ? std::get<IntConv>(last).core
+                                                              : std::get<IntDense>(last);
+          d.relu = true;
+          d.relu_result = need_fixed(l.precision.result, l, "result");
+          cur = d.relu_result;
+          fusable = false;
+          break;
+        }
+        // A linear activation to float or to its input's grid is the identity.
+        if (a == ActivationKind::Linear &&
+            (!l.precision.result || same_grid(cur, *l.precision.result)))
+          break;
+        net.layers.push_back(make_activation(l, cur, size));
+        cur = net.output_type();
+        fusable = false;
+        break;
+      }
+      case LayerKind::MaxPool1D:
+      case LayerKind::MaxPool2D:
+      case LayerKind::AvgPool1D:
+      case LayerKind::AvgPool2D:
+        net.layers.push_back(make_pool(l, cur));
+        fusable = false;
         break;
       case LayerKind::Dropout:
-        break;
       case LayerKind::Flatten:
-        if (l.input_shape.size() != 1)
-          throw Error(fmt::format("{}: only a Flatten of a vector is supported, input is {}", where,
-                                  shape_str(l.input_shape)));
-        break;
+        break;  // channels-last values are already in Flatten's order
       case LayerKind::BatchNorm:
-        throw Error(
-            fmt::format("{}: only a BatchNormalization directly after a Dense (folded) is "
-                        "supported",
-                        where));
-      default:
-        throw Error(
-            fmt::format("{}: not supported by the integer model and the Verilog generator "
-                        "(Dense, ReLU, Dropout, Flatten and a final Softmax only)",
-                        where));
+        throw Error(fmt::format(
+            "{}: only a BatchNormalization directly after a Dense or Conv (folded) is supported",
+            where));
     }
   }
   if (net.layers.empty())
-    throw Error(fmt::format("integer model '{}': the model has no Dense layer", model.name));
-  if (!reuse_factors.empty() && reuse_factors.size() != net.layers.size())
-    throw reuse_factor_count_error();
+    throw Error(fmt::format("integer model '{}': the model has no layer to compute", model.name));
+  if (!reuse_factors.empty() && reuse_factors.size() != kernels) throw reuse_factor_count_error();
   return net;
 }
 

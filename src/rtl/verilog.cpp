@@ -472,6 +472,12 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, const std::
 VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::LayerHw>& hardware,
                                const VerilogOptions& options) {
   if (net.layers.empty()) throw Error(fmt::format("network '{}' has no layers", net.name));
+  for (const IntLayer& l : net.layers)
+    if (!std::holds_alternative<IntDense>(l))
+      throw Error(fmt::format(
+          "layer '{}': the Verilog generator builds Dense layers (with ReLU) only; Conv, "
+          "pooling and other activations have no Verilog yet",
+          int_layer_name(l)));
   if (hardware.size() != net.layers.size())
     throw Error(fmt::format("network '{}': {} Dense layers but {} hardware layers", net.name,
                             net.layers.size(), hardware.size()));
@@ -481,7 +487,7 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
   std::string text;
   const std::string top = ident(options.top);
   for (size_t k = 0; k < net.layers.size(); ++k) {
-    const IntDense& l = net.layers[k];
+    const IntDense& l = net.dense(k);
     const hw::LayerHw& h = hardware[k];
     if (h.kind != LayerKind::Dense || h.positions != 1)
       throw Error(fmt::format("layer '{}': only Dense layers can be generated", l.name));
@@ -524,14 +530,14 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
     in = out_type(l);
   }
   (void)options.dsp_min_weight_bits;
-  const int wi = net.layers.front().input.width;
-  const FixedType ot = out_type(net.layers.back());
+  const int wi = net.dense(0).input.width;
+  const FixedType ot = out_type(net.dense(net.layers.size() - 1));
   d.input_width = wi;
   d.output_width = ot.width;
-  d.input_signed = net.layers.front().input.is_signed;
+  d.input_signed = net.dense(0).input.is_signed;
   d.output_signed = ot.is_signed;
   d.top = top;
-  const int64_t ni = net.layers.front().n_in, no = net.layers.back().n_out;
+  const int64_t ni = net.dense(0).n_in, no = net.dense(net.layers.size() - 1).n_out;
   d.n_in = ni;
   d.n_out = no;
   const int cw = clog2(d.interval);
@@ -553,7 +559,7 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
   }
   std::string prev_done = "go", prev_y = "x";
   for (size_t k = 0; k < net.layers.size(); ++k) {
-    const IntDense& l = net.layers[k];
+    const IntDense& l = net.dense(k);
     t += fmt::format("  wire d{0};\n  wire [{1}:0] y{0};\n", k, l.n_out * out_type(l).width - 1);
     t += fmt::format("  {} u{} (.clk(clk), .rst(rst), .start({}), .x({}), .done(d{}), .y(y{}));\n",
                      d.layers[k].module, k, prev_done, prev_y, k, k);

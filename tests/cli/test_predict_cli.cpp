@@ -12,6 +12,7 @@
 #include "hwprune/io/model_file.hpp"
 #include "hwprune/io/npy.hpp"
 #include "hwprune/io/zip.hpp"
+#include "hwprune/ir/int_model.hpp"
 #include "hwprune/util/fs.hpp"
 #include "support/synthetic.hpp"
 #include "support/test_support.hpp"
@@ -131,6 +132,30 @@ TEST(PredictCli, IntegerOutputsAreWhatSynthCosimulatesAgainst) {
   EXPECT_EQ(a.kind, 'i');
   EXPECT_EQ(a.shape, (Shape{1000, 4}));
   EXPECT_EQ(a.to_int64("raw")[5], std::stoll(rows[2][raw0 + 1]));
+}
+
+TEST(PredictCli, IntegerOutputsOfACnnAreTheIntegerModels) {
+  // A small fmnist-cnn (Conv2D, ReLU, MaxPool, Flatten, Dense, Softmax) on 12x12 images
+  // given as an unlabelled npy: predict --integer gives make_int_network's raw logits.
+  ScratchDir dir;
+  Model m = make_builtin_model("fmnist-cnn", 3, 4, {12, 12, 1});
+  m.set_precision(parse_precision("ap_fixed<12,5>"));
+  const std::string model = dir.file("cnn.hwp");
+  io::save_model(model, m);
+  const Tensor x = test::make_blobs(50, {12, 12, 1}, 3, 5, 1.0).x;
+  const std::string npy = dir.write("x.npy", io::npy_bytes(x));
+  const std::string out = dir.file("raw.npy");
+  const auto r = run_cli(
+      fmt::format("predict --model '{}' --data 'npy:{}' --integer --out '{}'", model, npy, out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const io::NpyArray a = io::read_npy_file(out);
+  EXPECT_EQ(a.shape, (Shape{50, 3}));
+  const std::vector<int64_t> raw = a.to_int64("raw");
+  const IntNetwork net = make_int_network(m);
+  for (int64_t s = 0; s < 50; ++s) {
+    const auto want = net.run(net.quantize_input(x.ptr() + s * 144));
+    for (int64_t j = 0; j < 3; ++j) ASSERT_EQ(raw[s * 3 + j], want[j]) << s << " " << j;
+  }
 }
 
 TEST(PredictCli, UnlabelledRowsAndEveryFormat) {

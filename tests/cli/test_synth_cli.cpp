@@ -104,7 +104,7 @@ TEST(SynthCli, ErrorsAreOneLine) {
   io::save_model(cnn_path, cnn);
   expect_error(
       run_cli(fmt::format("synth --model '{}' --rf 1 --no-yosys --out '{}'", cnn_path, out)),
-      "layer 'conv1' (Conv2D): not supported by the integer model and the Verilog generator");
+      "layer 'conv1': the Verilog generator builds Dense layers (with ReLU) only");
   EXPECT_FALSE(std::filesystem::exists(out));
   expect_error(run_cli(fmt::format("synth --model '{}' --rf 2 --samples 0 --out '{}'", model, out)),
                "samples must be >= 1");

@@ -80,7 +80,7 @@ TEST(IntModel, TinyNetworkHandComputed) {
   const Model m = tiny_model(T("ap_fixed<8,4>"));
   const IntNetwork net = make_int_network(m);
   ASSERT_EQ(net.layers.size(), 1u);
-  const IntDense& d = net.layers[0];
+  const IntDense& d = net.dense(0);
   EXPECT_THAT(d.w, ElementsAre(13, -9, 7, 20));
   EXPECT_THAT(d.b, ElementsAre(3, -2));
   EXPECT_EQ(d.input, T("ap_fixed<6,3>"));
@@ -142,7 +142,7 @@ TEST(IntModel, ReuseFactorOrderMattersForSaturatingAccumulator) {
   EXPECT_THAT(make_int_network(sat, {1}).run(x), ElementsAre(14));
   EXPECT_THAT(make_int_network(sat, {2}).run(x), ElementsAre(48));
   EXPECT_THAT(make_int_network(sat, {3}).run(x), ElementsAre(14));
-  EXPECT_EQ(make_int_network(sat, {2}).layers[0].reuse_factor, 2);
+  EXPECT_EQ(make_int_network(sat, {2}).dense(0).reuse_factor, 2);
   // AP_WRAP is modular: 24; 48 wraps to -16; -16 - 24 = -40 wraps to 24 = 3.0 in any order.
   const Model wrap = order_model(T("ap_fixed<6,3>"));
   for (int64_t rf : {1, 2, 3}) EXPECT_THAT(make_int_network(wrap, {rf}).run(x), ElementsAre(48));
@@ -207,7 +207,7 @@ TEST(IntModel, AgreesWithReferenceWhenTheAccumulatorIsExact) {
     const Tensor x = random_tensor({200, 16}, 7, -3.0f, 3.0f);
     const IntNetwork net = make_int_network(m);
     EXPECT_EQ(net.layers.size(), 4u);
-    EXPECT_EQ(net.layers[2].input, T("ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"));
+    EXPECT_EQ(net.dense(2).input, T("ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"));
     EXPECT_EQ(net.output_type(), T(prec));
     const Tensor got = net.forward(x);
     const Tensor ref = reference_forward(without_softmax(m), x, true);
@@ -280,7 +280,7 @@ TEST(IntModel, MaskedWeightsAreZero) {
   z.mask = Tensor();
 
   const IntNetwork a = make_int_network(m), b = make_int_network(zeroed);
-  const IntDense& d = a.layers[1];
+  const IntDense& d = a.dense(1);
   int64_t masked = 0;
   for (size_t j = 0; j < d.w.size(); ++j)
     if (fc2.mask.data[j] == 0.0f) {
@@ -289,7 +289,7 @@ TEST(IntModel, MaskedWeightsAreZero) {
       ASSERT_NE(k.data[j], 0.0f);
     }
   EXPECT_GT(masked, 0);
-  EXPECT_EQ(d.w, b.layers[1].w);
+  EXPECT_EQ(d.w, b.dense(1).w);
   const Tensor x = random_tensor({50, 16}, 6, -3.0f, 3.0f);
   EXPECT_EQ(a.forward(x), b.forward(x));
 }
@@ -311,13 +311,13 @@ TEST(IntModel, BatchNormAfterDenseIsFolded) {
 
   const IntNetwork a = make_int_network(m), b = make_int_network(fold_batchnorm(m));
   ASSERT_EQ(a.layers.size(), 2u);
-  EXPECT_EQ(a.layers[0].result, T("ap_fixed<12,5>"));  // the BatchNorm's result precision
-  EXPECT_EQ(a.layers[1].input, T("ap_fixed<16,6>"));   // the ReLU's
+  EXPECT_EQ(a.dense(0).result, T("ap_fixed<12,5>"));  // the BatchNorm's result precision
+  EXPECT_EQ(a.dense(1).input, T("ap_fixed<16,6>"));   // the ReLU's
   for (size_t k = 0; k < 2; ++k) {
-    EXPECT_EQ(a.layers[k].w, b.layers[k].w);
-    EXPECT_EQ(a.layers[k].b, b.layers[k].b);
+    EXPECT_EQ(a.dense(k).w, b.dense(k).w);
+    EXPECT_EQ(a.dense(k).b, b.dense(k).b);
   }
-  EXPECT_THAT(a.layers[1].b, ElementsAre(0, 0, 0));  // use_bias = false
+  EXPECT_THAT(a.dense(1).b, ElementsAre(0, 0, 0));  // use_bias = false
   const Tensor x = random_tensor({40, 6}, 8, -2.0f, 2.0f);
   EXPECT_EQ(a.forward(x), b.forward(x));
 }
@@ -340,11 +340,110 @@ TEST(IntModel, IdentityLayersAndFinalSoftmax) {
   EXPECT_EQ(make_int_network(base).forward(x), make_int_network(without_softmax(base)).forward(x));
 }
 
+TEST(IntModel, CnnAgreesWithReferenceWhenTheAccumulatorIsExact) {
+  // fmnist-cnn shrunk to 12x12 (Conv2D 3x3 + ReLU, MaxPool 2x2, Conv2D + ReLU, MaxPool,
+  // Flatten, Dense), one Conv with "same" padding and stride 2; exact accumulators as
+  // above. Conv1D likewise on a (20, 3) sequence.
+  Model m = make_builtin_model("fmnist-cnn", 4, 5, {12, 12, 1});
+  m.layer("conv1").padding = Padding::Same;
+  m.layer("conv2").strides = {2, 1};
+  m.layer("conv2").padding = Padding::Same;
+  // 12x12x16 -> pool 6x6x16 -> conv2 3x6x32 -> pool 1x3x32: 96 values
+  m.layer("output").weights["kernel"] = random_tensor({96, 4}, 6, -0.3f, 0.3f);
+  m.infer_shapes();
+  for (Layer& l : m.layers)
+    if (l.has_kernel())
+      l.weights["bias"] = random_tensor({l.weights["bias"].numel()}, 3, -.5f, .5f);
+  m.set_precision(T("ap_fixed<10,4>"));
+  for (Layer& l : m.layers)
+    if (l.has_kernel()) l.precision.accum = T("ap_fixed<40,20>");
+  const Tensor x = random_tensor({40, 12, 12, 1}, 8, -2.0f, 2.0f);
+  const IntNetwork net = make_int_network(m);
+  EXPECT_EQ(net.n_in(), 144);
+  EXPECT_EQ(net.n_out(), 4);
+  const Tensor got = net.forward(x);
+  const Tensor ref = reference_forward(without_softmax(m), x, true);
+  ASSERT_EQ(got.numel(), ref.numel());
+  for (int64_t j = 0; j < got.numel(); ++j) ASSERT_EQ(got.data[j], ref.data[j]) << j;
+
+  Model c1;
+  c1.name = "c1";
+  c1.input_shape = {20, 3};
+  Layer conv = make_layer("conv", LayerKind::Conv1D);
+  conv.filters = 4;
+  conv.kernel_size = {5};
+  conv.strides = {2};
+  conv.padding = Padding::Same;
+  conv.weights["kernel"] = random_tensor({5, 3, 4}, 4, -1.0f, 1.0f);
+  conv.weights["bias"] = random_tensor({4}, 5, -0.5f, 0.5f);
+  Layer pool = make_layer("pool", LayerKind::MaxPool1D);
+  pool.pool_size = {2};
+  c1.layers = {conv, relu("relu", std::nullopt), pool, make_layer("flat", LayerKind::Flatten)};
+  c1.infer_shapes();
+  c1.set_precision(T("ap_fixed<12,5>"));
+  c1.layer("conv").precision.accum = T("ap_fixed<40,20>");
+  const Tensor x1 = random_tensor({30, 20, 3}, 9, -3.0f, 3.0f);
+  const Tensor got1 = make_int_network(c1).forward(x1);
+  const Tensor ref1 = reference_forward(c1, x1, true);
+  ASSERT_EQ(got1.numel(), ref1.numel());
+  for (int64_t j = 0; j < got1.numel(); ++j) ASSERT_EQ(got1.data[j], ref1.data[j]) << j;
+
+  // The trace holds every stage's outputs: conv (+relu), pool.
+  std::vector<std::vector<int64_t>> trace;
+  make_int_network(c1).run(std::vector<int64_t>(60, 100), &trace);
+  ASSERT_EQ(trace.size(), 2u);
+  EXPECT_EQ(trace[0].size(), 40u);  // (10, 4)
+  EXPECT_EQ(trace[1].size(), 20u);  // (5, 4)
+}
+
+TEST(IntModel, ActivationStagesAndTheirParameters) {
+  // Dense -> sigmoid -> Dense -> leaky_relu: table and parameter stages between Dense
+  // layers; the param type holds alpha with the fewest integer bits (>= 2).
+  Model m = jet_model("ap_fixed<16,6>", 2);
+  m.layer("relu1").activation = ActivationKind::Sigmoid;
+  m.layer("relu2").activation = ActivationKind::LeakyReLU;
+  m.layer("relu2").alpha = 0.3;
+  const IntNetwork net = make_int_network(m);
+  ASSERT_EQ(net.layers.size(), 6u);  // fc1, sigmoid, fc2, leaky, fc3 (+relu3), output
+  const auto& sig = std::get<IntActivation>(net.layers[1]);
+  EXPECT_EQ(sig.table.size(), 1024u);
+  EXPECT_EQ(sig.table_type, T("ap_fixed<18,8>"));
+  EXPECT_EQ(sig.table[512], 512);  // sigmoid(0) = 0.5 at F 10
+  const auto& leaky = std::get<IntActivation>(net.layers[3]);
+  EXPECT_EQ(leaky.param, T("ap_fixed<18,2>"));
+  EXPECT_EQ(leaky.param_raw, static_cast<int64_t>(std::floor(0.3 * 65536)));
+  Layer big = make_layer("elu", LayerKind::Activation);
+  big.activation = ActivationKind::ELU;
+  big.alpha = 5.0;
+  EXPECT_EQ(activation_param_type(big), T("ap_fixed<18,4>"));
+  // Outputs are the sigmoid's: within (0, 1) after the first stage.
+  std::vector<std::vector<int64_t>> trace;
+  net.run(net.quantize_input(std::vector<float>(16, 0.7f).data()), &trace);
+  for (int64_t v : trace[1]) {
+    EXPECT_GE(v, 0);
+    EXPECT_LE(v, 1024);  // result ap_fixed<16,6>: F 10
+  }
+  EXPECT_THAT(error_of([&] { net.dense(1); }), HasSubstr("'relu1' is not a Dense"));
+
+  Model hs = jet_model("ap_fixed<16,6>", 2);
+  hs.layer("relu1").activation = ActivationKind::HardSigmoid;
+  hs.layer("relu1").alpha = 1.5;
+  EXPECT_THAT(error_of([&] { make_int_network(hs); }),
+              AllOf(HasSubstr("relu1"), HasSubstr("[0, 1)")));
+}
+
 TEST(IntModel, Errors) {
   Model cnn = make_builtin_model("fmnist-cnn", 10, 1);
   cnn.set_precision(T("ap_fixed<16,6>"));
-  EXPECT_THAT(error_of([&] { make_int_network(cnn); }),
-              AllOf(HasSubstr("conv1"), HasSubstr("Conv2D")));
+  Model avg = cnn;
+  avg.layer("pool1").kind = LayerKind::AvgPool2D;
+  EXPECT_THAT(error_of([&] { make_int_network(avg); }),
+              AllOf(HasSubstr("pool1"), HasSubstr("average pooling")));
+  Model same = cnn;
+  same.layer("pool1").padding = Padding::Same;
+  same.infer_shapes();
+  EXPECT_THAT(error_of([&] { make_int_network(same); }),
+              AllOf(HasSubstr("pool1"), HasSubstr("same")));
 
   Model f = jet_model("ap_fixed<16,6>", 1);
   f.layer("fc2").precision.weight = std::nullopt;
@@ -376,7 +475,9 @@ TEST(IntModel, Errors) {
   Layer l = make_layer("lin", LayerKind::Activation);
   l.precision.result = T("ap_fixed<8,3>");
   lin.layers.insert(lin.layers.begin() + 1, l);
-  EXPECT_THAT(error_of([&] { make_int_network(lin); }), HasSubstr("'lin'"));
+  // A linear activation to another grid is a cast stage.
+  ASSERT_EQ(make_int_network(lin).layers.size(), 6u);  // relu1 is no longer fused
+  EXPECT_EQ(std::get<IntActivation>(make_int_network(lin).layers[1]).result, T("ap_fixed<8,3>"));
 
   Model bn = jet_model("ap_fixed<16,6>", 1);
   Layer b = make_layer("bn0", LayerKind::BatchNorm);
@@ -391,16 +492,15 @@ TEST(IntModel, Errors) {
   EXPECT_THAT(error_of([&] {
                 make_int_network(ok, {1, 2});
               }),
-              HasSubstr("2 reuse factors for 4 Dense layers"));
+              HasSubstr("2 reuse factors for 4 Dense/Conv layers"));
   EXPECT_THAT(error_of([&] {
                 make_int_network(ok, {1, 2, 1, 1, 1});
               }),
-              HasSubstr("5 reuse factors for 4 Dense layers"));
-  // A CNN given one RF per kernel layer: the Conv is named, not the count.
+              HasSubstr("5 reuse factors for 4 Dense/Conv layers"));
   EXPECT_THAT(error_of([&] {
-                make_int_network(cnn, {1, 2, 2});
+                make_int_network(cnn, {1, 2});
               }),
-              AllOf(HasSubstr("conv1"), HasSubstr("not supported")));
+              HasSubstr("2 reuse factors for 3 Dense/Conv layers"));
   const IntNetwork net = make_int_network(ok);
   std::vector<float> x(16, 0.5f);
   x[3] = std::numeric_limits<float>::quiet_NaN();

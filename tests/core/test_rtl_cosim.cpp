@@ -47,6 +47,7 @@ Net make_net(const char* input, const std::vector<LayerSpec>& specs, uint64_t se
   Net out;
   out.net.name = fmt::format("net{}", seed);
   out.net.input = T(input);
+  out.net.input_shape = {specs.front().n_in};
   FixedType in = out.net.input;
   for (size_t k = 0; k < specs.size(); ++k) {
     const LayerSpec& s = specs[k];
@@ -102,7 +103,7 @@ Net make_net(const char* input, const std::vector<LayerSpec>& specs, uint64_t se
 // Raw ints across the whole input range, then data-like values (standard normal).
 std::vector<std::vector<int64_t>> make_inputs(const IntNetwork& net, int count, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  const FixedType t = net.layers.front().input;
+  const FixedType t = net.input;
   std::uniform_int_distribution<int64_t> raw(t.raw_min(), t.raw_max());
   std::normal_distribution<double> normal(0.0, 1.0);
   std::vector<std::vector<int64_t>> out(static_cast<size_t>(count));
@@ -147,7 +148,7 @@ CosimRun check_network(const Net& n, const test::ScratchDir& dir, int samples = 
   EXPECT_EQ(d.layers.size(), n.net.layers.size());
   int64_t latency = 0, interval = 1;
   for (size_t k = 0; k < d.layers.size(); ++k) {
-    const IntDense& l = n.net.layers[k];
+    const IntDense& l = n.net.dense(k);
     const rtl::LayerRtl& lr = d.layers[k];
     if (l.reuse_factor > 1) {
       const int64_t lanes = count_live_lanes(l, n.hw[k]);
@@ -280,7 +281,7 @@ TEST(RtlCosim, Refusals) {
   EXPECT_THAT(error_of([&] { rtl::generate_verilog(n.net, n.hw); }),
               HasSubstr("layer 'dense_0': accumulator ap_fixed<24,12,AP_RND,AP_SAT> saturates"));
   // Latency strategy at RF > 1.
-  n.net.layers[0].accum = T("ap_fixed<24,12>");
+  n.net.dense(0).accum = T("ap_fixed<24,12>");
   n.hw[0].strategy = Strategy::Latency;
   EXPECT_THAT(error_of([&] { rtl::generate_verilog(n.net, n.hw); }),
               HasSubstr("Latency strategy at reuse factor 4"));

@@ -1,6 +1,6 @@
-// The bit-exact integer model of a quantized Dense/ReLU network: every value is a raw
-// fixed-point integer and every operation is the one the generated RTL (and hls4ml's dense
-// kernels) performs, so it is the golden model for co-simulation.
+// The bit-exact integer model of a quantized network: every value is a raw fixed-point
+// integer and every operation is the one hls4ml's C++ (its C simulation) and the generated
+// RTL perform, so it is the golden model for co-simulation and for the hls4ml hand-off.
 //
 // Semantics per Dense layer (hls4ml nnet::dense_latency / dense_resource):
 //   x      raw inputs at the layer's input type (the previous result type, or the model's
@@ -11,14 +11,20 @@
 //          order the hardware adds them (accumulation_order), each sum cast back to the
 //          accumulator type (it wraps or saturates per its overflow mode)
 //   y      = acc cast to the layer's result type
-// A ReLU (Activation relu / quantized_relu) gives max(y, 0) cast to its own result type.
-// Weights are the saturating quantization of the float kernel (docs/model-semantics.md);
-// masked weights are 0. A final Softmax is not part of the integer model: it ends with the
-// logits (argmax is the predicted class).
+// A Conv1D/Conv2D is that Dense applied to every receptive field (channels-last patch
+// (kh, kw, c), zero padding for "same" as Keras places it), as hls4ml's conv kernels do.
+// A ReLU after a Dense/Conv gives max(y, 0) cast to its own result type; MaxPooling the
+// maximum of each window (valid padding) at its input type. Sigmoid, tanh, ELU and SELU are
+// hls4ml's lookup tables (1024 entries of ap_fixed<18,8>), LeakyReLU, ELU's and SELU's
+// linear parts and hard_sigmoid hls4ml's fixed-point arithmetic (docs/model-semantics.md).
+// Weights are the saturating quantization of the float kernel; masked weights are 0. A
+// final Softmax is not part of the integer model: it ends with the logits.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "hwprune/ir/fixed_point.hpp"
@@ -44,32 +50,77 @@ struct IntDense {
   FixedType relu_result;  // the ReLU's result type (when relu)
 };
 
+// A Conv1D/Conv2D layer: `core` is the Dense on one receptive field (n_in = kernel area x
+// channels, n_out = filters, w in Keras kernel order (kh, kw, c, f)), relu fused as for a
+// Dense.
+struct IntConv {
+  IntDense core;
+  std::vector<int64_t> in_shape;   // (L, C) or (H, W, C)
+  std::vector<int64_t> kernel;     // (K) or (KH, KW)
+  std::vector<int64_t> strides;    // same rank as kernel
+  std::vector<int64_t> pad_begin;  // zero rows/columns before the input ("same")
+  std::vector<int64_t> out_shape;  // (L', F) or (H', W', F)
+};
+
+// MaxPooling1D/2D with valid padding: the maximum of each window, at the input type.
+struct IntPool {
+  std::string name;
+  std::vector<int64_t> in_shape, pool, strides, out_shape;
+  FixedType type;
+};
+
+// An element-wise activation other than a ReLU fused into a Dense/Conv (hls4ml
+// nnet_activation.h): a cast (linear), relu, sigmoid/tanh/elu/selu tables, leaky_relu,
+// hard_sigmoid.
+struct IntActivation {
+  std::string name;
+  ActivationKind kind = ActivationKind::Linear;
+  int64_t size = 0;  // values
+  FixedType input, result;
+  FixedType param;  // LeakyReLU/ELU alpha, SELU's lambda, hard_sigmoid's slope
+  int64_t param_raw = 0;
+  FixedType shift;  // hard_sigmoid's offset
+  int64_t shift_raw = 0;
+  std::vector<int64_t> table;  // sigmoid/tanh/elu/selu: hls4ml's table at table_type
+  FixedType table_type;
+};
+
+using IntLayer = std::variant<IntDense, IntConv, IntPool, IntActivation>;
+std::string_view int_layer_name(const IntLayer& l);
+
 struct IntNetwork {
   std::string name;
-  FixedType input;               // the model's input precision
-  std::vector<IntDense> layers;  // Dense (+ ReLU) in order
-  int64_t n_in() const { return layers.front().n_in; }
-  int64_t n_out() const { return layers.back().n_out; }
-  FixedType output_type() const;  // the last layer's result (or ReLU result) type
+  FixedType input;                   // the model's input precision
+  std::vector<int64_t> input_shape;  // per sample, channels-last
+  std::vector<IntLayer> layers;      // in order (Dense/Conv with their fused ReLU)
+  int64_t n_in() const;              // values per sample
+  int64_t n_out() const;
+  FixedType output_type() const;  // the last stage's result type
+
+  // The k-th layer as a Dense; Error naming it if it is another kind.
+  const IntDense& dense(size_t k) const;
+  IntDense& dense(size_t k);
+  // Whether every layer is a Dense (what the Verilog generator builds today).
+  bool all_dense() const;
 
   // Raw input integers of one standardised sample (n_in floats).
   std::vector<int64_t> quantize_input(const float* x) const;
   // Raw outputs (logits) for raw inputs; `trace` (optional) receives every layer's outputs
-  // (after its ReLU, at that IntDense's output type). Error if an input is outside `input`.
+  // (after its fused ReLU, at that layer's output type). Error if an input is outside `input`.
   std::vector<int64_t> run(const std::vector<int64_t>& input,
                            std::vector<std::vector<int64_t>>* trace = nullptr) const;
-  // Outputs for a batch x (n, n_in) of standardised samples, as real values (n, n_out).
+  // Outputs for a batch x (n, sample...) of standardised samples, as real values (n, n_out).
   Tensor forward(const Tensor& x) const;
 };
 
-// Builds the integer model of `model` (BatchNorms after a Dense are folded first) with the
-// reuse factor of each layer taken from `reuse_factors` (one per Dense, in order; empty =
-// all 1). Error naming the layer for anything but Dense/ReLU/Dropout/Flatten(of a vector)/
-// final Softmax, for float precisions, and for widths the int64 arithmetic cannot hold
-// exactly (products and sums must fit in 62 bits: Ww + Wx <= 62, Wacc + 1 <= 62). A linear
-// activation is accepted when its result precision is float or has the grid of the value it
-// casts (same width, integer bits, sign: the identity); a cast to another grid is an Error.
-// A ReLU must follow a Dense (Dropout/Flatten/identity layers may sit in between).
+// hls4ml's lookup tables: entries and entry type (its defaults, which hwprune's exports keep).
+inline constexpr int64_t kActivationTableSize = 1024;
+FixedType activation_table_type();  // ap_fixed<18,8>
+// The type alpha is held in for a LeakyReLU/ELU layer (hls4ml's `param` precision):
+// ap_fixed<18,I> with the fewest integer bits I >= 2 that hold alpha. Exports write it into
+// the hls4ml configuration.
+FixedType activation_param_type(const Layer& l);
+
 IntNetwork make_int_network(const Model& model, const std::vector<int64_t>& reuse_factors = {});
 
 }  // namespace hwprune
