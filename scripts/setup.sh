@@ -16,8 +16,9 @@ packages=(
   libfmt-dev libgtest-dev libgmock-dev
   # interop: Keras .h5, ONNX, hls4ml YAML
   libhdf5-dev libonnx-dev libprotobuf-dev libyaml-cpp-dev
-  # tests: the external MIP solver the knapsack is cross-checked against
-  coinor-cbc
+  # tests: the external MIP solver the knapsack is cross-checked against; python-onnx and
+  # numpy, the independent ONNX decoding/evaluation the ONNX tests compare with
+  coinor-cbc python3-onnx python3-numpy
   # hardware checks: synthesis and co-simulation of the generated Verilog
   yosys verilator
   # data: Fashion-MNIST, and R's mlbench for the UCI Letter data

@@ -18,6 +18,7 @@ struct KLayer {
   std::string cls;
   std::string name;
   const json& cfg;
+  bool keras3 = false;  // the file says keras_version 3.x (some defaults changed)
 
   [[noreturn]] void fail(const std::string& msg) const {
     throw Error(fmt::format("{}: layer '{}': {}", file, name, msg));
@@ -95,12 +96,19 @@ struct KLayer {
 void add_activation_layer(std::vector<Layer>& out, const std::string& owner,
                           const ActivationSpec& a) {
   if (a.kind == ActivationKind::Linear && !a.result) return;
-  Layer l;
+  Layer l = activation_layer(a);
   l.name = owner + "_" + a.suffix;
-  l.kind = LayerKind::Activation;
-  l.activation = a.kind;
-  l.precision.result = a.result;
   out.push_back(std::move(l));
+}
+
+// The negative slope of a LeakyReLU layer: Keras 2 `alpha`, Keras 3 `negative_slope`.
+double leaky_slope(const KLayer& k) {
+  const double fallback = default_activation_params(ActivationKind::LeakyReLU).first;
+  if (k.has("alpha") && k.has("negative_slope") &&
+      k.number_or("alpha", 0.0) != k.number_or("negative_slope", 0.0))
+    k.fail(fmt::format("LeakyReLU alpha={} and negative_slope={} disagree",
+                       short_dump(k.at("alpha")), short_dump(k.at("negative_slope"))));
+  return k.number_or("negative_slope", k.number_or("alpha", fallback));
 }
 
 // Converts one Keras layer (not InputLayer) into IR layers appended to `out`.
@@ -139,7 +147,8 @@ void convert_layer(const KLayer& k, std::vector<Layer>& out,
       l.precision.bias = k.guard("", [&] { return optional_quantizer(k.cfg, "bias_quantizer"); });
     }
     const json act = k.has("activation") ? k.at("activation") : json("linear");
-    const ActivationSpec a = k.guard("activation", [&] { return activation_spec(act, quantized); });
+    const ActivationSpec a =
+        k.guard("activation", [&] { return activation_spec(act, quantized, k.keras3); });
     out.push_back(std::move(l));
     add_activation_layer(out, k.name, a);
     return;
@@ -162,22 +171,34 @@ void convert_layer(const KLayer& k, std::vector<Layer>& out,
     return;
   }
   if (c == "Activation" || c == "QActivation") {
-    const ActivationSpec a = k.guard(
-        "activation", [&] { return activation_spec(k.at("activation"), c == "QActivation"); });
-    l.kind = LayerKind::Activation;
-    l.activation = a.kind;
-    l.precision.result = a.result;
+    const ActivationSpec a = k.guard("activation", [&] {
+      return activation_spec(k.at("activation"), c == "QActivation", k.keras3);
+    });
+    l = activation_layer(a);
+    l.name = k.name;
     out.push_back(std::move(l));
     return;
   }
-  if (c == "ReLU") {
-    if (k.has("max_value"))
-      k.fail(fmt::format("ReLU max_value={} is not supported", short_dump(k.at("max_value"))));
-    for (const char* key : {"negative_slope", "threshold"})
-      if (k.number_or(key, 0.0) != 0.0)
-        k.fail(fmt::format("ReLU {}={} is not supported", key, short_dump(k.at(key))));
-    l.kind = LayerKind::Activation;
-    l.activation = ActivationKind::ReLU;
+  if (c == "ReLU" || c == "LeakyReLU" || c == "ELU") {
+    ActivationSpec a;
+    if (c == "ReLU") {
+      if (k.has("max_value"))
+        k.fail(fmt::format("ReLU max_value={} is not supported", short_dump(k.at("max_value"))));
+      if (k.number_or("threshold", 0.0) != 0.0)
+        k.fail(fmt::format("ReLU threshold={} is not supported", short_dump(k.at("threshold"))));
+      // With threshold 0 and no max_value, ReLU(negative_slope=a) is a leaky ReLU.
+      a.alpha = k.number_or("negative_slope", 0.0);
+      a.kind = a.alpha == 0.0 ? ActivationKind::ReLU : ActivationKind::LeakyReLU;
+    } else if (c == "LeakyReLU") {
+      a.kind = ActivationKind::LeakyReLU;
+      a.alpha = leaky_slope(k);
+    } else {
+      a.kind = ActivationKind::ELU;
+      a.alpha = k.number_or("alpha", default_activation_params(ActivationKind::ELU).first);
+    }
+    if (!std::isfinite(a.alpha)) k.fail(fmt::format("{} slope {} is not finite", c, a.alpha));
+    l = activation_layer(a);
+    l.name = k.name;
     out.push_back(std::move(l));
     return;
   }
@@ -334,12 +355,24 @@ std::vector<const json*> functional_chain(const std::string& file, const json& c
 
 }  // namespace
 
+Layer activation_layer(const ActivationSpec& a) {
+  Layer l;
+  l.kind = LayerKind::Activation;
+  l.activation = a.kind;
+  l.alpha = a.alpha;
+  l.beta = a.beta;
+  l.precision.result = a.result;
+  return l;
+}
+
 Architecture parse_architecture(const std::string& file, const json& root) {
   if (!root.is_object() || !root.contains("class_name") || !root["class_name"].is_string() ||
       !root.contains("config"))
     fail(file, "not a Keras model JSON (no \"class_name\"/\"config\")");
   Architecture arch;
   arch.class_name = root["class_name"].get<std::string>();
+  const bool keras3 = root.contains("keras_version") && root["keras_version"].is_string() &&
+                      root["keras_version"].get<std::string>().rfind("3.", 0) == 0;
   const json& config = root["config"];
   std::vector<const json*> entries;
   const bool functional = arch.class_name == "Model" || arch.class_name == "Functional";
@@ -399,7 +432,7 @@ Architecture parse_architecture(const std::string& file, const json& root) {
       arch.input_shape = input_shape_from(file, name, *shape);
       arch.input_name = name + "_input";
     }
-    convert_layer(KLayer{file, cls, name, cfg}, arch.layers, arch.extra);
+    convert_layer(KLayer{file, cls, name, cfg, keras3}, arch.layers, arch.extra);
   }
   if (arch.layers.empty()) fail(file, "model has no layers besides its input");
   return arch;

@@ -70,17 +70,24 @@ inline bool as_bool(const json& v, bool& out) {
 
 // ---- QKeras quantizers (qkeras.cpp) ------------------------------------------------------
 
-// An activation as it appears in a layer config: its kind, result precision and the suffix
-// hls4ml uses to name the separate activation layer ("relu", "quantized_relu", ...).
+// An activation as it appears in a layer config: its kind, parameters (Layer::alpha/beta),
+// result precision and the suffix hls4ml uses to name the separate activation layer ("relu",
+// "quantized_relu", ...).
 struct ActivationSpec {
   ActivationKind kind = ActivationKind::Linear;
   Precision result;
   std::string suffix = "linear";
+  double alpha = 0.0, beta = 0.0;
 };
 
 // A layer config's "activation": a Keras name, or (when allow_quantizers, for QKeras layers)
-// a quantizer string or object. Error (message without location) when unsupported.
-ActivationSpec activation_spec(const json& a, bool allow_quantizers);
+// a quantizer string or object. Error (message without location) when unsupported. The
+// parameters are those of the Keras activation function: `leaky_relu` has slope 0.2 (the
+// LeakyReLU layer's 0.3 is the layer's own default), `hard_sigmoid` is clip(0.2 x + 0.5, 0, 1)
+// in Keras 2 and clip(x / 6 + 0.5, 0, 1) in Keras 3 (keras3).
+ActivationSpec activation_spec(const json& a, bool allow_quantizers, bool keras3 = false);
+// A Layer of kind Activation computing `a` (its name is left empty).
+Layer activation_layer(const ActivationSpec& a);
 // The precision of the quantizer cfg[key], nullopt if absent or null. Errors name the key.
 Precision optional_quantizer(const json& cfg, const char* key);
 

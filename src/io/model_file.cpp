@@ -1,6 +1,8 @@
 // The native .hwp model file: a zip of model.json plus one .npy per tensor.
 #include "hwprune/io/model_file.hpp"
 
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
@@ -58,6 +60,12 @@ json layer_json(const Layer& l, ZipWriter& zip) {
       break;
     case LayerKind::Activation:
       j["activation"] = to_string(l.activation);
+      if (l.activation == ActivationKind::LeakyReLU || l.activation == ActivationKind::ELU)
+        j["alpha"] = l.alpha;
+      if (l.activation == ActivationKind::HardSigmoid) {
+        j["alpha"] = l.alpha;
+        j["beta"] = l.beta;
+      }
       break;
     case LayerKind::Dropout:
       j["rate"] = l.rate;
@@ -169,6 +177,9 @@ Layer read_layer(const Reader& r, const json& j, size_t index) {
         break;
       case LayerKind::Activation:
         l.activation = parse_activation(r.get<std::string>(j, "activation", where));
+        std::tie(l.alpha, l.beta) = default_activation_params(l.activation);
+        l.alpha = r.get_or<double>(j, "alpha", where, l.alpha);
+        l.beta = r.get_or<double>(j, "beta", where, l.beta);
         break;
       case LayerKind::Dropout:
         l.rate = r.get<double>(j, "rate", where);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -61,6 +62,72 @@ std::string num_str(double v) {
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+// The shortest decimal of a float32 attribute, as a double: 0.2f gives 0.2, not 0.200000003.
+double decimal(double v) {
+  return std::strtod(fmt::format("{}", static_cast<float>(v)).c_str(), nullptr);
+}
+
+// The attributes each supported op may carry (the ONNX operator definitions of opsets 6-17);
+// max_opset marks the legacy ones that later opsets dropped. Any other attribute is refused.
+struct AttrSpec {
+  const char* name;
+  int64_t max_opset = 1000;
+};
+const std::map<std::string, std::vector<AttrSpec>>& known_attributes() {
+  static const std::map<std::string, std::vector<AttrSpec>> kAttrs = {
+      {"Gemm", {{"alpha"}, {"beta"}, {"transA"}, {"transB"}, {"broadcast", 6}}},
+      {"MatMul", {}},
+      {"Add", {{"broadcast", 6}, {"axis", 6}}},
+      {"Conv", {{"auto_pad"}, {"dilations"}, {"group"}, {"kernel_shape"}, {"pads"}, {"strides"}}},
+      {"MaxPool",
+       {{"auto_pad"},
+        {"ceil_mode"},
+        {"dilations"},
+        {"kernel_shape"},
+        {"pads"},
+        {"storage_order"},
+        {"strides"}}},
+      {"AveragePool",
+       {{"auto_pad"},
+        {"ceil_mode"},
+        {"count_include_pad"},
+        {"kernel_shape"},
+        {"pads"},
+        {"strides"}}},
+      {"BatchNormalization",
+       {{"epsilon"}, {"momentum"}, {"spatial", 8}, {"training_mode"}, {"is_test", 6}}},
+      {"Relu", {}},
+      {"Sigmoid", {}},
+      {"Tanh", {}},
+      {"HardSigmoid", {{"alpha"}, {"beta"}}},
+      {"LeakyRelu", {{"alpha"}}},
+      {"Elu", {{"alpha"}}},
+      {"Selu", {{"alpha"}, {"gamma"}}},
+      {"Softmax", {{"axis"}}},
+      {"Transpose", {{"perm"}}},
+      {"Flatten", {{"axis"}}},
+      {"Reshape", {{"allowzero"}}},
+      {"Identity", {}},
+      {"Dropout", {{"ratio"}, {"seed"}, {"is_test", 6}}},
+      {"Quant", {{"signed"}, {"narrow"}, {"rounding_mode"}}},
+  };
+  return kAttrs;
+}
+
+// Element-wise activation ops and their IR kinds.
+std::optional<ActivationKind> elementwise_activation(const std::string& op) {
+  static const std::map<std::string, ActivationKind> kOps = {
+      {"Relu", ActivationKind::ReLU},
+      {"Sigmoid", ActivationKind::Sigmoid},
+      {"Tanh", ActivationKind::Tanh},
+      {"HardSigmoid", ActivationKind::HardSigmoid},
+      {"LeakyRelu", ActivationKind::LeakyReLU},
+      {"Elu", ActivationKind::ELU},
+      {"Selu", ActivationKind::SELU}};
+  auto it = kOps.find(op);
+  return it == kOps.end() ? std::nullopt : std::optional<ActivationKind>(it->second);
 }
 
 class Importer {
@@ -146,8 +213,32 @@ class Importer {
     auto it = g_.opsets.find("");
     if (it == g_.opsets.end()) fail_file("no ai.onnx opset is imported");
     opset_ = it->second;
-    if (opset_ < 9 || opset_ > 17)
-      fail_file(fmt::format("ai.onnx opset {} is not supported (9..17)", opset_));
+    if (opset_ < 6 || opset_ > 17)
+      fail_file(fmt::format("ai.onnx opset {} is not supported (6..17)", opset_));
+  }
+
+  // Every attribute of node i must be one the op has at this opset (known_attributes()).
+  void check_attributes(size_t i) const {
+    const OnnxNode& n = g_.nodes[i];
+    const auto& table = known_attributes();
+    auto it = table.find(n.op_type);
+    if (it == table.end()) return;  // not a supported op: refused by the caller
+    for (const auto& [key, a] : n.attributes) {
+      const auto spec = std::find_if(it->second.begin(), it->second.end(),
+                                     [&](const AttrSpec& s) { return key == s.name; });
+      if (spec == it->second.end()) fail(i, fmt::format("attribute '{}' is not supported", key));
+      if (opset_ > spec->max_opset)
+        fail(i, fmt::format("attribute '{}' is not defined at opset {} (only up to opset {})", key,
+                            opset_, spec->max_opset));
+    }
+  }
+
+  // BatchNormalization and Dropout up to opset 6: is_test (default 0, training) must be set.
+  void require_inference_mode(size_t i) const {
+    if (opset_ <= 6 && attr_int(i, "is_test", 0) == 0)
+      fail(i,
+           "attribute 'is_test' = 0 (training mode) is not supported; inference needs "
+           "is_test = 1");
   }
 
   // Scalar-like constant input `k` of node i (numel 1).
@@ -250,6 +341,7 @@ class Importer {
         is_const_node_[i] = true;
       } else if (!standard && !n.inputs.empty() && consts_.count(n.inputs[0])) {
         // Quant on a constant: a quantized weight or bias.
+        check_attributes(i);
         const auto [type, spec] = quant_type(i);
         if (n.outputs.size() != 1) fail(i, "a Quant node needs one output");
         Const c = consts_.at(n.inputs[0]);
@@ -317,7 +409,8 @@ class Importer {
           next[k] = t[static_cast<size_t>(perm[k])];
         }
         t = next;
-      } else if (op == "Identity" || op == "Dropout" || op == "Relu" || op == "Quant") {
+      } else if (op == "Identity" || op == "Dropout" || op == "Quant" ||
+                 elementwise_activation(op)) {
       } else {
         if (r > 2 &&
             (op == "Conv" || op == "MaxPool" || op == "AveragePool" || op == "BatchNormalization"))
@@ -472,8 +565,16 @@ class Importer {
     require_rank(i, {2}, "Gemm");
     if (attr_int(i, "transA", 0) != 0) fail(i, "attribute 'transA' = 1 is not supported");
     const Const& w = const_input(i, 1, "weight B");
-    dense(i, w, attr_int(i, "transB", 0) != 0, attr_float(i, "alpha", 1.0),
-          optional_const(i, 2, "bias C"), attr_float(i, "beta", 1.0));
+    const bool trans_b = attr_int(i, "transB", 0) != 0;
+    const Const* c = optional_const(i, 2, "bias C");
+    if (opset_ <= 6 && c && attr_int(i, "broadcast", 0) == 0 && w.t.dims.size() == 2) {
+      // Opset 6 without broadcast: C has the output's shape (M, N).
+      const Shape mn{onnx_input_dims_[0], trans_b ? w.t.dims[0] : w.t.dims[1]};
+      if (c->t.dims != mn)
+        fail(i, fmt::format("attribute 'broadcast' = 0 needs C of the output's shape {}, not {}",
+                            shape_str(mn), shape_str(c->t.dims)));
+    }
+    dense(i, w, trans_b, attr_float(i, "alpha", 1.0), c, attr_float(i, "beta", 1.0));
   }
 
   void matmul(size_t i) {
@@ -491,12 +592,47 @@ class Importer {
     const Const& c = const_input(i, k, "addend");
     Layer& l = m_.layers.back();
     const int64_t units = l.kind == LayerKind::Dense ? l.units : l.filters;
-    l.weights["bias"] = Tensor({units}, per_channel(i, c.t, units, "addend"));
+    const OnnxTensor addend = opset_ <= 6 ? legacy_broadcast(i, c.t, k) : c.t;
+    l.weights["bias"] = Tensor({units}, per_channel(i, addend, units, "addend"));
     l.use_bias = true;
     l.precision.bias = c.precision;
     if (c.spec) quant_fields_[l.name + "\nbias"] = *c.spec;
     reshape_check(i);
     fresh_kernel_ = false;
+  }
+
+  // Add at opset 6: without `broadcast` both inputs have one shape; with broadcast = 1 the
+  // second input's dims line up with the first's from `axis` (default: the trailing dims).
+  // Returns the addend (input k) with the dims numpy broadcasting gives the same meaning.
+  OnnxTensor legacy_broadcast(size_t i, const OnnxTensor& t, size_t k) const {
+    const int64_t r = static_cast<int64_t>(axes_.size());
+    Shape full = onnx_sample_dims();
+    full.insert(full.begin(), onnx_input_dims_[0]);
+    if (attr_int(i, "broadcast", 0) == 0) {
+      if (t.dims != full)
+        fail(i, fmt::format("attribute 'broadcast' = 0 needs an addend of the input's shape {}, "
+                            "not {}",
+                            shape_str(full), shape_str(t.dims)));
+      return t;
+    }
+    if (k != 1) fail(i, "attribute 'broadcast' = 1 broadcasts input B, which is the activation");
+    const int64_t rb = static_cast<int64_t>(t.dims.size());
+    int64_t axis = attr_int(i, "axis", r - rb);
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis + rb > r)
+      fail(i, fmt::format("attribute 'axis' = {} does not fit an addend of shape {} to rank {}",
+                          attr_int(i, "axis", r - rb), shape_str(t.dims), r));
+    OnnxTensor out = t;
+    out.dims.assign(static_cast<size_t>(r), 1);
+    for (int64_t j = 0; j < rb; ++j) {
+      const int64_t want = full[static_cast<size_t>(axis + j)];
+      const int64_t have = t.dims[static_cast<size_t>(j)];
+      if (have != want && !(want < 0 && have == 1))  // want < 0: a symbolic batch
+        fail(i, fmt::format("addend of shape {} does not match the input's shape {} from axis {}",
+                            shape_str(t.dims), shape_str(full), axis));
+      out.dims[static_cast<size_t>(axis + j)] = have;
+    }
+    return out;
   }
 
   // Window ops: kernel sizes, strides, and the IR padding equivalent to the node's pads.
@@ -640,6 +776,7 @@ class Importer {
     if (axes_[1] != static_cast<int>(r) - 1)
       fail(i, "its channel axis 1 is not the channels-last axis in this graph's layout");
     if (attr_int(i, "training_mode", 0) != 0) fail(i, "attribute 'training_mode' = 1");
+    require_inference_mode(i);
     if (attr_int(i, "spatial", 1) != 1) fail(i, "attribute 'spatial' = 0 is not supported");
     const int64_t c = ir_shape().back();
     const char* names[] = {"scale", "B", "mean", "var"};
@@ -676,10 +813,44 @@ class Importer {
     push_layer(i, std::move(l));
   }
 
-  void relu(size_t i) {
+  // Relu, Sigmoid, Tanh, HardSigmoid, LeakyRelu, Elu, Selu: an activation layer with the
+  // op's parameters (ONNX defaults where absent).
+  void activation(size_t i, ActivationKind kind) {
     Layer l;
     l.kind = LayerKind::Activation;
-    l.activation = ActivationKind::ReLU;
+    l.activation = kind;
+    const auto param = [&](const char* key, double fallback) {
+      const OnnxAttribute* a = attr(i, key, OnnxAttribute::Kind::Float);
+      const double v = a ? decimal(a->f) : fallback;
+      if (!std::isfinite(v)) fail(i, fmt::format("attribute '{}' = {} is not finite", key, v));
+      return v;
+    };
+    switch (kind) {
+      case ActivationKind::HardSigmoid:
+        l.alpha = param("alpha", 0.2);
+        l.beta = param("beta", 0.5);
+        break;
+      case ActivationKind::LeakyReLU:
+        l.alpha = param("alpha", 0.01);
+        break;
+      case ActivationKind::ELU:
+        l.alpha = param("alpha", 1.0);
+        break;
+      case ActivationKind::SELU: {
+        // The IR's SELU has the standard constants; ONNX's defaults are their float32 values.
+        constexpr double kAlpha = 1.6732632423543772, kGamma = 1.0507009873554805;
+        for (auto [key, want] : {std::pair{"alpha", kAlpha}, {"gamma", kGamma}}) {
+          const double v = param(key, want);
+          if (std::fabs(v - want) > 1e-6 * want)
+            fail(i, fmt::format("attribute '{}' = {} is not the standard SELU constant {} "
+                                "(only the standard SELU is supported)",
+                                key, num_str(v), want));
+        }
+        break;
+      }
+      default:
+        break;
+    }
     push_layer(i, std::move(l));
   }
 
@@ -823,6 +994,7 @@ class Importer {
       if (op != "Add")
         for (size_t k = 1; k < n.inputs.size(); ++k)
           if (n.inputs[k] == cur) fail(i, fmt::format("uses '{}' twice (unsupported)", cur));
+      check_attributes(i);
       if (!n.domain.empty()) {
         quant_activation(i);
       } else if (op == "Gemm") {
@@ -837,8 +1009,8 @@ class Importer {
         pool(i, op == "MaxPool");
       } else if (op == "BatchNormalization") {
         batchnorm(i);
-      } else if (op == "Relu") {
-        relu(i);
+      } else if (const auto act = elementwise_activation(op)) {
+        activation(i, *act);
       } else if (op == "Softmax") {
         softmax(i);
       } else if (op == "Transpose") {
@@ -849,6 +1021,7 @@ class Importer {
         reshape(i);
       } else if (op == "Identity") {
       } else if (op == "Dropout") {
+        require_inference_mode(i);
         require_only_first_output(i);
       } else {
         fail(i, "unsupported op type");

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <set>
+#include <tuple>
 
 #include "hwprune/io/keras.hpp"
 #include "keras_detail.hpp"
@@ -272,15 +273,23 @@ bool looks_like_quantizer(const std::string& s) {
 
 }  // namespace
 
-ActivationSpec activation_spec(const json& a, bool allow_quantizers) {
+ActivationSpec activation_spec(const json& a, bool allow_quantizers, bool keras3) {
   if (a.is_null()) return {};
   if (a.is_string() && !looks_like_quantizer(a.get<std::string>())) {
     const std::string name = a.get<std::string>();
-    if (name == "linear") return {ActivationKind::Linear, std::nullopt, name};
-    if (name == "relu") return {ActivationKind::ReLU, std::nullopt, name};
-    if (name == "softmax") return {ActivationKind::Softmax, std::nullopt, name};
-    throw Error(fmt::format("unsupported activation '{}' (supported: linear, relu, softmax{})",
-                            name, allow_quantizers ? ", quantized_relu, quantized_bits" : ""));
+    // Keras activation names are the IR's (kActivationNames) except quantized_relu, which
+    // is a QKeras quantizer.
+    if (name != "quantized_relu" && kActivationNames.contains(name)) {
+      ActivationSpec s{kActivationNames.parse(name), std::nullopt, name};
+      std::tie(s.alpha, s.beta) = default_activation_params(s.kind);
+      if (s.kind == ActivationKind::LeakyReLU) s.alpha = 0.2;  // keras.activations.leaky_relu
+      if (s.kind == ActivationKind::HardSigmoid && keras3) s.alpha = 1.0 / 6.0;  // relu6(x+3)/6
+      return s;
+    }
+    throw Error(
+        fmt::format("unsupported activation '{}' (supported: linear, relu, softmax, sigmoid, tanh, "
+                    "hard_sigmoid, leaky_relu, elu, selu{})",
+                    name, allow_quantizers ? ", quantized_relu, quantized_bits" : ""));
   }
   if (!allow_quantizers)
     throw Error(fmt::format("unsupported activation {} (QKeras quantizers need QActivation)",

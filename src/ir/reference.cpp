@@ -261,28 +261,23 @@ Tensor reference_forward(const Model& model_in, const Tensor& x, const Reference
         break;
       }
       case LayerKind::Activation:
-        switch (l.activation) {
-          case ActivationKind::ReLU:
-          case ActivationKind::QuantizedReLU:
-            for (float& v : cur) v = std::max(v, 0.0f);
-            quantize_result();
-            break;
-          case ActivationKind::Linear:
-            quantize_result();
-            break;
-          case ActivationKind::Softmax: {
-            const int64_t c = l.output_shape.back();
-            for (size_t r = 0; r < cur.size(); r += static_cast<size_t>(c)) {
-              float mx = *std::max_element(cur.begin() + r, cur.begin() + r + c);
-              double sum = 0;
-              for (int64_t j = 0; j < c; ++j) sum += std::exp(static_cast<double>(cur[r + j] - mx));
-              for (int64_t j = 0; j < c; ++j)
-                cur[r + j] =
-                    static_cast<float>(std::exp(static_cast<double>(cur[r + j] - mx)) / sum);
-            }
-            break;
+        if (l.activation == ActivationKind::Softmax) {
+          const int64_t c = l.output_shape.back();
+          for (size_t r = 0; r < cur.size(); r += static_cast<size_t>(c)) {
+            float mx = *std::max_element(cur.begin() + r, cur.begin() + r + c);
+            double sum = 0;
+            for (int64_t j = 0; j < c; ++j) sum += std::exp(static_cast<double>(cur[r + j] - mx));
+            for (int64_t j = 0; j < c; ++j)
+              cur[r + j] = static_cast<float>(std::exp(static_cast<double>(cur[r + j] - mx)) / sum);
           }
+          break;
         }
+        // Element-wise: f(x) (apply_activation), then the result precision.
+        if (l.activation == ActivationKind::ReLU || l.activation == ActivationKind::QuantizedReLU)
+          for (float& v : cur) v = std::max(v, 0.0f);  // = activation_value, faster
+        else if (l.activation != ActivationKind::Linear)
+          for (float& v : cur) v = activation_value(l, v);
+        quantize_result();
         break;
       case LayerKind::MaxPool1D:
       case LayerKind::MaxPool2D:

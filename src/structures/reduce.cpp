@@ -140,10 +140,9 @@ bool output_is_zero(const Model& m, size_t li, size_t consumer, int64_t c, bool 
       }
       case LayerKind::Activation:
         if (x.activation == ActivationKind::Softmax) return false;  // not a pass-through
-        for (float& v : vals) {
-          if (x.activation != ActivationKind::Linear) v = std::max(v, 0.0f);
-          v = q(result, v);
-        }
+        // A constant stays a constant, f(v) as reference_forward computes it: sigmoid(0) is
+        // 0.5, so a zero channel is not zero after a sigmoid.
+        for (float& v : vals) v = q(result, activation_value(x, v));
         break;
       case LayerKind::MaxPool1D:
       case LayerKind::MaxPool2D:

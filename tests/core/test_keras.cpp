@@ -665,7 +665,7 @@ TEST(KerasErrors, UnsupportedLayersAttributesAndQuantizers) {
   const std::vector<Case> cases = {
       {{{"class_name", "LSTM"}, {"config", {{"name", "lstm_1"}, {"units", 4}}}},
        "layer 'lstm_1': unsupported layer type 'LSTM'"},
-      {dense("fc", 3, "tanh"), "layer 'fc': activation: unsupported activation 'tanh'"},
+      {dense("fc", 3, "swish"), "layer 'fc': activation: unsupported activation 'swish'"},
       {conv, "layer 'c1': dilation_rate [2] is not supported"},
       {conv_cf, "layer 'c1': data_format 'channels_first' is not supported"},
       {causal, "layer 'c1': padding 'causal' is not supported"},

@@ -1,5 +1,7 @@
 // Zero-structure removal: which Dense neurons / Conv filters are removed, the new shapes, and
 // bit-identical outputs under reference_forward (quantized and float).
+#include <tuple>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -347,6 +349,54 @@ TEST(Reduce, ConvSamePaddingAvgPoolAndBatchNorm) {
     EXPECT_EQ(r.layer("out").weight("kernel").shape, (Shape{4, 3}));
     expect_same_outputs(mm, r, 100, 10);
   }
+}
+
+// A masked neuron outputs its bias b; after the activation f the consumer reads f(b), so the
+// neuron is removable only where f(b) is exactly 0: sigmoid(0) = 0.5 and hard_sigmoid(0) = 0.5
+// keep neuron 2 (bias 0), which ReLU, tanh, leaky ReLU, ELU and SELU remove.
+struct ActivationCase {
+  ActivationKind kind;
+  std::vector<int64_t> removed;  // of d1: 2 (bias 0), 5 (bias -0.5), 7 (bias 0.5), 11 (unread)
+};
+
+class ReduceActivation : public ::testing::TestWithParam<ActivationCase> {};
+
+TEST_P(ReduceActivation, DeadNeuronOutputsTheActivationOfItsBias) {
+  Model m = mlp_with_zeros();
+  Layer& act = m.layer("relu1");
+  act.activation = GetParam().kind;
+  std::tie(act.alpha, act.beta) = default_activation_params(act.activation);
+  ReduceReport rep;
+  const Model r = remove_zero_structures(m, {}, &rep);
+  ASSERT_FALSE(rep.changes.empty());
+  EXPECT_EQ(rep.changes[0].layer, "d1");
+  EXPECT_EQ(rep.changes[0].removed, GetParam().removed) << to_string(act.activation);
+  expect_same_outputs(m, r, 200, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, ReduceActivation,
+                         ::testing::Values(ActivationCase{ActivationKind::ReLU, {2, 5, 11}},
+                                           ActivationCase{ActivationKind::Linear, {2, 11}},
+                                           ActivationCase{ActivationKind::Sigmoid, {11}},
+                                           ActivationCase{ActivationKind::HardSigmoid, {11}},
+                                           ActivationCase{ActivationKind::Tanh, {2, 11}},
+                                           ActivationCase{ActivationKind::LeakyReLU, {2, 11}},
+                                           ActivationCase{ActivationKind::ELU, {2, 11}},
+                                           ActivationCase{ActivationKind::SELU, {2, 11}}),
+                         [](const auto& info) { return std::string(to_string(info.param.kind)); });
+
+TEST(Reduce, SigmoidOfAVeryNegativeBiasQuantizesToZero) {
+  // sigmoid(-20) = 2e-9 truncates to 0 in ap_fixed<16,6> (10 fractional bits): neuron 5 goes;
+  // sigmoid(0) = 0.5 (neuron 2) stays.
+  Model m = mlp_with_zeros();
+  m.layer("relu1").activation = ActivationKind::Sigmoid;
+  set(m.layer("d1"), "bias", 5, -20.0f);
+  m.set_precision(kFixed);
+  ReduceReport rep;
+  const Model r = remove_zero_structures(m, {}, &rep);
+  ASSERT_FALSE(rep.changes.empty());
+  EXPECT_THAT(rep.changes[0].removed, ElementsAre(5, 11));
+  expect_same_outputs(m, r, 200, 4, false);
 }
 
 }  // namespace

@@ -193,6 +193,11 @@ std::pair<double, double> default_activation_params(ActivationKind a);
 // The float value of an element-wise activation (any kind but Softmax) of layer `l` at x:
 // the function the C++ reference and the training engine compute (docs/model-semantics.md).
 double apply_activation(const Layer& l, double x);
+// apply_activation of a float32 value, rounded to float32: what reference_forward computes
+// for one element before quantizing it to the layer's result precision.
+inline float activation_value(const Layer& l, float x) {
+  return static_cast<float>(apply_activation(l, static_cast<double>(x)));
+}
 
 struct Model {
   std::string name = "model";

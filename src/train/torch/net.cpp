@@ -50,6 +50,32 @@ std::vector<int64_t> channel_view(int64_t c, int64_t dim) {
   return v;
 }
 
+// An element-wise activation (any kind but Softmax) in float32, apply_activation's function.
+torch::Tensor elementwise_activation(const Layer& l, const torch::Tensor& x) {
+  switch (l.activation) {
+    case ActivationKind::Linear:
+      return x;
+    case ActivationKind::ReLU:
+    case ActivationKind::QuantizedReLU:
+      return torch::relu(x);
+    case ActivationKind::Sigmoid:
+      return torch::sigmoid(x);
+    case ActivationKind::Tanh:
+      return torch::tanh(x);
+    case ActivationKind::HardSigmoid:
+      return torch::clamp(x * l.alpha + l.beta, 0.0, 1.0);
+    case ActivationKind::LeakyReLU:
+      return torch::leaky_relu(x, l.alpha);
+    case ActivationKind::ELU:
+      return torch::elu(x, l.alpha);
+    case ActivationKind::SELU:
+      return torch::selu(x);
+    case ActivationKind::Softmax:
+      break;
+  }
+  throw Error(fmt::format("{}: softmax is not an element-wise activation", l.name));
+}
+
 }  // namespace
 
 torch::Tensor to_torch(const Tensor& t) {
@@ -212,8 +238,7 @@ size_t Net::group_layer(const hw::GroupSet& g, const char* what) const {
   return i;
 }
 
-torch::Tensor Net::torch_members(size_t layer, const hw::GroupSet& g,
-                                 const char* what) const {
+torch::Tensor Net::torch_members(size_t layer, const hw::GroupSet& g, const char* what) const {
   const Layer& l = model_.layers[layer];
   const int64_t n = st_[layer].kernel.numel();
   const auto members = static_cast<int64_t>(g.members.size());
@@ -489,18 +514,10 @@ torch::Tensor Net::forward(const torch::Tensor& x_in, bool train, bool apply_fin
         break;
       }
       case LayerKind::Activation:
-        switch (l.activation) {
-          case ActivationKind::ReLU:
-          case ActivationKind::QuantizedReLU:
-            x = result(torch::relu(x), l.precision.result, train, static_cast<int>(i));
-            break;
-          case ActivationKind::Linear:
-            x = result(x, l.precision.result, train, static_cast<int>(i));
-            break;
-          case ActivationKind::Softmax:
-            x = torch::softmax(x, cf ? 1 : x.dim() - 1);
-            break;
-        }
+        if (l.activation == ActivationKind::Softmax)
+          x = torch::softmax(x, cf ? 1 : x.dim() - 1);
+        else
+          x = result(elementwise_activation(l, x), l.precision.result, train, static_cast<int>(i));
         break;
       case LayerKind::MaxPool1D:
       case LayerKind::MaxPool2D:
