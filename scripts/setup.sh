@@ -20,6 +20,8 @@ packages=(
   coinor-cbc
   # hardware checks: synthesis and co-simulation of the generated Verilog
   yosys verilator
+  # tests: hls4ml (Python, tests/hls4ml) reads the exports with Debian's python3
+  python3-numpy python3-h5py python3-yaml python3-onnx
   # data: Fashion-MNIST, and R's mlbench for the UCI Letter data
   dataset-fashion-mnist r-base-core r-cran-mlbench
 )

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "hwprune/io/npy.hpp"
@@ -56,9 +58,16 @@ json layer_json(const Layer& l, ZipWriter& zip) {
       j["epsilon"] = l.epsilon;
       j["momentum"] = l.momentum;
       break;
-    case LayerKind::Activation:
+    case LayerKind::Activation: {
       j["activation"] = to_string(l.activation);
+      // The parameters of leaky_relu (alpha), elu (alpha) and hard_sigmoid (alpha, beta).
+      const auto defaults = default_activation_params(l.activation);
+      if (defaults != std::pair<double, double>{0.0, 0.0}) {
+        j["alpha"] = l.alpha;
+        if (l.activation == ActivationKind::HardSigmoid) j["beta"] = l.beta;
+      }
       break;
+    }
     case LayerKind::Dropout:
       j["rate"] = l.rate;
       break;
@@ -169,6 +178,9 @@ Layer read_layer(const Reader& r, const json& j, size_t index) {
         break;
       case LayerKind::Activation:
         l.activation = parse_activation(r.get<std::string>(j, "activation", where));
+        std::tie(l.alpha, l.beta) = default_activation_params(l.activation);  // when absent
+        if (j.contains("alpha")) l.alpha = r.get<double>(j, "alpha", where);
+        if (j.contains("beta")) l.beta = r.get<double>(j, "beta", where);
         break;
       case LayerKind::Dropout:
         l.rate = r.get<double>(j, "rate", where);
