@@ -21,6 +21,8 @@ packages=(
   coinor-cbc python3-onnx python3-numpy
   # hardware checks: synthesis and co-simulation of the generated Verilog
   yosys verilator
+  # tests: hls4ml (Python, tests/hls4ml) reads the exports with Debian's python3
+  python3-h5py python3-yaml
   # data: Fashion-MNIST, and R's mlbench for the UCI Letter data
   dataset-fashion-mnist r-base-core r-cran-mlbench
 )

@@ -17,10 +17,13 @@ struct ConvertArgs {
   data::ModelSource src;
   HardwareArgs hw;
   std::string out;
+  std::string keras_flavour{io::kKerasFlavours.name(io::KerasFlavour::Plain)};
   bool no_quant = false, no_hls = false;
 };
 
 void run_convert(const ConvertArgs& a) {
+  io::ExportOptions o;
+  o.keras_flavour = io::kKerasFlavours.parse(a.keras_flavour);  // before any work
   Model model = data::load_model_source(a.src).model;
   if (a.hw.given()) {
     // Requested hardware attributes, resolved and checked, then written with the model.
@@ -29,7 +32,6 @@ void run_convert(const ConvertArgs& a) {
     print_notes(stdout, mapped.hardware.adjustments);
     hw::record_hardware(model, mapped.hardware, spec.defaults);
   }
-  io::ExportOptions o;
   o.quant_nodes = !a.no_quant;
   o.hls_config = !a.no_hls;
   for (const auto& f : io::export_model(model, a.out, o)) fmt::print("wrote {}\n", f);
@@ -49,6 +51,10 @@ std::function<void()> add_convert_command(CLI::App& app) {
   add_model_file_options(cmd, a->src);
   a->hw.device = false;
   add_hardware_options(cmd, a->hw);
+  cmd->add_option("--keras-flavour", a->keras_flavour,
+                  fmt::format("Keras (.json/.h5) layers of a quantized model:\n{}",
+                              io::kKerasFlavours.help_lines("    ")))
+      ->capture_default_str();
   cmd->add_flag("--no-quant-nodes", a->no_quant, "ONNX: no QONNX Quant nodes");
   cmd->add_flag("--no-hls-config", a->no_hls,
                 "Do not write <stem>_<ext>_hls4ml.yml beside an ONNX/Keras export");
@@ -57,6 +63,7 @@ std::function<void()> add_convert_command(CLI::App& app) {
       "  hwprune convert pruned.hwp pruned.onnx         # + pruned_onnx_hls4ml.yml\n"
       "  hwprune convert pruned.hwp pruned.json --rf 4  # + pruned_weights.h5, "
       "pruned_json_hls4ml.yml\n"
+      "  hwprune convert pruned.hwp pruned.json --keras-flavour qkeras   # QDense/QActivation\n"
       "  hwprune convert KERAS_3layer.json jet.hwp\n"
       "The hls4ml config is named after the export's stem and extension (<stem>_<ext>_hls4ml.yml,\n"
       "OutputDir <stem>_<ext>_hls4ml_prj), so exports of one model in several formats into one\n"

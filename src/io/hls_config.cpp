@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "export_form.hpp"
 #include "hwprune/hw/estimate.hpp"
 #include "hwprune/util/error.hpp"
 
@@ -335,8 +336,8 @@ bool has_dead_lane(const Layer& l, int64_t rf) {
 }  // namespace
 
 std::string hls_config_yaml(const Model& model_in, const HlsExportOptions& o) {
-  Model model = model_in;
-  model.infer_shapes();
+  // The layers the exported file has (a quantized model's BatchNorms folded).
+  const Model model = export_detail::export_form(model_in);
   YAML::Emitter out;
   out << YAML::BeginMap;
   if (!o.keras_json.empty()) out << YAML::Key << "KerasJson" << YAML::Value << o.keras_json;
@@ -371,7 +372,9 @@ std::string hls_config_yaml(const Model& model_in, const HlsExportOptions& o) {
 
   out << YAML::Key << "LayerName" << YAML::Value << YAML::BeginMap;
   if (model.input_precision) {
-    out << YAML::Key << input_layer_names(model).front() << YAML::Value << YAML::BeginMap;
+    const std::string input = o.onnx_model.empty() ? input_layer_names(model).front()
+                                                   : export_detail::onnx_input_name(model);
+    out << YAML::Key << input << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "Precision" << YAML::Value << YAML::BeginMap << YAML::Key << "result"
         << YAML::Value << model.input_precision->str() << YAML::EndMap;
     out << YAML::EndMap;

@@ -84,14 +84,14 @@ std::vector<std::string> export_model(const Model& model, const std::string& pat
       break;
     case ModelFormat::KerasJson: {
       const std::string h5 = stem + "_weights.h5";
-      save_keras(model, path, h5);
+      save_keras(model, path, h5, {options.keras_flavour});
       files.push_back(h5);
       hls.keras_json = p.filename().string();
       hls.keras_h5 = fs::path(h5).filename().string();
       break;
     }
     case ModelFormat::KerasH5:
-      save_keras_h5(model, path);
+      save_keras_h5(model, path, {options.keras_flavour});
       hls.keras_h5 = p.filename().string();
       break;
     case ModelFormat::HlsConfig:

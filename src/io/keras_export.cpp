@@ -1,6 +1,7 @@
 // Keras 2 / QKeras export: architecture JSON (Sequential) + weights .h5 in the weights-only
 // layout, or one full-model .h5. The exact precisions go in a top-level "hwprune" block that
 // Keras ignores; load_keras restores them.
+#include "export_form.hpp"
 #include "hwprune/io/keras.hpp"
 #include "hwprune/util/fs.hpp"
 #include "keras_detail.hpp"
@@ -24,6 +25,7 @@ SlotQuantizer slot_quantizer(const Layer& l, std::string_view slot) {
 namespace {
 
 using namespace keras_detail;
+using namespace export_detail;
 
 using ojson = nlohmann::ordered_json;
 
@@ -102,6 +104,40 @@ ojson base_config(const Layer& l) {
   return c;
 }
 
+// An activation as the Keras layer hls4ml's keras_v2 converter reads: Activation(name), with
+// LeakyReLU and ELU (alpha != 1) as their own layers carrying alpha. hls4ml's hard_sigmoid is
+// Keras 2's clip(0.2 x + 0.5, 0, 1), so other parameters are refused.
+ojson activation_json(const std::string& file, const Layer& l, ojson c) {
+  switch (l.activation) {
+    case ActivationKind::LeakyReLU:
+      c["alpha"] = l.alpha;
+      return entry("LeakyReLU", c);
+    case ActivationKind::ELU:
+      if (l.alpha != 1.0) {
+        c["alpha"] = l.alpha;
+        return entry("ELU", c);
+      }
+      break;
+    case ActivationKind::HardSigmoid: {
+      const auto [alpha, beta] = default_activation_params(ActivationKind::HardSigmoid);
+      if (l.alpha != alpha || l.beta != beta)
+        fail_layer(file, l,
+                   fmt::format("hard_sigmoid with alpha={} beta={} has no Keras layer (Keras 2 "
+                               "and hls4ml compute clip({} x + {}, 0, 1))",
+                               l.alpha, l.beta, alpha, beta));
+      break;
+    }
+    default:
+      break;
+  }
+  // A QuantizedReLU written without its quantizer is a ReLU.
+  c["activation"] = l.activation == ActivationKind::QuantizedReLU
+                        ? std::string("relu")
+                        : std::string(to_string(l.activation));
+  return entry("Activation", c);
+}
+
+// `quantized`: QKeras classes and quantizers (the qkeras flavour of a quantized model).
 ojson layer_json(const std::string& file, const Layer& l, bool quantized) {
   ojson c = base_config(l);
   switch (l.kind) {
@@ -137,17 +173,15 @@ ojson layer_json(const std::string& file, const Layer& l, bool quantized) {
       c["scale"] = true;
       return entry("BatchNormalization", c);
     case LayerKind::Activation: {
-      ojson q = slot_quantizer_json(file, l, "result", l.precision.result);
-      if (!q.is_null()) {
-        q["__passive_serialization__"] = true;
-        c["activation"] = std::move(q);
-        return entry("QActivation", c);
+      if (quantized) {
+        ojson q = slot_quantizer_json(file, l, "result", l.precision.result);
+        if (!q.is_null()) {
+          q["__passive_serialization__"] = true;
+          c["activation"] = std::move(q);
+          return entry("QActivation", c);
+        }
       }
-      // No quantizer: Keras' own activation (a QuantizedReLU without its precision is a ReLU).
-      c["activation"] = l.activation == ActivationKind::QuantizedReLU
-                            ? std::string("relu")
-                            : std::string(to_string(l.activation));
-      return entry("Activation", c);
+      return activation_json(file, l, std::move(c));
     }
     case LayerKind::MaxPool1D:
     case LayerKind::MaxPool2D:
@@ -203,9 +237,9 @@ ojson extension(const Model& m) {
   return ext;
 }
 
-// The architecture JSON of a validated model.
-ojson architecture(const Model& m, const std::string& file) {
-  const bool quantized = m.is_quantized();
+// The architecture JSON of a model in its export form.
+ojson architecture(const Model& m, const std::string& file, KerasFlavour flavour) {
+  const bool quantized = m.is_quantized() && flavour == KerasFlavour::QKeras;
   ojson input = ojson::object();
   ojson shape = ojson::array({nullptr});
   for (int64_t d : m.input_shape) shape.push_back(d);
@@ -225,25 +259,19 @@ ojson architecture(const Model& m, const std::string& file) {
 }
 
 Model validated(const Model& model, const std::string& file) {
-  Model m = model;
   try {
-    m.infer_shapes();
+    return export_form(model);
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", file, e.what()));
   }
-  return m;
 }
 
-// The tensors Keras stores for a layer, in Keras order, with the mask applied to the kernel.
+// The tensors Keras stores for a layer, in Keras order, as exported (exported_kernel).
 std::vector<std::pair<std::string, Tensor>> keras_weights(const Layer& l) {
   std::vector<std::pair<std::string, Tensor>> out;
   if (l.has_kernel()) {
-    Tensor k = l.weight("kernel");
-    if (!l.mask.empty())
-      for (size_t i = 0; i < k.data.size(); ++i)
-        if (l.mask.data[i] == 0.0f) k.data[i] = 0.0f;
-    out.emplace_back("kernel", std::move(k));
-    if (l.use_bias) out.emplace_back("bias", l.weight("bias"));
+    out.emplace_back("kernel", exported_kernel(l, true));
+    if (l.use_bias) out.emplace_back("bias", exported_bias(l, true));
   } else if (l.kind == LayerKind::BatchNorm) {
     for (const char* key : {"gamma", "beta", "moving_mean", "moving_variance"})
       out.emplace_back(key, l.weight(key));
@@ -272,9 +300,10 @@ void write_weights(const h5::Handle& root, const Model& m) {
 
 }  // namespace
 
-void save_keras(const Model& model, const std::string& json_path, const std::string& h5_path) {
+void save_keras(const Model& model, const std::string& json_path, const std::string& h5_path,
+                const KerasExportOptions& options) {
   const Model m = validated(model, json_path);
-  const std::string text = architecture(m, json_path).dump(2) + "\n";
+  const std::string text = architecture(m, json_path, options.flavour).dump(2) + "\n";
   write_via_temp(h5_path, [&](const std::string& tmp) {
     h5::Handle file = h5::create_file(tmp, h5_path);
     {
@@ -286,9 +315,10 @@ void save_keras(const Model& model, const std::string& json_path, const std::str
   write_file_atomic(json_path, text);
 }
 
-void save_keras_h5(const Model& model, const std::string& h5_path) {
+void save_keras_h5(const Model& model, const std::string& h5_path,
+                   const KerasExportOptions& options) {
   const Model m = validated(model, h5_path);
-  const std::string text = architecture(m, h5_path).dump();
+  const std::string text = architecture(m, h5_path, options.flavour).dump();
   write_via_temp(h5_path, [&](const std::string& tmp) {
     h5::Handle file = h5::create_file(tmp, h5_path);
     {

@@ -58,7 +58,7 @@ json layer_json(const Layer& l, ZipWriter& zip) {
       j["epsilon"] = l.epsilon;
       j["momentum"] = l.momentum;
       break;
-    case LayerKind::Activation:
+    case LayerKind::Activation: {
       j["activation"] = to_string(l.activation);
       if (l.activation == ActivationKind::LeakyReLU || l.activation == ActivationKind::ELU)
         j["alpha"] = l.alpha;
@@ -67,6 +67,7 @@ json layer_json(const Layer& l, ZipWriter& zip) {
         j["beta"] = l.beta;
       }
       break;
+    }
     case LayerKind::Dropout:
       j["rate"] = l.rate;
       break;

@@ -1,11 +1,14 @@
 // IR -> ONNX: one node (plus Transposes and QONNX Quant nodes) per layer, keeping the IR's
 // channels-last semantics at the graph boundary (see docs/onnx.md).
 #include <cmath>
+#include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "export_form.hpp"
 #include "hwprune/io/onnx.hpp"
 #include "hwprune/util/error.hpp"
 #include "onnx_quant.hpp"
@@ -15,6 +18,7 @@ namespace hwprune::io {
 namespace {
 
 using namespace onnx_detail;
+using namespace export_detail;
 
 // Keras-'same' padding before/after of one spatial dimension.
 std::pair<int64_t, int64_t> same_pads(int64_t in, int64_t out, int64_t k, int64_t s) {
@@ -27,19 +31,19 @@ class Exporter {
   Exporter(const Model& model, const OnnxExportOptions& options) : m_(model), opt_(options) {}
 
   OnnxGraph run() {
-    m_.infer_shapes();
+    m_ = export_form(m_);
     onnx_ir_version_for_opset(opt_.opset);  // validates the opset
     g_.opsets[""] = opt_.opset;
     g_.producer_name = "hwprune";
     g_.name = m_.name;
-    auto in = m_.metadata.find("onnx.input");
-    cur_ = unique(in != m_.metadata.end() && !in->second.empty() ? in->second : "input");
+    cur_ = unique(onnx_input_name(m_));
     OnnxValueInfo input;
     input.name = cur_;
     input.has_shape = true;
     input.dims = {-1};
     input.dims.insert(input.dims.end(), m_.input_shape.begin(), m_.input_shape.end());
     g_.inputs.push_back(input);
+    dims_[cur_] = input.dims;
     rank_ = m_.input_shape.size() + 1;
 
     if (opt_.quant_nodes && m_.input_precision) result_quant(m_.input_precision, "input_quant");
@@ -53,6 +57,16 @@ class Exporter {
     const Shape os = m_.output_shape();
     output.dims.insert(output.dims.end(), os.begin(), os.end());
     g_.outputs.push_back(output);
+    // The shape of every other value, initializers included: hls4ml's ONNX front end looks
+    // up each node input there (QONNX's cleanup would add them; checked by onnx too).
+    for (const auto& [name, dims] : dims_) {
+      if (name == input.name || name == output.name) continue;
+      OnnxValueInfo v;
+      v.name = name;
+      v.has_shape = true;
+      v.dims = dims;
+      g_.value_info.push_back(std::move(v));
+    }
     if (uses_quant_) g_.opsets[kQonnxDomain] = 1;
     if (opt_.quant_nodes) write_metadata();
     return std::move(g_);
@@ -68,6 +82,7 @@ class Exporter {
   size_t rank_ = 2;                   // its rank, batch included
   bool channels_first_ = false;       // its layout
   bool uses_quant_ = false;
+  std::map<std::string, Shape> dims_;  // every value's ONNX shape, batch -1
 
   static std::string unique_in(std::set<std::string>& used, const std::string& base) {
     std::string name = base;
@@ -77,22 +92,38 @@ class Exporter {
   }
   std::string unique(const std::string& base) { return unique_in(names_, base); }
 
-  OnnxNode& node(const std::string& op, const std::string& name, std::vector<std::string> inputs) {
+  // A node whose output has shape `dims` (batch -1).
+  OnnxNode& node(const std::string& op, const std::string& name, std::vector<std::string> inputs,
+                 Shape dims) {
     OnnxNode n;
     n.op_type = op;
     n.name = unique_in(node_names_, name);
     n.inputs = std::move(inputs);
     n.outputs = {unique(n.name)};
+    dims_[n.outputs[0]] = std::move(dims);
     g_.nodes.push_back(std::move(n));
     return g_.nodes.back();
   }
-  // Appends a node on the current activation; it becomes the new current activation.
+  // Appends a node on the current activation; it becomes the new current activation. Its
+  // output has shape `dims`, by default the current activation's.
   OnnxNode& chain(const std::string& op, const std::string& name,
-                  std::vector<std::string> extra = {}) {
+                  std::vector<std::string> extra = {}, std::optional<Shape> dims = std::nullopt) {
     extra.insert(extra.begin(), cur_);
-    OnnxNode& n = node(op, name, std::move(extra));
+    OnnxNode& n = node(op, name, std::move(extra), dims ? *dims : dims_.at(cur_));
     cur_ = n.outputs[0];
     return n;
+  }
+  // The ONNX shape of layer l's output in the current layout.
+  Shape output_dims(const Layer& l) const {
+    Shape d{-1};
+    const Shape& os = l.output_shape;
+    if (channels_first_ && os.size() > 1) {
+      d.push_back(os.back());
+      d.insert(d.end(), os.begin(), os.end() - 1);
+    } else {
+      d.insert(d.end(), os.begin(), os.end());
+    }
+    return d;
   }
 
   std::string initializer(const std::string& name, Shape dims, const std::vector<float>& values,
@@ -102,28 +133,19 @@ class Exporter {
     t.values.assign(values.begin(), values.end());
     t.type = type;
     const std::string n = unique(name);
+    dims_[n] = t.dims;
     g_.initializers[n] = std::move(t);
     return n;
   }
-  // Shared scalar initializers of the Quant nodes.
-  std::string scalar(const std::string& name, float v) {
-    if (!g_.initializers.count(name)) {
-      names_.insert(name);
-      g_.initializers[name] = OnnxTensor{{}, {static_cast<double>(v)}, OnnxType::Float};
-    }
-    return name;
-  }
-
+  // A Quant node on value x with its own scale, zero-point and bit-width initializers
+  // (hls4ml's ONNX front end removes each parameter constant once it has read it, so they
+  // cannot be shared between Quant nodes).
   OnnxNode& quant_node(const std::string& x, const QuantSpec& s, const std::string& name) {
     uses_quant_ = true;
-    const std::string scale =
-        scalar(s.frac_bits >= 0 ? fmt::format("quant_scale_2^-{}", s.frac_bits)
-                                : fmt::format("quant_scale_2^{}", -s.frac_bits),
-               std::ldexp(1.0f, -s.frac_bits));
-    const std::string zero = scalar("quant_zeropt", 0.0f);
-    const std::string bits =
-        scalar(fmt::format("quant_bitwidth_{}", s.bitwidth), static_cast<float>(s.bitwidth));
-    OnnxNode& n = node("Quant", name, {x, scale, zero, bits});
+    const std::string scale = initializer(name + "_scale", {}, {std::ldexp(1.0f, -s.frac_bits)});
+    const std::string zero = initializer(name + "_zeropt", {}, {0.0f});
+    const std::string bits = initializer(name + "_bitwidth", {}, {static_cast<float>(s.bitwidth)});
+    OnnxNode& n = node("Quant", name, {x, scale, zero, bits}, dims_.at(x));
     n.domain = kQonnxDomain;
     n.attributes["signed"] = OnnxAttribute::of_int(s.is_signed ? 1 : 0);
     n.attributes["narrow"] = OnnxAttribute::of_int(s.narrow ? 1 : 0);
@@ -131,17 +153,12 @@ class Exporter {
     return n;
   }
 
-  // A weight/bias initializer (mask applied), behind a Quant node when it has a precision.
-  // Values are pre-quantized when the Quant node cannot reproduce the type's rounding (or
-  // no Quant node can express the type), so the file holds the values hwprune uses.
-  std::string weight(const std::string& name, Shape dims, std::vector<float> values,
+  // A weight/bias initializer (values from exported_kernel/exported_bias: already on the
+  // grid with Quant nodes, as the integer model quantizes them), behind a Quant node when it
+  // has a precision a Quant node expresses.
+  std::string weight(const std::string& name, Shape dims, const std::vector<float>& values,
                      const Precision& p) {
-    const bool quantize = opt_.quant_nodes && p;
-    const auto spec = quantize ? quant_spec(*p) : std::nullopt;
-    if (quantize && (!spec || !rounding_expressible(p->quant))) {
-      const FixedType sat = saturating(*p);
-      for (float& v : values) v = static_cast<float>(sat.quantize(static_cast<double>(v)));
-    }
+    const auto spec = opt_.quant_nodes && p ? quant_spec(*p) : std::nullopt;
     const std::string init = initializer(name, std::move(dims), values);
     if (!spec) return init;
     return quant_node(init, *spec, name + "_quant").outputs[0];
@@ -164,38 +181,38 @@ class Exporter {
     perm.push_back(1);
     return perm;
   }
+  void transpose(const std::string& name, const std::vector<int64_t>& perm) {
+    const Shape& in = dims_.at(cur_);
+    Shape out;
+    for (int64_t p : perm) out.push_back(in[static_cast<size_t>(p)]);
+    chain("Transpose", name, {}, out).attributes["perm"] = OnnxAttribute::of_ints(perm);
+  }
   void to_channels_first(const std::string& hint) {
     if (channels_first_ || rank_ <= 2) return;
-    chain("Transpose", hint + "_to_channels_first").attributes["perm"] =
-        OnnxAttribute::of_ints(perm_to_channels_first());
+    transpose(hint + "_to_channels_first", perm_to_channels_first());
     channels_first_ = true;
   }
   void to_channels_last(const std::string& hint) {
     if (!channels_first_) return;
-    chain("Transpose", hint + "_to_channels_last").attributes["perm"] =
-        OnnxAttribute::of_ints(perm_to_channels_last());
+    transpose(hint + "_to_channels_last", perm_to_channels_last());
     channels_first_ = false;
   }
 
   // ---- layers -------------------------------------------------------------------------
-  std::vector<float> masked_kernel(const Layer& l) const {
-    std::vector<float> k = l.weight("kernel").data;
-    if (!l.mask.empty())
-      for (size_t i = 0; i < k.size(); ++i) k[i] *= l.mask.data[i];
-    return k;
+  std::vector<float> kernel(const Layer& l) const {
+    return exported_kernel(l, opt_.quant_nodes).data;
   }
+  std::vector<float> bias(const Layer& l) const { return exported_bias(l, opt_.quant_nodes).data; }
 
+  // MatMul, then Add of the bias: the form QONNX's cleanup gives a Gemm and the one hls4ml's
+  // ONNX front end reads (it has no Gemm).
   void dense(const Layer& l) {
     const int64_t n_in = l.input_shape[0], n_out = l.units;
-    const std::string w =
-        weight(l.name + ".kernel", {n_in, n_out}, masked_kernel(l), l.precision.weight);
-    if (l.use_bias) {
-      const std::string b =
-          weight(l.name + ".bias", {n_out}, l.weight("bias").data, l.precision.bias);
-      chain("Gemm", l.name, {w, b});
-    } else {
-      chain("MatMul", l.name, {w});
-    }
+    const std::string w = weight(l.name + "_kernel", {n_in, n_out}, kernel(l), l.precision.weight);
+    chain("MatMul", l.name, {w}, output_dims(l));
+    if (l.use_bias)
+      chain("Add", l.name + "_add_bias",
+            {weight(l.name + "_bias", {n_out}, bias(l), l.precision.bias)});
   }
 
   std::vector<int64_t> window_pads(const Layer& l, const std::vector<int64_t>& window) const {
@@ -216,8 +233,8 @@ class Exporter {
     const auto& ks = l.kernel_size;
     const int64_t kh = ks.size() == 2 ? ks[0] : 1, kw = ks.back();
     const int64_t c = l.input_shape.back(), f = l.filters;
-    const auto k = masked_kernel(l);  // (KH, KW, C, F)
-    std::vector<float> w(k.size());   // (F, C, KH, KW)
+    const auto k = kernel(l);        // (KH, KW, C, F)
+    std::vector<float> w(k.size());  // (F, C, KH, KW)
     for (int64_t fo = 0; fo < f; ++fo)
       for (int64_t ci = 0; ci < c; ++ci)
         for (int64_t y = 0; y < kh; ++y)
@@ -226,10 +243,9 @@ class Exporter {
                 k[static_cast<size_t>(((y * kw + x) * c + ci) * f + fo)];
     Shape dims{f, c};
     dims.insert(dims.end(), ks.begin(), ks.end());
-    std::vector<std::string> inputs{weight(l.name + ".kernel", dims, w, l.precision.weight)};
-    if (l.use_bias)
-      inputs.push_back(weight(l.name + ".bias", {f}, l.weight("bias").data, l.precision.bias));
-    OnnxNode& n = chain("Conv", l.name, inputs);
+    std::vector<std::string> inputs{weight(l.name + "_kernel", dims, w, l.precision.weight)};
+    if (l.use_bias) inputs.push_back(weight(l.name + "_bias", {f}, bias(l), l.precision.bias));
+    OnnxNode& n = chain("Conv", l.name, inputs, output_dims(l));
     n.attributes["kernel_shape"] = OnnxAttribute::of_ints(ks);
     n.attributes["strides"] = OnnxAttribute::of_ints(l.strides);
     n.attributes["pads"] = OnnxAttribute::of_ints(window_pads(l, ks));
@@ -238,7 +254,7 @@ class Exporter {
   void pool(const Layer& l) {
     to_channels_first(l.name);
     const bool is_max = l.kind == LayerKind::MaxPool1D || l.kind == LayerKind::MaxPool2D;
-    OnnxNode& n = chain(is_max ? "MaxPool" : "AveragePool", l.name);
+    OnnxNode& n = chain(is_max ? "MaxPool" : "AveragePool", l.name, {}, output_dims(l));
     n.attributes["kernel_shape"] = OnnxAttribute::of_ints(l.pool_size);
     n.attributes["strides"] = OnnxAttribute::of_ints(l.strides);
     n.attributes["pads"] = OnnxAttribute::of_ints(window_pads(l, l.pool_size));
@@ -250,7 +266,7 @@ class Exporter {
     const int64_t c = l.input_shape.back();
     std::vector<std::string> inputs;
     for (const char* key : {"gamma", "beta", "moving_mean", "moving_variance"})
-      inputs.push_back(initializer(l.name + "." + key, {c}, l.weight(key).data));
+      inputs.push_back(initializer(l.name + "_" + key, {c}, l.weight(key).data));
     OnnxNode& n = chain("BatchNormalization", l.name, inputs);
     n.attributes["epsilon"] = OnnxAttribute::of_float(l.epsilon);
     n.attributes["momentum"] = OnnxAttribute::of_float(l.momentum);
@@ -286,6 +302,27 @@ class Exporter {
             chain("Softmax", l.name).attributes["axis"] =
                 OnnxAttribute::of_int(static_cast<int64_t>(rank_) - 1);
             return;
+          case ActivationKind::Sigmoid:
+            chain("Sigmoid", l.name);
+            break;
+          case ActivationKind::Tanh:
+            chain("Tanh", l.name);
+            break;
+          case ActivationKind::SELU:  // ONNX's default alpha and gamma are Keras's constants
+            chain("Selu", l.name);
+            break;
+          case ActivationKind::HardSigmoid: {
+            OnnxNode& n = chain("HardSigmoid", l.name);
+            n.attributes["alpha"] = OnnxAttribute::of_float(l.alpha);
+            n.attributes["beta"] = OnnxAttribute::of_float(l.beta);
+            break;
+          }
+          case ActivationKind::LeakyReLU:
+            chain("LeakyRelu", l.name).attributes["alpha"] = OnnxAttribute::of_float(l.alpha);
+            break;
+          case ActivationKind::ELU:
+            chain("Elu", l.name).attributes["alpha"] = OnnxAttribute::of_float(l.alpha);
+            break;
           case ActivationKind::Linear:
             // A linear activation is only its result quantizer (named after the layer).
             if (opt_.quant_nodes && l.precision.result && quant_spec(*l.precision.result)) {
@@ -298,7 +335,7 @@ class Exporter {
         break;
       case LayerKind::Flatten:
         to_channels_last(l.name);
-        chain("Flatten", l.name).attributes["axis"] = OnnxAttribute::of_int(1);
+        chain("Flatten", l.name, {}, output_dims(l)).attributes["axis"] = OnnxAttribute::of_int(1);
         rank_ = 2;
         return;
       case LayerKind::Dropout:

@@ -326,6 +326,7 @@ OnnxGraph read_onnx_graph(const std::string& path) {
   g.name = graph.name();
   for (const auto& v : graph.input()) g.inputs.push_back(read_value_info(v));
   for (const auto& v : graph.output()) g.outputs.push_back(read_value_info(v));
+  for (const auto& v : graph.value_info()) g.value_info.push_back(read_value_info(v));
   for (const auto& t : graph.initializer())
     g.initializers[t.name()] = read_tensor(t, path, fmt::format("initializer '{}'", t.name()));
   if (graph.sparse_initializer_size() > 0)
@@ -368,6 +369,7 @@ void write_onnx_graph(const OnnxGraph& g, const std::string& path) {
   graph->set_name(g.name);
   for (const auto& v : g.inputs) write_value_info(v, *graph->add_input());
   for (const auto& v : g.outputs) write_value_info(v, *graph->add_output());
+  for (const auto& v : g.value_info) write_value_info(v, *graph->add_value_info());
   for (const auto& [name, t] : g.initializers) write_tensor(name, t, *graph->add_initializer());
   for (const auto& n : g.nodes) {
     auto* p = graph->add_node();

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "hwprune/io/import.hpp"
+#include "support/models.hpp"
 #include "support/test_support.hpp"
 
 namespace hwprune {
@@ -127,8 +128,21 @@ TEST(Interop, ExportsInEveryFormatReadBack) {
         EXPECT_EQ(via_yaml.layers[0].hardware.reuse_factor, 2);
         EXPECT_EQ(max_abs_diff(reference_forward(via_yaml, x, true), want), 0.0f);
       }
-      // Keras keeps what QKeras cannot express (truncation, result types) in its "hwprune"
-      // block, ONNX in Quant nodes: every format restores the quantized network exactly.
+      const bool keras = std::string(ext) == ".json" || std::string(ext) == ".h5";
+      if (keras) {
+        // Plain Keras (the default) keeps the precisions only in the config: alone it reads
+        // back as the float model, with the weights on their grids.
+        const Model plain = io::import_model(path);
+        EXPECT_FALSE(plain.is_quantized());
+        EXPECT_EQ(plain.layers[0].weight("kernel").data,
+                  test::as_exported(m).layers[0].weight("kernel").data);
+        // The QKeras flavour keeps what QKeras cannot express (truncation, result types) in
+        // its "hwprune" block.
+        io::ExportOptions qkeras;
+        qkeras.keras_flavour = io::KerasFlavour::QKeras;
+        io::export_model(m, path, qkeras);
+      }
+      // ONNX keeps the precisions in Quant nodes: every format restores the quantized network.
       const Model back = io::import_model(path);
       EXPECT_EQ(max_abs_diff(reference_forward(back, x, true), want), 0.0f);
       EXPECT_EQ(back.layers[0].precision, m.layers[0].precision);

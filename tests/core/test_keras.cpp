@@ -130,6 +130,8 @@ Model with_masks_applied(Model m) {
   return m;
 }
 
+constexpr io::KerasExportOptions kQKeras{io::KerasFlavour::QKeras};
+
 // ---- the real example models -----------------------------------------------------------
 
 TEST(KerasExamples, ThreeLayerJetTagger) {
@@ -456,12 +458,12 @@ TEST(KerasRoundTrip, ExampleModelsSurviveExport) {
                            "qkeras_3layer", "qkeras_mnist_cnn"}) {
     SCOPED_TRACE(name);
     const Model m = load_keras(ex(std::string(name) + ".json"));
-    save_keras(m, dir.file("m.json"), dir.file("m.h5"));
+    save_keras(m, dir.file("m.json"), dir.file("m.h5"), kQKeras);
     const Model back = load_keras(dir.file("m.json"), dir.file("m.h5"));
-    expect_same_model(m, back);
+    expect_same_model(test::as_exported(m), back);
     EXPECT_EQ(back.metadata.at("keras.input_layer"), m.metadata.at("keras.input_layer"));
-    save_keras_h5(m, dir.file("full.h5"));
-    expect_same_model(m, load_keras(dir.file("full.h5")));
+    save_keras_h5(m, dir.file("full.h5"), kQKeras);
+    expect_same_model(test::as_exported(m), load_keras(dir.file("full.h5")));
   }
 }
 
@@ -481,7 +483,7 @@ TEST(KerasRoundTrip, QKerasExactPrecisionsNeedNoExtension) {
     }
   }
   prune(m.layers[2], 0.6, 5);
-  save_keras(m, dir.file("q.json"), dir.file("q.h5"));
+  save_keras(m, dir.file("q.json"), dir.file("q.h5"), kQKeras);
   json arch = read_json(dir.file("q.json"));
   const json& fc1 = arch["config"]["layers"][1];
   EXPECT_EQ(fc1["class_name"], "QDense");
@@ -492,7 +494,7 @@ TEST(KerasRoundTrip, QKerasExactPrecisionsNeedNoExtension) {
   EXPECT_EQ(fc1["config"]["bias_quantizer"]["config"]["symmetric"], 1);
   EXPECT_EQ(arch["config"]["layers"][2]["class_name"], "QActivation");
   EXPECT_EQ(arch["config"]["layers"][2]["config"]["activation"]["class_name"], "quantized_relu");
-  const Model expected = with_masks_applied(m);
+  const Model expected = test::as_exported(m);
   expect_same_model(expected, load_keras(dir.file("q.json"), dir.file("q.h5")));
   // What QKeras itself sees (the JSON without hwprune's block) is already exact.
   arch.erase("hwprune");
@@ -506,7 +508,7 @@ TEST(KerasRoundTrip, HlsDefaultPrecisionsSurviveThroughTheExtension) {
   m.set_precision(FixedType::parse("ap_fixed<16,6>"));
   m.layers.back().precision = LayerPrecision{};  // float softmax
   prune(m.layer("conv1"), 0.5, 9);
-  save_keras(m, dir.file("c.json"), dir.file("c.h5"));
+  save_keras(m, dir.file("c.json"), dir.file("c.h5"), kQKeras);
   json arch = read_json(dir.file("c.json"));
   std::vector<std::string> classes;
   for (const auto& e : arch["config"]["layers"]) classes.push_back(e["class_name"]);
@@ -514,11 +516,11 @@ TEST(KerasRoundTrip, HlsDefaultPrecisionsSurviveThroughTheExtension) {
                                                "MaxPooling2D", "QConv2D", "QActivation",
                                                "MaxPooling2D", "Flatten", "QDense", "Activation"}));
   const Model back = load_keras(dir.file("c.json"), dir.file("c.h5"));
-  expect_same_model(with_masks_applied(m), back);
+  expect_same_model(test::as_exported(m), back);
   EXPECT_EQ(back.layer("relu1").activation, ActivationKind::ReLU);
   EXPECT_EQ(str(back.input_precision), "ap_fixed<16,6>");
-  save_keras_h5(m, dir.file("c_full.h5"));
-  expect_same_model(with_masks_applied(m), load_keras(dir.file("c_full.h5")));
+  save_keras_h5(m, dir.file("c_full.h5"), kQKeras);
+  expect_same_model(test::as_exported(m), load_keras(dir.file("c_full.h5")));
 
   // Without the block, a loader sees what QKeras computes: rounding and saturation.
   arch.erase("hwprune");
@@ -552,6 +554,69 @@ TEST(KerasRoundTrip, BatchNormAndNoBiasConvsInOneFile) {
   const Model back = load_keras(dir.file("svhn.h5"));
   expect_same_model(m, back);
   EXPECT_FALSE(back.layers[0].use_bias);
+}
+
+TEST(KerasRoundTrip, PlainFlavourOfAQuantizedModel) {
+  // The default flavour: plain Keras layers, no QKeras quantizers, no hwprune block; the
+  // weights on their grids; a BatchNorm after a Dense folded as the integer model folds it.
+  ScratchDir dir;
+  Model m = make_builtin_model("mlp:8", 3, 4, {6});
+  m.set_precision(FixedType::parse("ap_fixed<8,3>"));  // AP_TRN, AP_WRAP
+  Layer bn;
+  bn.name = "bn";
+  bn.kind = LayerKind::BatchNorm;
+  const int64_t c = m.layers[0].units;
+  bn.weights = {{"gamma", random_tensor({c}, 1, 0.5f, 1.5f)},
+                {"beta", random_tensor({c}, 2, -0.2f, 0.2f)},
+                {"moving_mean", random_tensor({c}, 3, -0.5f, 0.5f)},
+                {"moving_variance", random_tensor({c}, 4, 0.5f, 2.0f)}};
+  bn.precision.result = FixedType::parse("ap_fixed<10,4>");
+  m.layers.insert(m.layers.begin() + 1, bn);
+  m.layers[0].weight("kernel").data[0] = 100.0f;  // saturates (the type would wrap)
+  prune(m.layers[0], 0.5, 6);
+  m.infer_shapes();
+  save_keras(m, dir.file("p.json"), dir.file("p.h5"));
+  const json arch = read_json(dir.file("p.json"));
+  EXPECT_FALSE(arch.contains("hwprune"));
+  std::vector<std::string> classes;
+  for (const auto& e : arch["config"]["layers"]) classes.push_back(e["class_name"]);
+  EXPECT_EQ(classes,
+            (std::vector<std::string>{"InputLayer", "Dense", "Activation", "Dense", "Activation"}));
+  const Model back = load_keras(dir.file("p.json"), dir.file("p.h5"));
+  Model expected = test::as_exported(fold_batchnorm(m));
+  expected.input_precision.reset();  // the file has no precisions: they are in the hls4ml YAML
+  for (auto& l : expected.layers) l.precision = LayerPrecision{};
+  expect_same_model(expected, back);
+  EXPECT_EQ(back.layers[0].weight("kernel").data[0], 3.96875f);  // ap_fixed<8,3> max, saturated
+}
+
+TEST(KerasExport, ActivationsAsHls4mlReadsThem) {
+  ScratchDir dir;
+  Model m = make_builtin_model("mlp:4", 2, 1, {3});
+  auto with_activation = [&](ActivationKind a, double alpha, double beta) {
+    Model x = m;
+    x.layers[1].activation = a;
+    x.layers[1].alpha = alpha;
+    x.layers[1].beta = beta;
+    save_keras(x, dir.file("a.json"), dir.file("a.h5"));
+    return read_json(dir.file("a.json"))["config"]["layers"][2];
+  };
+  json l = with_activation(ActivationKind::Sigmoid, 0, 0);
+  EXPECT_EQ(l["class_name"], "Activation");
+  EXPECT_EQ(l["config"]["activation"], "sigmoid");
+  EXPECT_EQ(with_activation(ActivationKind::Tanh, 0, 0)["config"]["activation"], "tanh");
+  EXPECT_EQ(with_activation(ActivationKind::SELU, 0, 0)["config"]["activation"], "selu");
+  EXPECT_EQ(with_activation(ActivationKind::HardSigmoid, 0.2, 0.5)["config"]["activation"],
+            "hard_sigmoid");
+  EXPECT_EQ(with_activation(ActivationKind::ELU, 1.0, 0)["config"]["activation"], "elu");
+  l = with_activation(ActivationKind::ELU, 0.5, 0);
+  EXPECT_EQ(l["class_name"], "ELU");
+  EXPECT_EQ(l["config"]["alpha"], 0.5);
+  l = with_activation(ActivationKind::LeakyReLU, 0.3, 0);
+  EXPECT_EQ(l["class_name"], "LeakyReLU");
+  EXPECT_EQ(l["config"]["alpha"], 0.3);
+  EXPECT_THAT(error_of([&] { with_activation(ActivationKind::HardSigmoid, 0.25, 0.5); }),
+              HasSubstr("layer 'relu1': hard_sigmoid with alpha=0.25 beta=0.5 has no Keras layer"));
 }
 
 // ---- errors ----------------------------------------------------------------------------
@@ -748,7 +813,7 @@ TEST(KerasErrors, FailedSavesLeaveExistingFilesUntouched) {
   // A precision QKeras has no quantizer for.
   Model one_bit = make_builtin_model("jet-mlp", 5, 1);
   one_bit.layers[0].precision.weight = FixedType::parse("ap_fixed<1,1>");
-  EXPECT_THAT(error_of([&] { save_keras(one_bit, js, h5); }),
+  EXPECT_THAT(error_of([&] { save_keras(one_bit, js, h5, kQKeras); }),
               HasSubstr(js + ": layer 'fc1': ap_fixed<1,1> has no QKeras equivalent"));
   unchanged();
   // The weights cannot be written: the JSON is not touched either.

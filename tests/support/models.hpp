@@ -6,9 +6,31 @@
 #include <random>
 #include <string>
 
+#include "hwprune/ir/fixed_point.hpp"
 #include "hwprune/ir/model.hpp"
 
 namespace hwprune::test {
+
+// What an export (Keras, ONNX) of `model` holds: a quantized model with its BatchNorms after
+// a Dense/Conv folded, masks applied (no mask left) and every weight/bias that has a precision
+// on its grid, rounded by the type and saturated (the integer model's values).
+inline Model as_exported(const Model& model) {
+  Model m = model.is_quantized() ? fold_batchnorm(model) : model;
+  m.infer_shapes();
+  for (auto& l : m.layers) {
+    if (!l.has_kernel()) continue;
+    if (!l.mask.empty()) {
+      for (size_t i = 0; i < l.mask.data.size(); ++i)
+        if (l.mask.data[i] == 0.0f) l.weight("kernel").data[i] = 0.0f;
+      l.mask = Tensor();
+    }
+    for (const auto& [key, p] :
+         {std::pair{"kernel", l.precision.weight}, {"bias", l.precision.bias}})
+      if (p && l.weights.count(key))
+        for (float& v : l.weight(key).data) v = static_cast<float>(saturating(*p).quantize(v));
+  }
+  return m;
+}
 
 inline Tensor random_tensor(Shape shape, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937_64 rng(seed);

@@ -61,8 +61,9 @@ struct HlsExportOptions {
   int64_t default_reuse_factor = 1;    // for layers without their own
 };
 
-// An hls4ml YAML config for `model`: per layer Precision (weight/bias/accum/result as they
-// apply), ReuseFactor and Strategy (a Resource layer with pruned lanes is written as
+// An hls4ml YAML config for `model` as the exporters write it (a quantized model with its
+// BatchNorms folded into the Dense/Conv before them): per layer Precision (weight/bias/accum/result
+// as they apply), ReuseFactor and Strategy (a Resource layer with pruned lanes is written as
 // resource_unrolled so hls4ml drops its zero multipliers), plus the pass-through keys.
 std::string hls_config_yaml(const Model& model, const HlsExportOptions& options);
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hwprune/io/hls_config.hpp"
+#include "hwprune/io/keras.hpp"
 #include "hwprune/ir/model.hpp"
 #include "hwprune/util/names.hpp"
 
@@ -36,6 +37,7 @@ struct ExportOptions {
   bool quant_nodes = true;           // ONNX: QONNX Quant nodes for fixed-point precisions
   bool hls_config = true;            // write "<stem>_<ext>_hls4ml.yml" beside an ONNX/Keras export
   int64_t default_reuse_factor = 1;  // in that config, for layers without their own RF
+  KerasFlavour keras_flavour = KerasFlavour::Plain;  // .json/.h5: plain Keras or QKeras layers
 };
 
 // Writes `model` in the format of `path`'s extension: .hwp; .onnx; .json (+ "<stem>_weights.h5");

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "hwprune/ir/model.hpp"
+#include "hwprune/util/names.hpp"
 
 namespace hwprune::io {
 
@@ -19,13 +20,34 @@ namespace hwprune::io {
 // file and, where there is one, the layer.
 Model load_keras(const std::string& path, const std::string& weights_h5 = "");
 
+// Which Keras layers a quantized model is written as. Plain: Dense/Conv1D/Conv2D/Activation/...
+// with the precisions only in the hls4ml configuration written beside (hls4ml reads these
+// without TensorFlow or QKeras). QKeras: QDense/QConv1D/QConv2D/QActivation with quantizers
+// (needs the qkeras package to read). A float model is plain Keras either way.
+enum class KerasFlavour { Plain, QKeras };
+inline constexpr NameTable<KerasFlavour, 2> kKerasFlavours{
+    "Keras flavour",
+    {{{"plain", KerasFlavour::Plain,
+       "Dense/Conv/Activation layers, precisions in the hls4ml config (no TensorFlow needed)"},
+      {"qkeras", KerasFlavour::QKeras,
+       "QDense/QConv/QActivation with QKeras quantizers (reading it needs QKeras)"}}},
+    true};
+
+struct KerasExportOptions {
+  KerasFlavour flavour = KerasFlavour::Plain;
+};
+
 // Writes architecture JSON + weights .h5 (weights-only layout Keras' load_weights and hls4ml
-// read). Layer classes are QDense/QConv1D/QConv2D/QActivation when the model is quantized.
-// Kernels are written with their masks applied (W * mask). Both files are written atomically;
-// nothing is written if the model is invalid.
-void save_keras(const Model& model, const std::string& json_path, const std::string& h5_path);
+// read). A quantized model is written in its exported form: BatchNorms after a Dense/Conv
+// folded, weights and biases on their precision's grid exactly as hwprune's integer model
+// quantizes them (masked weights 0), so re-quantizing them is the identity. Layer classes
+// follow options.flavour. Both files are written atomically; nothing is written if the model
+// is invalid or has a layer Keras cannot express (Error naming it).
+void save_keras(const Model& model, const std::string& json_path, const std::string& h5_path,
+                const KerasExportOptions& options = {});
 // One full-model .h5: `model_config` (and `keras_version`, `backend`) attributes + model_weights/.
-void save_keras_h5(const Model& model, const std::string& h5_path);
+void save_keras_h5(const Model& model, const std::string& h5_path,
+                   const KerasExportOptions& options = {});
 
 // The precision a QKeras quantizer given in its string form computes, e.g.
 // "quantized_bits(6,0,alpha=1)" -> ap_fixed<6,1,AP_RND_CONV,AP_SAT>,

@@ -77,7 +77,8 @@ struct OnnxGraph {
   std::map<std::string, std::string> metadata;  // ModelProto.metadata_props
   std::string name;
   std::vector<OnnxValueInfo> inputs, outputs;
-  std::vector<OnnxNode> nodes;  // in file order
+  std::vector<OnnxValueInfo> value_info;  // GraphProto.value_info: types/shapes of other values
+  std::vector<OnnxNode> nodes;            // in file order
   std::map<std::string, OnnxTensor> initializers;
 };
 
