@@ -13,6 +13,7 @@
 
 #include "export_form.hpp"
 #include "hwprune/hw/estimate.hpp"
+#include "hwprune/ir/int_model.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::io {
@@ -379,9 +380,26 @@ std::string hls_config_yaml(const Model& model_in, const HlsExportOptions& o) {
         << YAML::Value << model.input_precision->str() << YAML::EndMap;
     out << YAML::EndMap;
   }
+  // The type of the values flowing into each layer (float: none), as the integer model
+  // carries them: max pooling keeps its input's type, so hls4ml is given it as the pooling
+  // layer's accumulator and result.
+  Precision flowing = model.input_precision;
   for (const Layer& l : model.layers) {
     std::vector<std::pair<const char*, Precision>> precs;
-    if (l.has_kernel()) {
+    const Precision in = flowing;
+    if (l.has_kernel() || l.kind == LayerKind::Activation || l.kind == LayerKind::BatchNorm ||
+        l.kind == LayerKind::AvgPool1D || l.kind == LayerKind::AvgPool2D)
+      if (!(l.kind == LayerKind::Activation && l.activation == ActivationKind::Softmax) &&
+          !(l.kind == LayerKind::Activation && l.activation == ActivationKind::Linear &&
+            !l.precision.result))
+        flowing = l.precision.result;
+    if (l.kind == LayerKind::MaxPool1D || l.kind == LayerKind::MaxPool2D) {
+      precs = {{"accum", in}, {"result", in}};
+    } else if (l.kind == LayerKind::Activation &&
+               (l.activation == ActivationKind::LeakyReLU || l.activation == ActivationKind::ELU)) {
+      // alpha's type (hls4ml's `param`), as the integer model holds it.
+      precs = {{"param", activation_param_type(l)}, {"result", l.precision.result}};
+    } else if (l.has_kernel()) {
       precs = {{"weight", l.precision.weight},
                {"accum", l.precision.accum},
                {"result", l.precision.result}};

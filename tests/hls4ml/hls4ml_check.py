@@ -10,8 +10,8 @@ equal bit for bit, and the argmax after hls4ml's table softmax is reported. The 
 (QDense/QActivation) needs the qkeras package, which hls4ml cannot import here: its H5 is
 checked instead (every weight on its quantizer's grid, equal to the plain export's).
 
-A case is one entry of CASES. A case whose model `hwprune predict --integer` refuses (the
-integer model covers Dense/ReLU networks) is skipped with hwprune's own message.
+A case is one entry of CASES; every case must run (a refusal by `hwprune predict --integer`
+fails the test with hwprune's own message).
 
 hls4ml is imported from $HWPRUNE_HLS4ML, else from $HWPRUNE_SHARED_DIR/peers/hls4ml-py
 (default ../shared beside the source tree); without it the script exits 77 (CTest: skipped)
@@ -49,13 +49,7 @@ class Case:
     strategy: str = None  # expected Strategy of every Dense/Conv in the exported YAML
     yaml_strategy: str = None  # written over the exported YAML's Strategy (see the table)
     formats: tuple = ('keras', 'onnx')
-    # A known hwprune bug that makes the logits differ: a mismatch is reported as XFAIL and
-    # does not fail the test; equal logits (XPASS) fail it, so the mark is removed with the fix.
-    xfail: str = None
 
-
-XFAIL_ACTIVATIONS = ('predict --integer accepts the activation but leaves it out (make_int_network '
-                     'has no case for it) instead of refusing it')
 
 CASES = [
     Case('latency-rf1', 'mlp:16,8', strategy='Latency'),
@@ -67,15 +61,16 @@ CASES = [
          hls_config={'LayerType': {'Dense': {'Precision': {
              'accum': 'ap_fixed<24,10>', 'result': 'ap_fixed<12,5,AP_RND,AP_SAT>'}}}}),
     Case('batchnorm-folded', 'dense-bn'),
-    # Entries for layers the integer model does not cover yet: skipped while `hwprune predict
-    # --integer` refuses them.
+    # CNNs: hls4ml's g++ build takes them at io_stream (docs/interop.md).
     Case('conv1d-stream', 'conv1d', convert=('--io-type', 'io_stream'), formats=('keras',)),
     Case('conv2d-maxpool-stream', 'conv2d', convert=('--io-type', 'io_stream'),
          formats=('keras',)),
-] + [Case(f'act-{a}', f'act:{a}', xfail=XFAIL_ACTIVATIONS,
-           # hls4ml's ONNX front end has no HardSigmoid at this commit ("to be repaired")
-           formats=('keras',) if a == 'hard_sigmoid' else ('keras', 'onnx'))
-      for a in ('sigmoid', 'tanh', 'hard_sigmoid', 'leaky_relu', 'elu', 'selu')]
+    Case('conv2d-same-stream', 'conv2d-same', precision='ap_fixed<12,5>',
+         convert=('--io-type', 'io_stream'), formats=('keras',)),
+] + [Case(f'act-{a}'.replace(':', '-alpha'), f'act:{a}',
+          # hls4ml's ONNX front end has no HardSigmoid at this commit ("to be repaired")
+          formats=('keras',) if a == 'hard_sigmoid' else ('keras', 'onnx'))
+     for a in ('sigmoid', 'tanh', 'hard_sigmoid', 'leaky_relu', 'elu', 'elu:0.7', 'selu')]
 
 N_FEATURES, N_CLASSES = 16, 5
 
@@ -113,7 +108,10 @@ def write_hwp(path, name, input_shape, layers, rng):
             if l['type'] != 'Dense':
                 l.setdefault('strides', [1] * len(l['kernel_size']))
                 l.setdefault('padding', 'valid')
-                shape = [s - kk + 1 for s, kk in zip(shape[:-1], l['kernel_size'])] + [k]
+                if l['padding'] == 'same':
+                    shape = list(shape[:-1]) + [k]
+                else:
+                    shape = [s - kk + 1 for s, kk in zip(shape[:-1], l['kernel_size'])] + [k]
             else:
                 shape = [k]
         elif l['type'] == 'BatchNormalization':
@@ -170,15 +168,24 @@ def seed_layers(seed):
                           {'name': 'relu1', 'type': 'Activation', 'activation': 'relu'},
                           {'name': 'flatten', 'type': 'Flatten'}] + head)
     if seed == 'conv2d':
-        return [4, 4, 1], ([{'name': 'conv1', 'type': 'Conv2D', 'filters': 4, 'kernel_size': [3, 3]},
+        return [6, 6, 1], ([{'name': 'conv1', 'type': 'Conv2D', 'filters': 4, 'kernel_size': [3, 3]},
                             {'name': 'relu1', 'type': 'Activation', 'activation': 'relu'},
-                            {'name': 'pool1', 'type': 'MaxPooling2D', 'pool_size': [2, 2],
-                             'strides': [1, 1]},
+                            {'name': 'pool1', 'type': 'MaxPooling2D', 'pool_size': [2, 2]},
+                            {'name': 'flatten', 'type': 'Flatten'}] + head)
+    if seed == 'conv2d-same':
+        return [6, 6, 2], ([{'name': 'conv1', 'type': 'Conv2D', 'filters': 4, 'kernel_size': [3, 3],
+                             'padding': 'same'},
+                            {'name': 'relu1', 'type': 'Activation', 'activation': 'relu'},
+                            {'name': 'pool1', 'type': 'MaxPooling2D', 'pool_size': [2, 2]},
+                            {'name': 'conv2', 'type': 'Conv2D', 'filters': 4, 'kernel_size': [2, 2]},
+                            {'name': 'relu2', 'type': 'Activation', 'activation': 'relu'},
                             {'name': 'flatten', 'type': 'Flatten'}] + head)
     if seed.startswith('act:'):
-        act = seed[4:]
-        return [N_FEATURES], ([{'name': 'fc1', 'type': 'Dense', 'units': 16},
-                               {'name': 'act1', 'type': 'Activation', 'activation': act}]
+        act, _, alpha = seed[4:].partition(':')
+        layer = {'name': 'act1', 'type': 'Activation', 'activation': act}
+        if alpha:
+            layer['alpha'] = float(alpha)
+        return [N_FEATURES], ([{'name': 'fc1', 'type': 'Dense', 'units': 16}, layer]
                               + dense_relu('fc2', 8) + head)
     raise ValueError(f'unknown seed {seed}')
 
@@ -365,7 +372,8 @@ def main():
             x_raw_arr = np.load(x_raw)
             expected = hw.predict_integer(model, x_raw, os.path.join(d, 'raw.npy'))
             if isinstance(expected, str):
-                rows.append((case.name, '-', 'skipped', expected))
+                rows.append((case.name, '-', 'refused', expected))
+                failures.append(f'{case.name}: hwprune predict --integer refused it: {expected}')
                 continue
             raw, frac = expected
             x = standardise(model, x_raw_arr)
@@ -392,12 +400,7 @@ def main():
                 equal = np.sum(np.all(hls_raw == raw, axis=1))
                 agree = np.sum(np.argmax(probs, axis=1) == np.argmax(raw, axis=1))
                 result = f'{equal}/{len(raw)} equal, argmax {agree}/{len(raw)}'
-                if case.xfail and equal != len(raw):
-                    result += f' XFAIL: {case.xfail}'
-                elif case.xfail:
-                    failures.append(f'{case.name}/{fmt}: XPASS: equal although marked xfail '
-                                    f'({case.xfail}): remove the mark')
-                elif equal != len(raw):
+                if equal != len(raw):
                     failures.append(f'{case.name}/{fmt}: {len(raw) - equal} of {len(raw)} '
                                     'logit rows differ from hwprune predict --integer')
                 rows.append((case.name, fmt, 'yes', result))
