@@ -35,6 +35,7 @@ void run_convert(const ConvertArgs& a) {
   o.quant_nodes = !a.no_quant;
   o.hls_config = !a.no_hls;
   for (const auto& f : io::export_model(model, a.out, o)) fmt::print("wrote {}\n", f);
+  if (o.hls_config) print_notes(stdout, io::hls4ml_handoff_notes(model, a.out, o));
 }
 
 }  // namespace

@@ -112,4 +112,28 @@ std::vector<std::string> export_model(const Model& model, const std::string& pat
   return files;
 }
 
+std::vector<std::string> hls4ml_handoff_notes(const Model& model, const std::string& path,
+                                              const ExportOptions& options) {
+  std::vector<std::string> notes;
+  const ModelFormat f = model_format(path);
+  if (f == ModelFormat::Onnx) {
+    for (const Layer& l : model.layers) {
+      if (l.is_conv())
+        notes.push_back(
+            fmt::format("hls4ml's ONNX reader takes '{}' ({}) only in QONNX's channels-last form "
+                        "(qonnx-to-channels-last); export to .json for hls4ml",
+                        l.name, to_string(l.kind)));
+      else if (l.kind == LayerKind::Activation && l.activation == ActivationKind::HardSigmoid)
+        notes.push_back(fmt::format(
+            "hls4ml's ONNX reader has no HardSigmoid ('{}'); export to .json for hls4ml", l.name));
+    }
+  } else if ((f == ModelFormat::KerasJson || f == ModelFormat::KerasH5) &&
+             options.keras_flavour == KerasFlavour::QKeras && model.is_quantized()) {
+    notes.push_back(
+        "hls4ml reads QKeras layers only with the qkeras package (and TensorFlow) installed; "
+        "the plain flavour needs neither");
+  }
+  return notes;
+}
+
 }  // namespace hwprune::io

@@ -55,6 +55,27 @@ TEST(InteropCli, InspectQkerasJetWithItsConfig) {
   EXPECT_EQ(est["total"]["unpruned"]["multipliers"], 4256);
 }
 
+TEST(InteropCli, ConvertSaysWhatHls4mlCannotReadInTheExport) {
+  // A CNN to ONNX: hls4ml's ONNX reader wants QONNX's channels-last Conv; to plain Keras no
+  // note; the QKeras flavour needs the qkeras package.
+  ScratchDir dir;
+  Model m = make_builtin_model("fmnist-cnn", 3, 2, {12, 12, 1});
+  m.set_precision(parse_precision("ap_fixed<16,6>"));
+  const std::string hwp = dir.file("cnn.hwp");
+  io::save_model(hwp, m);
+  const auto onnx = run_cli(fmt::format("convert '{}' '{}'", hwp, dir.file("cnn.onnx")));
+  ASSERT_EQ(onnx.exit_code, 0) << onnx.output;
+  EXPECT_THAT(onnx.output, HasSubstr("note: hls4ml's ONNX reader takes 'conv1' (Conv2D) only"));
+  EXPECT_THAT(onnx.output, HasSubstr("'conv2' (Conv2D)"));
+  const auto keras = run_cli(fmt::format("convert '{}' '{}'", hwp, dir.file("cnn.json")));
+  ASSERT_EQ(keras.exit_code, 0) << keras.output;
+  EXPECT_THAT(keras.output, ::testing::Not(HasSubstr("note:")));
+  const auto q =
+      run_cli(fmt::format("convert '{}' '{}' --keras-flavour qkeras", hwp, dir.file("cnnq.json")));
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  EXPECT_THAT(q.output, HasSubstr("note: hls4ml reads QKeras layers only with the qkeras"));
+}
+
 TEST(InteropCli, ConvertWritesModelAndHlsConfig) {
   ScratchDir dir;
   Model m = make_builtin_model("jet-mlp", 5, 2);
