@@ -1,6 +1,7 @@
 // Private to the exporters (keras_export.cpp, onnx_export.cpp, hls_config.cpp): the model and
-// the weight values every export writes, so that a Keras file, an ONNX file and the hls4ml
-// configuration written beside either describe the same layers and the same numbers.
+// the layers every export writes (with effective_kernel/effective_bias values), so that a Keras
+// file, an ONNX file and the hls4ml configuration written beside either describe the same layers
+// and the same numbers.
 #pragma once
 
 #include "hwprune/ir/model.hpp"
@@ -17,13 +18,5 @@ Model export_form(const Model& model);
 // else "<first layer>_input" as Keras and hls4ml name an input. Never "input", a name
 // hls4ml's ModelGraph reserves. The hls4ml config's input entry uses it too.
 std::string onnx_input_name(const Model& model);
-
-// A layer's kernel as written: masked weights exact zeros (+0.0) and, when `quantize` and the
-// layer has a weight precision, every weight quantized as the integer model does it
-// (saturating(weight).quantize: the type's rounding, saturation even where the type wraps),
-// so a tool that quantizes the file's values to that type again changes nothing.
-Tensor exported_kernel(const Layer& l, bool quantize);
-// The bias (Dense/Conv with use_bias) quantized the same way with the bias precision.
-Tensor exported_bias(const Layer& l, bool quantize);
 
 }  // namespace hwprune::io::export_detail

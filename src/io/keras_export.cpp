@@ -266,12 +266,12 @@ Model validated(const Model& model, const std::string& file) {
   }
 }
 
-// The tensors Keras stores for a layer, in Keras order, as exported (exported_kernel).
+// The tensors Keras stores for a layer, in Keras order, as exported (effective_kernel).
 std::vector<std::pair<std::string, Tensor>> keras_weights(const Layer& l) {
   std::vector<std::pair<std::string, Tensor>> out;
   if (l.has_kernel()) {
-    out.emplace_back("kernel", exported_kernel(l, true));
-    if (l.use_bias) out.emplace_back("bias", exported_bias(l, true));
+    out.emplace_back("kernel", effective_kernel(l, true));
+    if (l.use_bias) out.emplace_back("bias", effective_bias(l, true));
   } else if (l.kind == LayerKind::BatchNorm) {
     for (const char* key : {"gamma", "beta", "moving_mean", "moving_variance"})
       out.emplace_back(key, l.weight(key));

@@ -153,7 +153,7 @@ class Exporter {
     return n;
   }
 
-  // A weight/bias initializer (values from exported_kernel/exported_bias: already on the
+  // A weight/bias initializer (values from effective_kernel/effective_bias: already on the
   // grid with Quant nodes, as the integer model quantizes them), behind a Quant node when it
   // has a precision a Quant node expresses.
   std::string weight(const std::string& name, Shape dims, const std::vector<float>& values,
@@ -200,9 +200,9 @@ class Exporter {
 
   // ---- layers -------------------------------------------------------------------------
   std::vector<float> kernel(const Layer& l) const {
-    return exported_kernel(l, opt_.quant_nodes).data;
+    return effective_kernel(l, opt_.quant_nodes).data;
   }
-  std::vector<float> bias(const Layer& l) const { return exported_bias(l, opt_.quant_nodes).data; }
+  std::vector<float> bias(const Layer& l) const { return effective_bias(l, opt_.quant_nodes).data; }
 
   // MatMul, then Add of the bias: the form QONNX's cleanup gives a Gemm and the one hls4ml's
   // ONNX front end reads (it has no Gemm).

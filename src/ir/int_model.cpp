@@ -309,12 +309,11 @@ void run_activation(const IntActivation& a, const std::vector<int64_t>& x,
   }
 }
 
-int64_t product_bits(const Layer& l, const FixedType& a, const FixedType& b, const char* what) {
+void check_product_bits(const Layer& l, const FixedType& a, const FixedType& b, const char* what) {
   if (a.width + b.width > kMaxExactBits)
     throw Error(fmt::format("{}: {} of {} and {} need {} bits; the integer model holds at most {}",
                             layer_where(l), what, a.str(), b.str(), a.width + b.width,
                             kMaxExactBits));
-  return a.width + b.width;
 }
 
 IntActivation make_activation(const Layer& l, const FixedType& input, int64_t size) {
@@ -343,13 +342,13 @@ IntActivation make_activation(const Layer& l, const FixedType& input, int64_t si
     case ActivationKind::ELU:
       a.param = activation_param_type(l);
       a.param_raw = a.param.quantize_raw(l.alpha);
-      product_bits(l, a.param, l.activation == ActivationKind::ELU ? a.table_type : input,
-                   "products");
+      check_product_bits(l, a.param, l.activation == ActivationKind::ELU ? a.table_type : input,
+                         "products");
       break;
     case ActivationKind::SELU:
       a.param = FixedType::make(16, 1, false);  // hls4ml's selu_const_t lambda
       a.param_raw = a.param.quantize_raw(1.0507009873554805);
-      product_bits(l, a.param, input, "products");
+      check_product_bits(l, a.param, input, "products");
       break;
     case ActivationKind::HardSigmoid:
       // hls4ml's slope_t and shift_t: ap_ufixed<16,0> and ap_ufixed<2,0>.
@@ -362,7 +361,7 @@ IntActivation make_activation(const Layer& l, const FixedType& input, int64_t si
             layer_where(l), l.alpha, l.beta, a.param.str(), a.shift.str()));
       a.param_raw = a.param.quantize_raw(l.alpha);
       a.shift_raw = a.shift.quantize_raw(l.beta);
-      product_bits(l, a.param, input, "products");
+      check_product_bits(l, a.param, input, "products");
       break;
     default:
       break;
@@ -433,13 +432,9 @@ IntPool make_pool(const Layer& l, const FixedType& input) {
   return p;
 }
 
-FixedType out_type(const IntDense& d) {
-  return d.relu ? d.relu_result : d.result;
-}
-
 struct OutputType {
-  FixedType operator()(const IntDense& d) const { return out_type(d); }
-  FixedType operator()(const IntConv& c) const { return out_type(c.core); }
+  FixedType operator()(const IntDense& d) const { return d.output_type(); }
+  FixedType operator()(const IntConv& c) const { return c.core.output_type(); }
   FixedType operator()(const IntPool& p) const { return p.type; }
   FixedType operator()(const IntActivation& a) const { return a.result; }
 };

@@ -90,27 +90,11 @@ void quantize_point(std::vector<float>& v, const Precision& p, const std::string
   overflows->push_back({where, wrapped, static_cast<int64_t>(v.size())});
 }
 
-// Effective kernel: mask applied, then quantized to the weight precision.
-std::vector<float> effective_kernel(const Layer& l, bool quantize) {
-  std::vector<float> k = l.weight("kernel").data;
-  if (!l.mask.empty())
-    for (size_t i = 0; i < k.size(); ++i) k[i] *= l.mask.data[i];
-  if (quantize) quantize_all(k, saturating(l.precision.weight));
-  return k;
-}
-
-std::vector<float> effective_bias(const Layer& l, int64_t n, bool quantize) {
-  std::vector<float> b(static_cast<size_t>(n), 0.0f);
-  if (l.use_bias) b = l.weight("bias").data;
-  if (quantize) quantize_all(b, saturating(l.precision.bias));
-  return b;
-}
-
 void dense(const Layer& l, const std::vector<float>& x, std::vector<float>& y, int64_t n,
            bool quantize) {
   const int64_t in = l.input_shape[0], out = l.units;
-  const auto k = effective_kernel(l, quantize);
-  const auto b = effective_bias(l, out, quantize);
+  const auto k = effective_kernel(l, quantize).data;
+  const auto b = effective_bias(l, quantize).data;
   y.assign(static_cast<size_t>(n * out), 0.0f);
   for (int64_t s = 0; s < n; ++s)
     for (int64_t o = 0; o < out; ++o) {
@@ -125,8 +109,8 @@ void conv(const Layer& l, const std::vector<float>& x, std::vector<float>& y, in
   const Spatial in = spatial(l.input_shape), out = spatial(l.output_shape);
   const Window w = window_of(l);
   const int64_t f = l.filters, c = in.c;
-  const auto k = effective_kernel(l, quantize);  // (kh, kw, c, f)
-  const auto b = effective_bias(l, f, quantize);
+  const auto k = effective_kernel(l, quantize).data;  // (kh, kw, c, f)
+  const auto b = effective_bias(l, quantize).data;
   y.assign(static_cast<size_t>(n * out.h * out.w * f), 0.0f);
   for (int64_t s = 0; s < n; ++s)
     for (int64_t oh = 0; oh < out.h; ++oh)
@@ -180,6 +164,21 @@ void batchnorm_affine(const Layer& l, std::vector<float>& scale, std::vector<flo
 }
 
 }  // namespace
+
+Tensor effective_kernel(const Layer& l, bool quantize) {
+  Tensor k = l.weight("kernel");
+  if (!l.mask.empty())
+    for (size_t i = 0; i < k.data.size(); ++i)
+      if (l.mask.data[i] == 0.0f) k.data[i] = 0.0f;
+  if (quantize) quantize_all(k.data, saturating(l.precision.weight));
+  return k;
+}
+
+Tensor effective_bias(const Layer& l, bool quantize) {
+  Tensor b = l.use_bias ? l.weight("bias") : Tensor({l.is_conv() ? l.filters : l.units}, 0.0f);
+  if (quantize) quantize_all(b.data, saturating(l.precision.bias));
+  return b;
+}
 
 Model fold_batchnorm(const Model& model) {
   Model m = model;

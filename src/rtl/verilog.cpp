@@ -206,10 +206,6 @@ Val output_stage(Body& b, const Val& acc, const IntDense& l) {
   return y;
 }
 
-FixedType out_type(const IntDense& l) {
-  return l.relu ? l.relu_result : l.result;
-}
-
 const char* kLintHeader =
     "  // Casts keep only some bits of their wide intermediates, and pruned inputs are not\n"
     "  // read: unused bits are expected here (docs/rtl.md).\n"
@@ -235,7 +231,7 @@ std::string function(const std::string& name, const std::vector<std::pair<std::s
 // weight vanish, powers of two become wiring); simulators keep the loops compact.
 std::string latency_module(const IntDense& l, const std::string& mod, LayerRtl& info) {
   const FixedType& a = l.accum;
-  const FixedType yt = out_type(l);
+  const FixedType yt = l.output_type();
   const int wx = l.input.width, wy = yt.width;
   const int sww = signed_width(l.weight), sx = signed_width(l.input), sa = signed_width(a);
   const int pw = sww + sx;
@@ -314,7 +310,7 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, const std::
         "the products of one cycle in parallel and cannot reproduce the order-dependent "
         "saturation of the integer model: use an AP_WRAP accumulator or reuse factor 1",
         l.name, a.str(), to_string(a.overflow), l.reuse_factor));
-  const FixedType yt = out_type(l);
+  const FixedType yt = l.output_type();
   const int64_t rf = l.reuse_factor, n = l.n_in * l.n_out;
   const int64_t bf = (n + rf - 1) / rf;
   const int wx = l.input.width, wy = yt.width, ww = l.weight.width;
@@ -527,11 +523,11 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
     d.latency += info.latency;
     d.interval = std::max(d.interval, l.reuse_factor);
     d.layers.push_back(info);
-    in = out_type(l);
+    in = l.output_type();
   }
   (void)options.dsp_min_weight_bits;
   const int wi = net.dense(0).input.width;
-  const FixedType ot = out_type(net.dense(net.layers.size() - 1));
+  const FixedType ot = net.output_type();
   d.input_width = wi;
   d.output_width = ot.width;
   d.input_signed = net.dense(0).input.is_signed;
@@ -560,7 +556,8 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
   std::string prev_done = "go", prev_y = "x";
   for (size_t k = 0; k < net.layers.size(); ++k) {
     const IntDense& l = net.dense(k);
-    t += fmt::format("  wire d{0};\n  wire [{1}:0] y{0};\n", k, l.n_out * out_type(l).width - 1);
+    t +=
+        fmt::format("  wire d{0};\n  wire [{1}:0] y{0};\n", k, l.n_out * l.output_type().width - 1);
     t += fmt::format("  {} u{} (.clk(clk), .rst(rst), .start({}), .x({}), .done(d{}), .y(y{}));\n",
                      d.layers[k].module, k, prev_done, prev_y, k, k);
     prev_done = fmt::format("d{}", k);

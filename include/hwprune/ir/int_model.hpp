@@ -48,6 +48,8 @@ struct IntDense {
   int64_t reuse_factor = 1;
   bool relu = false;      // followed by a ReLU
   FixedType relu_result;  // the ReLU's result type (when relu)
+  // The type of what the layer hands on: the ReLU's result type, else the result type.
+  FixedType output_type() const { return relu ? relu_result : result; }
 };
 
 // A Conv1D/Conv2D layer: `core` is the Dense on one receptive field (n_in = kernel area x

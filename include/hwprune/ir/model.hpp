@@ -274,6 +274,15 @@ struct ReferenceOptions {
   std::vector<Overflow>* overflows = nullptr;
 };
 
+// A Dense/Conv layer's kernel as the reference computes with it and every export writes it:
+// masked weights exact zeros (+0.0) and, when `quantize`, each weight quantized with
+// saturating(weight precision) (the type's rounding, saturation even where the type wraps;
+// nothing for a float precision), so quantizing the written values to that type again
+// changes nothing.
+Tensor effective_kernel(const Layer& l, bool quantize);
+// Its bias (zeros without one), quantized the same way with the bias precision.
+Tensor effective_bias(const Layer& l, bool quantize);
+
 // Plain C++ inference (no torch): the float QAT model as the training engine computes it at
 // inference (docs/model-semantics.md; BatchNorms after Dense/Conv folded first when
 // quantizing), for predict/evaluate and checks. x is (n, sample...) already standardised;
