@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "hwprune/hw/stream.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::hw {
@@ -121,6 +122,10 @@ int64_t kernel_cycles(const LayerHw& hw, const std::vector<uint8_t>& live) {
   return std::max<int64_t>(1, count(words));
 }
 
+int64_t generated_kernel_latency(const LayerHw& hw) {
+  return hw.reuse_factor > 1 ? hw.reuse_factor + 3 : 1;
+}
+
 int64_t layer_latency(const LayerHw& hw, int64_t cycles_per_position) {
   const int64_t passes =
       hw.io_type == IoType::Parallel ? hw.positions / hw.instances() : hw.positions;
@@ -190,7 +195,12 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
   if (hw.reuse_factor > 1)
     e.ff += hw.n_out * hw.instances() * hw.accum.width + hw.n_in * hw.input.width;
 
-  e.latency = layer_latency(hw, kernel_cycles(hw, live));
+  if (hw.kind == LayerKind::Dense)
+    e.latency = layer_latency(hw, kernel_cycles(hw, live));
+  else  // streamed by the generated Verilog whatever the io type (docs/rtl.md)
+    e.latency = stream_timing(stream_geometry(layer), generated_kernel_latency(hw), hw.reuse_factor,
+                              hw.instances())
+                    .latency;
   return e;
 }
 

@@ -49,12 +49,14 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+// The first `n` non-empty lines of `text`, each cut to 300 characters, joined by " | ".
 std::string first_lines(const std::string& text, int n) {
   std::string out;
   std::stringstream ss(text);
   std::string line;
   for (int k = 0; k < n && std::getline(ss, line);) {
     if (line.empty()) continue;
+    if (line.size() > 300) line = line.substr(0, 300) + "...";
     out += (out.empty() ? "" : " | ") + line;
     ++k;
   }
@@ -63,14 +65,16 @@ std::string first_lines(const std::string& text, int n) {
 
 std::string harness(const VerilogDesign& d) {
   const std::string cls = "V" + d.top;
-  const int64_t xw = d.n_in * d.input_width, yw = d.n_out * d.output_width;
+  const int64_t pv = d.pixel_values;
+  const int64_t xw = pv * d.input_width, yw = d.n_out * d.output_width;
   std::string s = fmt::format(
       "// Generated Verilator harness (hwprune cosimulate).\n"
-      "#include <cstdint>\n#include <cstdio>\n#include <vector>\n"
+      "#include <cstdint>\n#include <cstdio>\n#include <cstdlib>\n#include <vector>\n"
       "#include \"verilated.h\"\n#include \"{0}.h\"\n"
       "static uint64_t mask(int w) {{ return w >= 64 ? ~uint64_t(0) : (uint64_t(1) << w) - 1; }}\n"
       "int main(int argc, char** argv) {{\n"
       "  if (argc < 3) return 2;\n"
+      "  const int stall = argc > 3 ? std::atoi(argv[3]) : 0;\n"
       "  FILE* in = std::fopen(argv[1], \"r\");\n  FILE* out = std::fopen(argv[2], \"w\");\n"
       "  if (!in || !out) return 2;\n"
       "  long n = 0;\n  if (std::fscanf(in, \"%ld\", &n) != 1) return 3;\n"
@@ -80,17 +84,21 @@ std::string harness(const VerilogDesign& d) {
       "  top->clk = 0; top->rst = 1; top->start = 0; top->eval();\n"
       "  for (int k = 0; k < 3; ++k) {{ top->clk = 1; top->eval(); top->clk = 0; top->eval(); }}\n"
       "  top->rst = 0; top->eval();\n"
-      "  long cycle = 0, next = 0, done = 0;\n"
-      "  const long limit = (n + 4) * {2} + 100;\n"
+      "  long cycle = 0, next = 0, done = 0, pix = 0;\n"
+      "  const long npix = {1} / {3};\n"
+      "  uint32_t lcg = 12345u;\n"
+      "  const long limit = ((n + 4) * {2} + 10000) * 4;\n"
       "  while (done < n && cycle < limit) {{\n"
       "    top->clk = 0;\n"
-      "    if (next < n && top->ready) {{\n"
+      "    lcg = lcg * 1103515245u + 12345u;\n"
+      "    const bool offer = next < n && !(stall > 0 && int((lcg >> 16) % 100u) < stall);\n"
+      "    if (offer && top->ready) {{\n"
       "      top->start = 1;\n",
-      cls, d.n_in, d.latency + d.interval + 2);
+      cls, d.n_in, d.latency + d.interval + 2, pv);
   s += fmt::format(
       "      for (int k = 0; k < {}; ++k) {{\n        const uint64_t v = uint64_t(x[size_t(next) * "
-      "{} + k]);\n",
-      d.n_in, d.n_in);
+      "{} + size_t(pix) * {} + k]);\n",
+      pv, d.n_in, pv);
   // Element k at bits [k*Wi, (k+1)*Wi).
   s += "        const int lo = k * " + std::to_string(d.input_width) + ";\n";
   if (xw <= 64)
@@ -104,7 +112,8 @@ std::string harness(const VerilogDesign& d) {
         "32]; word = (word & ~(1u << (p % 32))) | (uint32_t((v >> b) & 1u) << (p % 32)); }}\n",
         d.input_width);
   s += "      }\n"
-       "      std::fprintf(out, \"S %ld\\n\", cycle);\n      ++next;\n"
+       "      if (pix == 0) std::fprintf(out, \"S %ld\\n\", cycle);\n"
+       "      if (++pix == npix) { pix = 0; ++next; }\n"
        "    } else {\n      top->start = 0;\n    }\n"
        "    top->eval();\n    top->clk = 1;\n    top->eval();\n    ++cycle;\n"
        "    if (top->done) {\n      std::fprintf(out, \"D %ld\", cycle);\n"
@@ -132,8 +141,11 @@ std::string harness(const VerilogDesign& d) {
 
 CosimResult cosimulate(const VerilogDesign& design, const std::vector<std::vector<int64_t>>& inputs,
                        const std::vector<std::vector<int64_t>>& expected,
-                       const std::string& work_dir) {
-  if (design.top.empty() || design.n_in <= 0)
+                       const std::string& work_dir, int stall_percent) {
+  if (stall_percent < 0 || stall_percent > 90)
+    throw Error(fmt::format("cosimulate: stall percent must be in [0, 90], got {}", stall_percent));
+  if (design.top.empty() || design.n_in <= 0 || design.pixel_values <= 0 ||
+      design.n_in % design.pixel_values != 0)
     throw Error("cosimulate: the design carries no top module (use generate_verilog)");
   if (inputs.size() != expected.size())
     throw Error(fmt::format("cosimulate: {} input vectors but {} expected output vectors",
@@ -165,6 +177,7 @@ CosimResult cosimulate(const VerilogDesign& design, const std::vector<std::vecto
     // -Wall lint warnings do not stop the build; they are returned in CosimResult::warnings.
     const std::string cmd = fmt::format(
         "cd {} && verilator --cc --exe --build -j 2 -Wall -Wno-fatal -Wno-DECLFILENAME "
+        "--max-num-width 16777216 "
         "--top-module {} -Mdir obj_dir -o sim {} tb.cpp > build.log 2>&1",
         shell_quote(dir.string()), design.top, vfile);
     const int rc = std::system(cmd.c_str());
@@ -193,8 +206,9 @@ CosimResult cosimulate(const VerilogDesign& design, const std::vector<std::vecto
     }
     write_text(dir / "expected.txt", ex);
   }
-  const std::string run = fmt::format("cd {} && obj_dir/sim inputs.txt outputs.txt > sim.log 2>&1",
-                                      shell_quote(dir.string()));
+  const std::string run =
+      fmt::format("cd {} && obj_dir/sim inputs.txt outputs.txt {} > sim.log 2>&1",
+                  shell_quote(dir.string()), stall_percent);
   const int rc = std::system(run.c_str());
   std::vector<int64_t> starts;
   std::vector<std::pair<int64_t, std::vector<int64_t>>> dones;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hwprune/hw/stream.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::rtl {
@@ -29,14 +30,19 @@ int signed_width(const FixedType& t) {
   return t.width + (t.is_signed ? 0 : 1);
 }
 
-// Verilog sized binary literal of `value` (sign-extended / truncated to `width` bits).
-std::string lit(int width, int64_t value) {
+// The `width` binary digits of `value` (sign-extended / truncated), most significant first.
+std::string digits(int width, int64_t value) {
   std::string bits(static_cast<size_t>(width), '0');
   for (int b = 0; b < width; ++b) {
     const int src = std::min(b, 63);
     if ((static_cast<uint64_t>(value) >> src) & 1u) bits[static_cast<size_t>(width - 1 - b)] = '1';
   }
-  return fmt::format("{}'b{}", width, bits);
+  return bits;
+}
+
+// Verilog sized binary literal of `value` (sign-extended / truncated to `width` bits).
+std::string lit(int width, int64_t value) {
+  return fmt::format("{}'b{}", width, digits(width, value));
 }
 
 int clog2(int64_t n) {  // bits to count 0..n-1 (at least 1)
@@ -241,12 +247,10 @@ std::string latency_module(const IntDense& l, const std::string& mod, LayerRtl& 
   for (int64_t t = l.n_in * l.n_out; t-- > 0;) {
     const int64_t w = l.w[static_cast<size_t>((t % l.n_in) * l.n_out + t / l.n_in)];
     mults += w != 0;
-    const std::string s = lit(sww, w);
-    wk += s.substr(s.find('b') + 1);
+    wk += digits(sww, w);
   }
   for (int64_t o = l.n_out; o-- > 0;) {
-    const std::string s = lit(sa, a.requantize(l.b[static_cast<size_t>(o)], l.bias.frac_bits()));
-    bk += s.substr(s.find('b') + 1);
+    bk += digits(sa, a.requantize(l.b[static_cast<size_t>(o)], l.bias.frac_bits()));
   }
   info.multipliers = mults;
   info.latency = 1;
@@ -362,10 +366,9 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, const std::
   for (int64_t ir = 0; ir < rf; ++ir) {
     std::string bits;
     for (int64_t j = nl; j-- > 0;) {
-      const std::string s = lit(ww, weight_at(ir + lanes[static_cast<size_t>(j)] * rf));
-      bits += s.substr(s.find('b') + 1);
+      bits += digits(ww, weight_at(ir + lanes[static_cast<size_t>(j)] * rf));
     }
-    if (bits.empty()) bits = "0";
+    if (bits.empty()) bits.push_back('0');
     v += fmt::format("    rom[{}] = {}'b{};\n", ir, romw, bits);
   }
   v += "  end\n";
@@ -463,107 +466,462 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, const std::
   return v;
 }
 
+// Bits of a `depth`-deep bit table of a condition on a row or column index: bit i is cond(i);
+// the table has 2^bits entries so every counter value indexes it.
+template <typename F>
+std::string bit_table(int64_t n, int bits, F cond) {
+  const int64_t size = int64_t{1} << bits;
+  std::string s;
+  for (int64_t i = size; i-- > 0;) s += (i < n && cond(i)) ? '1' : '0';
+  return fmt::format("{}'b{}", size, s);
+}
+
+// A pooling kernel with the Dense module interface (start, window x, done, y; latency 1,
+// interval 1): per channel the maximum of the window, at the input type.
+std::string pool_module(const IntPool& p, int64_t window, const std::string& mod) {
+  const int w = p.type.width;
+  const int64_t ch = p.in_shape.back();
+  std::string v = fmt::format(
+      "// Pooling '{}': maximum of {} values per channel, {} channels. Latency 1, interval 1.\n"
+      "module {} (\n  input clk,\n  input rst,\n  input start,\n  input [{}:0] x,\n"
+      "  output reg done,\n  output reg [{}:0] y\n);\n",
+      p.name, window, ch, mod, window * ch * w - 1, ch * w - 1);
+  const std::string gt = p.type.is_signed ? "$signed(v) > $signed(m)" : "v > m";
+  v += fmt::format(
+      "  reg [{0}:0] y_next;\n  reg [{1}:0] m, v;\n  integer q, e;\n"
+      "  always @(*) begin\n    y_next = {2}'b0;\n    m = {3}'b0;\n    v = {3}'b0;\n"
+      "    for (q = 0; q < {4}; q = q + 1) begin\n      m = x[q*{3} +: {3}];\n"
+      "      for (e = 1; e < {5}; e = e + 1) begin\n        v = x[(e*{4} + q)*{3} +: {3}];\n"
+      "        if ({6}) m = v;\n      end\n      y_next[q*{3} +: {3}] = m;\n    end\n  end\n",
+      ch * w - 1, w - 1, ch * w, w, ch, window, gt);
+  v += "  always @(posedge clk) begin\n    if (rst) done <= 1'b0;\n    else done <= start;\n"
+       "    if (start) y <= y_next;\n  end\nendmodule\n\n";
+  return v;
+}
+
+// What a streaming layer's shell needs to know about its kernel module.
+struct StreamKernel {
+  std::string module;
+  int64_t in_bits = 0, out_bits = 0;  // x: one window; y: one output pixel
+  int64_t latency = 1, interval = 1, instances = 1;
+};
+
+// The io_stream shell of a Conv/pooling layer (docs/rtl.md, "Streaming layers"): walks the
+// padded grid (hw::StreamGeometry), one position per cycle when its pixel (if any) is there
+// and, at an anchor, the next kernel instance in turn may start and the output FIFO has
+// room; a shift-register line buffer forms the window.
+std::string stream_module(const std::string& layer, const hw::StreamGeometry& g, int pixel_in,
+                          const StreamKernel& k, const std::string& mod, int64_t fifo_depth) {
+  const int64_t hg = g.grid_h(), wg = g.grid_w(), nbuf = g.buffer_pixels();
+  const int rb = clog2(hg), cb = clog2(wg);
+  const int64_t pw = pixel_in;
+  const int64_t q = k.out_bits;
+  const int db = clog2(fifo_depth + 1), pb = clog2(fifo_depth);
+  std::string v = fmt::format(
+      "// Layer '{}' (io_stream): {}x{}x{} input, window {}x{}, stride {}x{}, padding {}/{}, "
+      "output {}x{};\n// line buffer {} pixels; kernel {} x {} (latency {}, interval {}); "
+      "output FIFO {} deep.\n"
+      "module {} (\n  input clk,\n  input rst,\n  input in_valid,\n  input [{}:0] in_data,\n"
+      "  output in_ready,\n  output out_valid,\n  output [{}:0] out_data,\n  input out_ready\n"
+      ");\n",
+      layer, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, nbuf, k.instances,
+      k.module, k.latency, k.interval, fifo_depth, mod, pw - 1, q - 1);
+  v += fmt::format("  localparam [{}:0] IN_ROW = {}, AN_ROW = {};\n", (int64_t{1} << rb) - 1,
+                   bit_table(hg, rb, [&](int64_t r) { return r >= g.pt && r < g.pt + g.h; }),
+                   bit_table(hg, rb, [&](int64_t r) { return g.is_anchor(r, g.kw - 1); }));
+  v += fmt::format("  localparam [{}:0] IN_COL = {}, AN_COL = {};\n", (int64_t{1} << cb) - 1,
+                   bit_table(wg, cb, [&](int64_t c) { return c >= g.pl && c < g.pl + g.w; }),
+                   bit_table(wg, cb, [&](int64_t c) { return g.is_anchor(g.kh - 1, c); }));
+  v += fmt::format(
+      "  reg [{}:0] r;\n  reg [{}:0] c;\n  wire at_input = IN_ROW[r] & IN_COL[c];\n"
+      "  wire at_anchor = AN_ROW[r] & AN_COL[c];\n",
+      rb - 1, cb - 1);
+  // Kernel instances: who is next, and whether it may start.
+  const int sb = clog2(k.instances), ib = clog2(k.interval);
+  std::string free_expr;
+  for (int64_t i = k.instances; i-- > 0;) {
+    const std::string f = k.interval > 1 ? fmt::format("free_{}", i) : "1'b1";
+    free_expr = k.instances == 1 ? f
+                : free_expr.empty()
+                    ? f
+                    : fmt::format("(sel == {}) ? {} : ({})", lit(sb, i), f, free_expr);
+  }
+  if (k.instances > 1) v += fmt::format("  reg [{}:0] sel;\n", sb - 1);
+  v += fmt::format(
+      "  reg [{0}:0] pend, cnt;\n  wire credit = {{1'b0, pend}} + {{1'b0, cnt}} < {1};\n", db - 1,
+      lit(db + 1, fifo_depth));
+  for (int64_t i = 0; i < k.instances && k.interval > 1; ++i)
+    v += fmt::format("  reg [{}:0] busy_{};\n  wire free_{} = busy_{} == {};\n", ib - 1, i, i, i,
+                     lit(ib, 0));
+  v += fmt::format(
+      "  wire can_start = ({}) && credit;\n"
+      "  assign in_ready = at_input && (!at_anchor || can_start);\n"
+      "  wire adv = at_input ? in_valid && in_ready : (!at_anchor || can_start);\n"
+      "  wire kstart = adv && at_anchor;\n"
+      "  wire [{}:0] px = at_input ? in_data : {};\n",
+      free_expr, pw - 1, lit(static_cast<int>(pw), 0));
+  v += fmt::format(
+      "  always @(posedge clk) begin\n    if (rst) begin\n      r <= {0};\n      c <= {1};\n"
+      "    end else if (adv) begin\n      if (c == {2}) begin\n        c <= {1};\n"
+      "        r <= (r == {3}) ? {0} : r + {4};\n      end else begin\n        c <= c + {5};\n"
+      "      end\n    end\n  end\n",
+      lit(rb, 0), lit(cb, 0), lit(cb, wg - 1), lit(rb, hg - 1), lit(rb, 1), lit(cb, 1));
+  // Line buffer: the last nbuf pixels, newest at the bottom.
+  if (nbuf > 0)
+    v += fmt::format(
+        "  reg [{0}:0] lb;\n  always @(posedge clk) begin\n    if (adv) lb <= {1};\n  end\n",
+        nbuf * pw - 1,
+        nbuf == 1 ? std::string("px") : fmt::format("{{lb[{}:0], px}}", (nbuf - 1) * pw - 1));
+  v += fmt::format("  wire [{}:0] win;\n", k.in_bits - 1);
+  for (int64_t a = 0; a < g.kh; ++a)
+    for (int64_t b = 0; b < g.kw; ++b) {
+      const int64_t depth = (g.kh - 1 - a) * wg + (g.kw - 1 - b), e = a * g.kw + b;
+      v += fmt::format("  assign win[{}:{}] = {};\n", (e + 1) * pw - 1, e * pw,
+                       depth == 0 ? std::string("px")
+                                  : fmt::format("lb[{}:{}]", depth * pw - 1, (depth - 1) * pw));
+    }
+  // Kernel instances.
+  std::string any_done, data;
+  for (int64_t i = 0; i < k.instances; ++i) {
+    const std::string st =
+        k.instances > 1 ? fmt::format("kstart && sel == {}", lit(sb, i)) : "kstart";
+    v += fmt::format(
+        "  wire d_{0};\n  wire [{1}:0] y_{0};\n"
+        "  {2} u_{0} (.clk(clk), .rst(rst), .start({3}), .x(win), .done(d_{0}), .y(y_{0}));\n",
+        i, q - 1, k.module, st);
+    any_done += (i ? " | " : "") + fmt::format("d_{}", i);
+    data = i == 0 ? "y_0" : fmt::format("d_{} ? y_{} : ({})", i, i, data);
+  }
+  if (k.instances > 1)
+    v += fmt::format(
+        "  always @(posedge clk) begin\n    if (rst) sel <= {};\n"
+        "    else if (kstart) sel <= (sel == {}) ? {} : sel + {};\n  end\n",
+        lit(sb, 0), lit(sb, k.instances - 1), lit(sb, 0), lit(sb, 1));
+  for (int64_t i = 0; i < k.instances && k.interval > 1; ++i)
+    v += fmt::format(
+        "  always @(posedge clk) begin\n    if (rst) busy_{0} <= {1};\n"
+        "    else if ({2}) busy_{0} <= {3};\n    else if (!free_{0}) busy_{0} <= busy_{0} - {4};\n"
+        "  end\n",
+        i, lit(ib, 0), k.instances > 1 ? fmt::format("kstart && sel == {}", lit(sb, i)) : "kstart",
+        lit(ib, k.interval - 1), lit(ib, 1));
+  // Output FIFO (registers), with credits for the outputs still in the kernels.
+  v += fmt::format(
+      "  wire wr = {0};\n  wire [{1}:0] wd = {2};\n"
+      "  (* ram_style = \"logic\" *) reg [{1}:0] fifo [0:{3}];\n  reg [{4}:0] wp, rp;\n"
+      "  assign out_valid = cnt != {5};\n  assign out_data = fifo[rp];\n"
+      "  wire rd = out_valid && out_ready;\n"
+      "  always @(posedge clk) begin\n    if (wr) fifo[wp] <= wd;\n"
+      "    if (rst) begin\n      wp <= {6};\n      rp <= {6};\n      cnt <= {5};\n"
+      "      pend <= {5};\n    end else begin\n      if (wr) wp <= wp + {7};\n"
+      "      if (rd) rp <= rp + {7};\n"
+      "      if (wr && !rd) cnt <= cnt + {8};\n      else if (rd && !wr) cnt <= cnt - {8};\n"
+      "      if (kstart && !wr) pend <= pend + {8};\n"
+      "      else if (wr && !kstart) pend <= pend - {8};\n    end\n  end\nendmodule\n\n",
+      any_done, q - 1, data, fifo_depth - 1, pb - 1, lit(db, 0), lit(pb, 0), lit(pb, 1),
+      lit(db, 1));
+  return v;
+}
+
+// Gathers `pixels` stream pixels of `pw` bits into one vector (the first pixel at the low
+// bits: channels-last Flatten order) for a Dense layer or the network's output. `full`
+// holds until `take`.
+std::string collect_module(int64_t pixels, int64_t pw, const std::string& mod) {
+  const int nb = clog2(pixels + 1);
+  const int64_t n = pixels * pw;
+  return fmt::format(
+      "// Collects {0} pixels of {1} bits (Flatten order) into one vector.\n"
+      "module {2} (\n  input clk,\n  input rst,\n  input in_valid,\n  input [{3}:0] in_data,\n"
+      "  output in_ready,\n  output full,\n  output [{4}:0] v,\n  input take\n);\n"
+      "  reg [{5}:0] n;\n  reg [{4}:0] buffer;\n  assign full = n == {6};\n"
+      "  assign in_ready = !full;\n  assign v = buffer;\n"
+      "  always @(posedge clk) begin\n    if (in_valid && in_ready) buffer <= {7};\n"
+      "    if (rst) n <= {8};\n    else if (full && take) n <= {8};\n"
+      "    else if (in_valid && in_ready) n <= n + {9};\n  end\nendmodule\n\n",
+      pixels, pw, mod, pw - 1, n - 1, nb - 1, lit(nb, pixels),
+      pixels == 1 ? std::string("in_data") : fmt::format("{{in_data, buffer[{}:{}]}}", n - 1, pw),
+      lit(nb, 0), lit(nb, 1));
+}
+
+// Checks that Dense `l` (a Dense layer, or a Conv's kernel) can be built with hardware `h`
+// from inputs of type `in`; Error naming the layer otherwise.
+void check_kernel(const std::string& name, const IntDense& l, const hw::LayerHw& h, LayerKind kind,
+                  int64_t positions, const FixedType& in) {
+  if (h.kind != kind || h.positions != positions)
+    throw Error(
+        fmt::format("layer '{}': the hardware model describes a {} at {} positions, the "
+                    "integer model a {} at {}",
+                    name, to_string(h.kind), h.positions, to_string(kind), positions));
+  if (h.n_in != l.n_in || h.n_out != l.n_out)
+    throw Error(fmt::format("layer '{}': hardware shape {}x{} differs from the model's {}x{}", name,
+                            h.n_in, h.n_out, l.n_in, l.n_out));
+  if (h.reuse_factor != l.reuse_factor)
+    throw Error(
+        fmt::format("layer '{}': hardware reuse factor {} differs from the integer model's {}",
+                    name, h.reuse_factor, l.reuse_factor));
+  if (h.strategy == Strategy::Latency && h.reuse_factor > 1)
+    throw Error(fmt::format(
+        "layer '{}': the Latency strategy at reuse factor {} is not generated (its sharing is "
+        "left to the HLS scheduler); use Resource or Unrolled, or reuse factor 1",
+        name, h.reuse_factor));
+  if (h.instances() > 1 && h.reuse_factor > 1)
+    throw Error(fmt::format(
+        "layer '{}': parallelization factor {} at reuse factor {} is not generated (the kernel "
+        "instances would share one dual-port weight ROM); use PF 1 or reuse factor 1",
+        name, h.instances(), h.reuse_factor));
+  if (l.w.size() != static_cast<size_t>(l.n_in * l.n_out) ||
+      l.b.size() != static_cast<size_t>(l.n_out))
+    throw Error(
+        fmt::format("layer '{}': weight/bias sizes do not match {}x{}", name, l.n_in, l.n_out));
+  if (l.input.width != in.width || l.input.frac_bits() != in.frac_bits() ||
+      l.input.is_signed != in.is_signed)
+    throw Error(fmt::format("layer '{}': input type {} differs from the previous output {}", name,
+                            l.input.str(), in.str()));
+  const int64_t wide = int64_t{signed_width(l.weight)} + signed_width(l.input);
+  if (wide > 62)
+    throw Error(fmt::format("layer '{}': products of {} bits exceed the 62-bit limit", name, wide));
+}
+
+// The Dense module of `l` (RF 1: constant multipliers; RF > 1: ROM and lanes).
+std::string dense_module(const IntDense& l, const hw::LayerHw& h, const std::string& mod,
+                         LayerRtl& info) {
+  info.reuse_factor = l.reuse_factor;
+  std::string text =
+      l.reuse_factor > 1 ? resource_module(l, h, mod, info) : latency_module(l, mod, info);
+  info.interval = l.reuse_factor;
+  return text;
+}
+
+// Output FIFO depth of a streaming layer: room for every output its kernels may have in
+// flight while the FIFO drains one per cycle (a power of two).
+int64_t fifo_depth(const StreamKernel& k) {
+  const int64_t span = k.latency + 1;  // cycles an output holds a credit
+  const int64_t starts = std::min(span, k.instances * ((span + k.interval - 1) / k.interval));
+  int64_t d = 2;
+  while (d < starts + 1) d *= 2;
+  return d;
+}
+
+// One stage of the top module: a streaming layer (pixels in, pixels out) or a Dense layer
+// (one vector in, one vector out).
+struct Stage {
+  bool stream = false;
+  std::string module;
+  int64_t out_bits = 0;  // one output pixel (stream) or the output vector (Dense)
+  int64_t out_pixels = 1;
+  int64_t interval = 1;  // Dense: cycles between starts
+};
+
 }  // namespace
 
 VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::LayerHw>& hardware,
                                const VerilogOptions& options) {
   if (net.layers.empty()) throw Error(fmt::format("network '{}' has no layers", net.name));
-  for (const IntLayer& l : net.layers)
-    if (!std::holds_alternative<IntDense>(l))
-      throw Error(fmt::format(
-          "layer '{}': the Verilog generator builds Dense layers (with ReLU) only; Conv, "
-          "pooling and other activations have no Verilog yet",
-          int_layer_name(l)));
-  if (hardware.size() != net.layers.size())
-    throw Error(fmt::format("network '{}': {} Dense layers but {} hardware layers", net.name,
-                            net.layers.size(), hardware.size()));
   VerilogDesign d;
-  FixedType in = net.input;
-  std::vector<std::string> mods;
-  std::string text;
   const std::string top = ident(options.top);
+  std::string text;
+  std::vector<Stage> stages;
+  FixedType in = net.input;
+  size_t kernels = 0;  // Dense/Conv layers so far (index into `hardware`)
+  auto next_hw = [&](std::string_view name) -> const hw::LayerHw& {
+    if (kernels >= hardware.size())
+      throw Error(
+          fmt::format("network '{}': {} hardware layers, fewer than its Dense/Conv "
+                      "layers (layer '{}' has none)",
+                      net.name, hardware.size(), name));
+    return hardware[kernels++];
+  };
   for (size_t k = 0; k < net.layers.size(); ++k) {
-    const IntDense& l = net.dense(k);
-    const hw::LayerHw& h = hardware[k];
-    if (h.kind != LayerKind::Dense || h.positions != 1)
-      throw Error(fmt::format("layer '{}': only Dense layers can be generated", l.name));
-    if (h.io_type != IoType::Parallel)
-      throw Error(fmt::format("layer '{}': only io_parallel is generated (got {})", l.name,
-                              to_string(h.io_type)));
-    if (h.n_in != l.n_in || h.n_out != l.n_out)
-      throw Error(fmt::format("layer '{}': hardware shape {}x{} differs from the model's {}x{}",
-                              l.name, h.n_in, h.n_out, l.n_in, l.n_out));
-    if (h.reuse_factor != l.reuse_factor)
-      throw Error(
-          fmt::format("layer '{}': hardware reuse factor {} differs from the integer model's {}",
-                      l.name, h.reuse_factor, l.reuse_factor));
-    if (h.strategy == Strategy::Latency && h.reuse_factor > 1)
+    const IntLayer& layer = net.layers[k];
+    const std::string name(int_layer_name(layer));
+    const std::string mod = fmt::format("{}_l{}_{}", top, k, ident(name));
+    Stage st;
+    st.module = mod;
+    if (const auto* l = std::get_if<IntDense>(&layer)) {
+      if (!stages.empty() && stages.back().stream &&
+          stages.back().out_bits * stages.back().out_pixels != l->n_in * in.width)
+        throw Error(fmt::format("layer '{}': takes {} values, the previous layer gives {}", name,
+                                l->n_in,
+                                stages.back().out_bits / in.width * stages.back().out_pixels));
+      const hw::LayerHw& h = next_hw(name);
+      check_kernel(name, *l, h, LayerKind::Dense, 1, in);
+      LayerRtl info;
+      info.name = name;
+      info.module = mod;
+      text += dense_module(*l, h, mod, info);
+      st.out_bits = l->n_out * l->output_type().width;
+      st.interval = l->reuse_factor;
+      d.layers.push_back(info);
+      in = l->output_type();
+    } else if (const auto* c = std::get_if<IntConv>(&layer)) {
+      if (!stages.empty() && !stages.back().stream)
+        throw Error(fmt::format("layer '{}': a Conv after a Dense layer is not generated", name));
+      const hw::LayerHw& h = next_hw(name);
+      const hw::StreamGeometry g =
+          hw::stream_geometry(c->in_shape, c->kernel, c->strides, c->pad_begin, c->out_shape);
+      check_kernel(name, c->core, h, c->kernel.size() == 1 ? LayerKind::Conv1D : LayerKind::Conv2D,
+                   g.outputs(), in);
+      LayerRtl info;
+      info.name = name;
+      info.module = mod;
+      info.stream = true;
+      StreamKernel sk;
+      sk.module = mod + "_k";
+      text += dense_module(c->core, h, sk.module, info);
+      sk.in_bits = c->core.n_in * in.width;
+      sk.out_bits = c->core.n_out * c->core.output_type().width;
+      sk.latency = info.latency;
+      sk.interval = c->core.reuse_factor;
+      sk.instances = h.instances();
+      info.multipliers *= sk.instances;
+      const hw::StreamTiming tm = hw::stream_timing(g, sk.latency, sk.interval, sk.instances);
+      info.latency = tm.latency;
+      info.interval = tm.interval;
+      text += stream_module(name, g, static_cast<int>(g.c * in.width), sk, mod, fifo_depth(sk));
+      st.stream = true;
+      st.out_bits = sk.out_bits;
+      st.out_pixels = g.outputs();
+      d.layers.push_back(info);
+      in = c->core.output_type();
+    } else if (const auto* p = std::get_if<IntPool>(&layer)) {
+      if (!stages.empty() && !stages.back().stream)
+        throw Error(fmt::format("layer '{}': pooling after a Dense layer is not generated", name));
+      if (p->type.width != in.width || p->type.frac_bits() != in.frac_bits() ||
+          p->type.is_signed != in.is_signed)
+        throw Error(fmt::format("layer '{}': type {} differs from the previous output {}", name,
+                                p->type.str(), in.str()));
+      const hw::StreamGeometry g =
+          hw::stream_geometry(p->in_shape, p->pool, p->strides, {}, p->out_shape);
+      StreamKernel sk;
+      sk.module = mod + "_k";
+      const int64_t window = g.kh * g.kw;
+      text += pool_module(*p, window, sk.module);
+      sk.in_bits = window * g.c * in.width;
+      sk.out_bits = g.c * in.width;
+      text += stream_module(name, g, static_cast<int>(g.c * in.width), sk, mod, fifo_depth(sk));
+      st.stream = true;
+      st.out_bits = sk.out_bits;
+      st.out_pixels = g.outputs();
+      const hw::StreamTiming tm = hw::stream_timing(g, 1, 1, 1);
+      d.pools.push_back({name, mod, tm.latency, tm.interval});
+    } else {
       throw Error(fmt::format(
-          "layer '{}': the Latency strategy at reuse factor {} is not generated (its sharing is "
-          "left to the HLS scheduler); use Resource or Unrolled, or reuse factor 1",
-          l.name, h.reuse_factor));
-    if (l.w.size() != static_cast<size_t>(l.n_in * l.n_out) ||
-        l.b.size() != static_cast<size_t>(l.n_out))
-      throw Error(
-          fmt::format("layer '{}': weight/bias sizes do not match {}x{}", l.name, l.n_in, l.n_out));
-    if (l.input.width != in.width || l.input.frac_bits() != in.frac_bits() ||
-        l.input.is_signed != in.is_signed)
-      throw Error(fmt::format("layer '{}': input type {} differs from the previous output {}",
-                              l.name, l.input.str(), in.str()));
-    const int64_t wide = int64_t{signed_width(l.weight)} + signed_width(l.input);
-    if (wide > 62)
-      throw Error(
-          fmt::format("layer '{}': products of {} bits exceed the 62-bit limit", l.name, wide));
-    LayerRtl info;
-    info.name = l.name;
-    info.module = fmt::format("{}_l{}_{}", top, k, ident(l.name));
-    info.reuse_factor = l.reuse_factor;
-    text += l.reuse_factor > 1 ? resource_module(l, h, info.module, info)
-                               : latency_module(l, info.module, info);
-    d.latency += info.latency;
-    d.interval = std::max(d.interval, l.reuse_factor);
-    d.layers.push_back(info);
-    in = l.output_type();
+          "layer '{}': the Verilog generator builds Dense, Conv1D/Conv2D (ReLU fused) and "
+          "MaxPooling layers; this {} has no Verilog yet",
+          name, to_string(std::get<IntActivation>(layer).kind)));
+    }
+    stages.push_back(st);
   }
+  if (kernels != hardware.size())
+    throw Error(fmt::format("network '{}': {} Dense/Conv layers but {} hardware layers", net.name,
+                            kernels, hardware.size()));
   (void)options.dsp_min_weight_bits;
-  const int wi = net.dense(0).input.width;
-  const FixedType ot = net.output_type();
-  d.input_width = wi;
-  d.output_width = ot.width;
-  d.input_signed = net.dense(0).input.is_signed;
-  d.output_signed = ot.is_signed;
-  d.top = top;
-  const int64_t ni = net.dense(0).n_in, no = net.dense(net.layers.size() - 1).n_out;
-  d.n_in = ni;
-  d.n_out = no;
-  const int cw = clog2(d.interval);
 
+  const FixedType ot = net.output_type();
+  d.top = top;
+  d.n_in = net.n_in();
+  d.n_out = net.n_out();
+  d.input_width = net.input.width;
+  d.output_width = ot.width;
+  d.input_signed = net.input.is_signed;
+  d.output_signed = ot.is_signed;
+  d.stream_input = stages.front().stream;
+  d.pixel_values = d.stream_input ? net.input_shape.back() : d.n_in;
+
+  // The Dense chain: every layer starts on the previous one's done.
+  size_t first_dense = 0;
+  while (first_dense < stages.size() && stages[first_dense].stream) ++first_dense;
+  int64_t dense_interval = 1;
+  for (size_t k = first_dense; k < stages.size(); ++k)
+    dense_interval = std::max(dense_interval, stages[k].interval);
+  for (const LayerRtl& l : d.layers) {
+    d.latency += l.latency;
+    d.interval = std::max(d.interval, l.interval);
+  }
+  for (const auto& p : d.pools) {
+    d.latency += p.latency;
+    d.interval = std::max(d.interval, p.interval);
+  }
+  const int64_t px_in = d.pixel_values * d.input_width;
   std::string t = fmt::format(
-      "// Network '{}': {} layers, latency {} cycles (start -> done), interval {}.\n"
+      "// Network '{}': {} layers; {}.\n"
       "module {} (\n  input clk,\n  input rst,\n  input start,\n  input [{}:0] x,\n"
       "  output done,\n  output [{}:0] y,\n  output ready\n);\n",
-      net.name, net.layers.size(), d.latency, d.interval, top, ni * wi - 1, no * ot.width - 1);
-  if (d.interval > 1) {
-    t += fmt::format(
-        "  reg [{0}:0] wait_q;\n  assign ready = wait_q == {1};\n"
-        "  wire go = start && ready;\n"
-        "  always @(posedge clk) begin\n    if (rst) wait_q <= {1};\n"
-        "    else if (go) wait_q <= {2};\n    else if (!ready) wait_q <= wait_q - {3};\n  end\n",
-        cw - 1, lit(cw, 0), lit(cw, d.interval - 1), lit(cw, 1));
+      net.name, net.layers.size(),
+      d.stream_input
+          ? fmt::format("pixels of {} values stream in ({} per image); at most {} "
+                        "cycles per image, latency at most {} cycles",
+                        d.pixel_values, d.n_in / d.pixel_values, d.interval, d.latency)
+          : fmt::format("latency {} cycles (start -> done), interval {}", d.latency, d.interval),
+      top, px_in - 1, d.n_out * ot.width - 1);
+  // Where the Dense chain starts from: `go` (a start accepted) and its input vector.
+  std::string go = "go", vec = "x";
+  auto dense_ready = [&](const std::string& request) {
+    if (dense_interval > 1) {
+      const int cw = clog2(dense_interval);
+      t += fmt::format(
+          "  reg [{0}:0] wait_q;\n  wire dense_ready = wait_q == {1};\n"
+          "  wire go = {4} && dense_ready;\n"
+          "  always @(posedge clk) begin\n    if (rst) wait_q <= {1};\n"
+          "    else if (go) wait_q <= {2};\n    else if (!dense_ready) wait_q <= wait_q - {3};\n"
+          "  end\n",
+          cw - 1, lit(cw, 0), lit(cw, dense_interval - 1), lit(cw, 1), request);
+    } else {
+      t += fmt::format("  wire dense_ready = 1'b1;\n  wire go = {};\n", request);
+    }
+  };
+  if (!d.stream_input) {
+    dense_ready("start");
+    t += "  assign ready = dense_ready;\n";
   } else {
-    t += "  assign ready = 1'b1;\n  wire go = start;\n";
+    // Streaming layers, then a collector gathering the last one's pixels.
+    t += "  wire v0 = start;\n  wire [" + std::to_string(px_in - 1) +
+         ":0] p0 = x;\n  wire r0;\n  assign ready = r0;\n";
+    for (size_t k = 0; k < first_dense; ++k) {
+      t += fmt::format("  wire v{0};\n  wire [{1}:0] p{0};\n  wire r{0};\n", k + 1,
+                       stages[k].out_bits - 1);
+      t += fmt::format(
+          "  {0} s{1} (.clk(clk), .rst(rst), .in_valid(v{1}), .in_data(p{1}), .in_ready(r{1}), "
+          ".out_valid(v{2}), .out_data(p{2}), .out_ready(r{2}));\n",
+          stages[k].module, k, k + 1);
+    }
+    const Stage& last = stages[first_dense - 1];
+    const std::string cmod = top + "_collect";
+    text += collect_module(last.out_pixels, last.out_bits, cmod);
+    const int64_t n = last.out_pixels * last.out_bits;
+    t += fmt::format(
+        "  wire g_full, g_take;\n  wire [{0}:0] g_v;\n"
+        "  {1} g (.clk(clk), .rst(rst), .in_valid(v{2}), .in_data(p{2}), .in_ready(r{2}), "
+        ".full(g_full), .v(g_v), .take(g_take));\n",
+        n - 1, cmod, first_dense);
+    if (first_dense < stages.size()) {
+      dense_ready("g_full");
+      t += "  assign g_take = go;\n";
+      d.latency += 1;  // the collector's count
+      vec = "g_v";
+    } else {
+      // No Dense layer: the collected pixels are the output.
+      t += fmt::format(
+          "  assign g_take = 1'b1;\n  reg done_q;\n  reg [{0}:0] y_q;\n"
+          "  always @(posedge clk) begin\n    if (rst) done_q <= 1'b0;\n"
+          "    else done_q <= g_full;\n    if (g_full) y_q <= g_v;\n  end\n"
+          "  assign done = done_q;\n  assign y = y_q;\n",
+          n - 1);
+      d.latency += 2;  // the collector's count, then the output register
+    }
   }
-  std::string prev_done = "go", prev_y = "x";
-  for (size_t k = 0; k < net.layers.size(); ++k) {
-    const IntDense& l = net.dense(k);
-    t +=
-        fmt::format("  wire d{0};\n  wire [{1}:0] y{0};\n", k, l.n_out * l.output_type().width - 1);
-    t += fmt::format("  {} u{} (.clk(clk), .rst(rst), .start({}), .x({}), .done(d{}), .y(y{}));\n",
-                     d.layers[k].module, k, prev_done, prev_y, k, k);
-    prev_done = fmt::format("d{}", k);
-    prev_y = fmt::format("y{}", k);
+  if (first_dense < stages.size()) {
+    std::string prev_done = go, prev_y = vec;
+    for (size_t k = first_dense; k < stages.size(); ++k) {
+      t += fmt::format("  wire d{0};\n  wire [{1}:0] y{0};\n", k, stages[k].out_bits - 1);
+      t +=
+          fmt::format("  {} u{} (.clk(clk), .rst(rst), .start({}), .x({}), .done(d{}), .y(y{}));\n",
+                      stages[k].module, k, prev_done, prev_y, k, k);
+      prev_done = fmt::format("d{}", k);
+      prev_y = fmt::format("y{}", k);
+    }
+    t += fmt::format("  assign done = {};\n  assign y = {};\n", prev_done, prev_y);
   }
-  t += fmt::format("  assign done = {};\n  assign y = {};\nendmodule\n", prev_done, prev_y);
+  t += "endmodule\n";
   d.verilog = "// Generated by hwprune (docs/rtl.md). Do not edit.\n`default_nettype none\n\n" +
               text + t + "`default_nettype wire\n";
   return d;

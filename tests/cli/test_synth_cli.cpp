@@ -90,6 +90,51 @@ TEST(SynthCli, GeneratesSimulatesAndSynthesises) {
   EXPECT_THAT(read_file(out + "/synth.ys"), HasSubstr("-run map_dsp:map_ffram"));
 }
 
+// A small CNN (Conv2D 3x3 + ReLU, MaxPool 2x2, Flatten, Dense) at RF 2: the streaming
+// Verilog co-simulates with 0 mismatches and Yosys counts the estimated DSP and BRAM18.
+TEST(SynthCli, SynthesisesACnn) {
+  if (std::system("command -v yosys >/dev/null && command -v verilator >/dev/null") != 0)
+    GTEST_SKIP() << "yosys or verilator not installed";
+  ScratchDir dir;
+  Model m;
+  m.name = "tiny-cnn";
+  m.input_shape = {8, 8, 2};
+  Layer c = test::make_layer("conv", LayerKind::Conv2D);
+  c.filters = 4;
+  c.kernel_size = {3, 3};
+  c.weights = {{"kernel", test::random_tensor({3, 3, 2, 4}, 7)},
+               {"bias", test::random_tensor({4}, 8)}};
+  Layer r = test::make_layer("relu", LayerKind::Activation);
+  r.activation = ActivationKind::ReLU;
+  Layer p = test::make_layer("pool", LayerKind::MaxPool2D);
+  p.pool_size = {2, 2};
+  Layer f = test::make_layer("flat", LayerKind::Flatten);
+  Layer d = test::make_layer("out", LayerKind::Dense);
+  d.units = 3;
+  d.weights = {{"kernel", test::random_tensor({36, 3}, 9)}, {"bias", test::random_tensor({3}, 10)}};
+  m.layers = {c, r, p, f, d};
+  m.set_precision(parse_precision("ap_fixed<16,6>"));
+  m.infer_shapes();
+  const std::string model = dir.file("cnn.hwp"), out = dir.file("synth"),
+                    json = dir.file("synth.json");
+  io::save_model(model, m);
+  const auto res = run_cli(
+      fmt::format("synth --model '{}' --rf 2 --samples 200 --dsp-bram-only --out '{}' --json '{}'",
+                  model, out, json));
+  ASSERT_EQ(res.exit_code, 0) << res.output;
+  EXPECT_THAT(res.output, HasSubstr("0 mismatches"));
+  const auto j = nlohmann::json::parse(read_file(json));
+  EXPECT_EQ(j["cosim"]["mismatches"], 0);
+  ASSERT_EQ(j["layers"].size(), 2u);
+  EXPECT_EQ(j["layers"][0]["name"], "conv");
+  // Conv 18x4 at RF 2: 36 lanes; Dense 36x3 at RF 2: 54.
+  EXPECT_EQ(j["estimate_total"]["dsp"], 36 + 54);
+  for (const auto& l : j["layers"]) {
+    EXPECT_EQ(l["yosys"]["dsp"], l["estimate"]["dsp"]) << l["name"];
+    EXPECT_EQ(l["yosys"]["bram18"], l["estimate"]["bram18"]) << l["name"];
+  }
+}
+
 TEST(SynthCli, ErrorsAreOneLine) {
   ScratchDir dir;
   const std::string model = write_model(dir), out = dir.file("synth");
@@ -97,14 +142,19 @@ TEST(SynthCli, ErrorsAreOneLine) {
                "nearest valid");
   expect_error(run_cli(fmt::format("synth --model fmnist-cnn --out '{}'", out)),
                "--model fmnist-cnn: a builtin has no trained weights here");
-  // Convolutions are not generated yet: the first one is named, and nothing is written.
-  Model cnn = make_builtin_model("fmnist-cnn", 10, 1);
-  cnn.set_precision(parse_precision("ap_fixed<16,6>"));
-  const std::string cnn_path = dir.file("cnn.hwp");
-  io::save_model(cnn_path, cnn);
+  // A layer without Verilog (a sigmoid) is named, and nothing is written.
+  Model sig = make_builtin_model("mlp:8", 3, 1, {4});
+  for (auto& l : sig.layers)
+    if (l.kind == LayerKind::Activation && l.activation == ActivationKind::ReLU) {
+      l.activation = ActivationKind::Sigmoid;
+      break;
+    }
+  sig.set_precision(parse_precision("ap_fixed<16,6>"));
+  const std::string sig_path = dir.file("sig.hwp");
+  io::save_model(sig_path, sig);
   expect_error(
-      run_cli(fmt::format("synth --model '{}' --rf 1 --no-yosys --out '{}'", cnn_path, out)),
-      "layer 'conv1': the Verilog generator builds Dense layers (with ReLU) only");
+      run_cli(fmt::format("synth --model '{}' --rf 1 --no-yosys --out '{}'", sig_path, out)),
+      "has no Verilog yet");
   EXPECT_FALSE(std::filesystem::exists(out));
   expect_error(run_cli(fmt::format("synth --model '{}' --rf 2 --samples 0 --out '{}'", model, out)),
                "samples must be >= 1");

@@ -91,6 +91,9 @@ ModelEstimate estimate_model(const Model& model, const HardwareModel& hardware,
 int64_t rom_bram18(const LayerHw& hw, const Device& device, const std::vector<uint8_t>& lanes,
                    BramModel model);
 int64_t layer_latency(const LayerHw& hw, int64_t cycles_per_position);
+// Cycles from a start to the output of the generated Verilog's Dense kernel (a Dense layer,
+// or a Conv layer's kernel on one window).
+int64_t generated_kernel_latency(const LayerHw& hw);
 // Clock cycles of one kernel pass: RF, or with Unrolled the ROM words holding a live weight.
 int64_t kernel_cycles(const LayerHw& hw, const std::vector<uint8_t>& live);
 
