@@ -117,8 +117,12 @@ HardwareCheck check_hardware(const Model& model, const hw::HardwareSpec& spec,
   choose_inputs(net, o, c);
   for (const auto& x : c.inputs) c.expected.push_back(net.run(x));
   compare_with_float_model(model, net, o, c);
-  if (o.cosimulate)
+  if (o.cosimulate) {
     c.cosim = cosimulate(design, c.inputs, c.expected, (fs::path(o.out_dir) / "cosim").string());
+    // Streaming layers overlap: the design's own figure is an upper bound, this is measured.
+    c.latency = c.cosim->latency;
+    c.interval = c.cosim->interval;
+  }
   if (o.synthesize)
     c.synth = synthesize(c.verilog_path, o.top, mapped.hardware.device,
                          (fs::path(o.out_dir) / "yosys").string(), o.depth);

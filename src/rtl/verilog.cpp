@@ -866,7 +866,7 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
           "  end\n",
           cw - 1, lit(cw, 0), lit(cw, dense_interval - 1), lit(cw, 1), request);
     } else {
-      t += fmt::format("  wire dense_ready = 1'b1;\n  wire go = {};\n", request);
+      t += fmt::format("  wire dense_ready = 1'b1;\n  wire go = {} && dense_ready;\n", request);
     }
   };
   if (!d.stream_input) {

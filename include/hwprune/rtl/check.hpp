@@ -61,7 +61,9 @@ struct HardwareCheck {
   bool full_synthesis = false;  // LUT/FF counts exist
   std::vector<LayerCheck> layers;
   hw::LayerEstimate estimate_total;
-  int64_t latency = 0, interval = 0;  // of the generated design
+  // Of the generated design: measured in co-simulation when it ran, else the design's figures
+  // (VerilogDesign::latency/interval; an upper bound for networks with streaming layers).
+  int64_t latency = 0, interval = 0;
   double seconds = 0;
 };
 
