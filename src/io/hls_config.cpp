@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <functional>
+#include <numeric>
 #include <set>
 
 #include <fmt/format.h>
@@ -336,6 +338,15 @@ bool has_dead_lane(const Layer& l, int64_t rf) {
 
 }  // namespace
 
+IoType hls_io_type(const Model& model, const HlsExportOptions& o) {
+  if (o.io_type) return *o.io_type;
+  IoType io = IoType::Parallel;
+  if (!meta(model, "hls4ml.io_type").empty()) io = parse_io_type(meta(model, "hls4ml.io_type"));
+  for (const auto& l : model.layers)
+    if (l.hardware.io_type) io = *l.hardware.io_type;
+  return io;
+}
+
 std::string hls_config_yaml(const Model& model_in, const HlsExportOptions& o) {
   // The layers the exported file has (a quantized model's BatchNorms folded).
   const Model model = export_detail::export_form(model_in);
@@ -356,13 +367,7 @@ std::string hls_config_yaml(const Model& model_in, const HlsExportOptions& o) {
                                 ? meta(model, "hls4ml.clock_period")
                                 : "5";
   out << YAML::Key << "ClockPeriod" << YAML::Value << clock;
-  IoType io = o.io_type.value_or(IoType::Parallel);
-  if (!o.io_type) {
-    if (!meta(model, "hls4ml.io_type").empty()) io = parse_io_type(meta(model, "hls4ml.io_type"));
-    for (const auto& l : model.layers)
-      if (l.hardware.io_type) io = *l.hardware.io_type;
-  }
-  out << YAML::Key << "IOType" << YAML::Value << std::string(to_string(io));
+  out << YAML::Key << "IOType" << YAML::Value << std::string(to_string(hls_io_type(model, o)));
 
   out << YAML::Key << "HLSConfig" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "Model" << YAML::Value << YAML::BeginMap;
@@ -382,7 +387,8 @@ std::string hls_config_yaml(const Model& model_in, const HlsExportOptions& o) {
   }
   // The type of the values flowing into each layer (float: none), as the integer model
   // carries them: max pooling keeps its input's type, so hls4ml is given it as the pooling
-  // layer's accumulator and result.
+  // layer's accumulator and result; average pooling sums into average_pool_accum_type of it
+  // (exact sums, e more fractional bits for the quotient), as the integer model does.
   Precision flowing = model.input_precision;
   for (const Layer& l : model.layers) {
     std::vector<std::pair<const char*, Precision>> precs;
@@ -408,8 +414,12 @@ std::string hls_config_yaml(const Model& model_in, const HlsExportOptions& o) {
       precs = {{"scale", l.precision.weight},
                {"bias", l.precision.bias},
                {"result", l.precision.result}};
-    } else if (l.kind == LayerKind::Activation || l.kind == LayerKind::AvgPool1D ||
-               l.kind == LayerKind::AvgPool2D) {
+    } else if (l.kind == LayerKind::AvgPool1D || l.kind == LayerKind::AvgPool2D) {
+      const int64_t window =
+          std::accumulate(l.pool_size.begin(), l.pool_size.end(), int64_t{1}, std::multiplies<>());
+      precs = {{"accum", in ? Precision(average_pool_accum_type(*in, window)) : Precision{}},
+               {"result", l.precision.result}};
+    } else if (l.kind == LayerKind::Activation) {
       precs = {{"result", l.precision.result}};
     }
     std::erase_if(precs, [](const auto& p) { return !p.second; });

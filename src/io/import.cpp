@@ -118,7 +118,7 @@ std::vector<std::string> hls4ml_handoff_notes(const Model& model, const std::str
   const ModelFormat f = model_format(path);
   if (f == ModelFormat::Onnx) {
     for (const Layer& l : model.layers) {
-      if (l.is_conv())
+      if (l.is_conv() || l.is_pool())
         notes.push_back(
             fmt::format("hls4ml's ONNX reader takes '{}' ({}) only in QONNX's channels-last form "
                         "(qonnx-to-channels-last); export to .json for hls4ml",
@@ -133,6 +133,13 @@ std::vector<std::string> hls4ml_handoff_notes(const Model& model, const std::str
         "hls4ml reads QKeras layers only with the qkeras package (and TensorFlow) installed; "
         "the plain flavour needs neither");
   }
+  if (f != ModelFormat::Native && hls_io_type(model, {}) == IoType::Stream)
+    for (const Layer& l : model.layers)
+      if (l.is_pool() && (l.padding != Padding::Valid || l.strides != l.pool_size))
+        notes.push_back(fmt::format(
+            "hls4ml's io_stream pooling takes only valid padding with strides equal to the pool "
+            "size ('{}': pool {}, strides {}, {} padding); export it at io_parallel",
+            l.name, shape_str(l.pool_size), shape_str(l.strides), to_string(l.padding)));
   return notes;
 }
 

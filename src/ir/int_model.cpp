@@ -184,18 +184,34 @@ void run_pool(const IntPool& pl, const std::vector<int64_t>& x, std::vector<int6
   const size_t rank = pl.pool.size();
   const int64_t ch = pl.in_shape.back();
   const int64_t ph = pl.pool[0], pw = rank == 2 ? pl.pool[1] : 1;
+  const bool average = pl.op == IntPool::Op::Average;
+  // Average: inputs moved onto the accumulator's grid (e more fractional bits).
+  const int64_t scale = average ? int64_t{1} << (pl.accum.frac_bits() - pl.type.frac_bits()) : 1;
   std::vector<int64_t> pos(rank);
+  auto inside = [&] {
+    for (size_t d = 0; d < rank; ++d)
+      if (pos[d] < 0 || pos[d] >= pl.in_shape[d]) return false;
+    return true;
+  };
   y.clear();
   for_each_position(pl.out_shape, rank, [&](const std::vector<int64_t>& p) {
     for (int64_t q = 0; q < ch; ++q) {
-      int64_t m = std::numeric_limits<int64_t>::min();
+      int64_t m = std::numeric_limits<int64_t>::min(), sum = 0, n = 0;
       for (int64_t a = 0; a < ph; ++a)
         for (int64_t b = 0; b < pw; ++b) {
-          pos[0] = p[0] * pl.strides[0] + a;
-          if (rank == 2) pos[1] = p[1] * pl.strides[1] + b;
-          m = std::max(m, at(x, pl.in_shape, pos, q));
+          pos[0] = p[0] * pl.strides[0] - pl.pad_begin[0] + a;
+          if (rank == 2) pos[1] = p[1] * pl.strides[1] - pl.pad_begin[1] + b;
+          if (!inside()) continue;  // "same" padding: neither a value nor counted
+          const int64_t v = at(x, pl.in_shape, pos, q);
+          if (average) {
+            sum += v * scale;
+            ++n;
+          } else {
+            m = std::max(m, v);
+          }
         }
-      y.push_back(m);
+      // C++'s `/` truncates towards zero, as ap_fixed's division by an integer does.
+      y.push_back(average ? pl.result.requantize(sum / n, pl.accum.frac_bits()) : m);
     }
   });
 }
@@ -411,14 +427,10 @@ IntConv make_conv(const Layer& l, const FixedType& input, int64_t reuse_factor) 
 }
 
 IntPool make_pool(const Layer& l, const FixedType& input) {
-  if (l.kind == LayerKind::AvgPool1D || l.kind == LayerKind::AvgPool2D)
-    throw Error(fmt::format(
-        "{}: average pooling is not in the integer model yet (hls4ml divides with its own "
-        "rounding; use MaxPooling)",
-        layer_where(l)));
-  if (l.padding != Padding::Valid)
+  const bool average = l.kind == LayerKind::AvgPool1D || l.kind == LayerKind::AvgPool2D;
+  if (!average && l.padding != Padding::Valid)
     throw Error(
-        fmt::format("{}: pooling with '{}' padding is not in the integer model (valid only)",
+        fmt::format("{}: max pooling with '{}' padding is not in the integer model (valid only)",
                     layer_where(l), to_string(l.padding)));
   IntPool p;
   p.name = l.name;
@@ -426,16 +438,35 @@ IntPool make_pool(const Layer& l, const FixedType& input) {
   p.pool = l.pool_size;
   p.strides = l.strides.empty() ? p.pool : l.strides;
   const std::vector<int64_t> spatial(p.in_shape.begin(), p.in_shape.end() - 1);
-  p.out_shape = window_out(l, spatial, p.pool, p.strides, nullptr);
+  p.out_shape = window_out(l, spatial, p.pool, p.strides, &p.pad_begin);
   p.out_shape.push_back(p.in_shape.back());
+  if (p.out_shape != l.output_shape)
+    throw Error(fmt::format("{}: output shape {} differs from the model's {}", layer_where(l),
+                            shape_str(p.out_shape), shape_str(l.output_shape)));
   p.type = input;
+  if (!average) return p;
+  p.op = IntPool::Op::Average;
+  const int64_t window =
+      std::accumulate(p.pool.begin(), p.pool.end(), int64_t{1}, std::multiplies<>());
+  try {
+    p.accum = average_pool_accum_type(input, window);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: the sum of {} values of {}: {}", layer_where(l), window,
+                            input.str(), e.what()));
+  }
+  if (p.accum.width > kMaxExactBits)
+    throw Error(
+        fmt::format("{}: sums in the accumulator {} need {} bits; the integer model holds "
+                    "at most {}",
+                    layer_where(l), p.accum.str(), p.accum.width, kMaxExactBits));
+  p.result = need_fixed(l.precision.result, l, "result");
   return p;
 }
 
 struct OutputType {
   FixedType operator()(const IntDense& d) const { return d.output_type(); }
   FixedType operator()(const IntConv& c) const { return c.core.output_type(); }
-  FixedType operator()(const IntPool& p) const { return p.type; }
+  FixedType operator()(const IntPool& p) const { return p.output_type(); }
   FixedType operator()(const IntActivation& a) const { return a.result; }
 };
 
@@ -460,6 +491,12 @@ FixedType activation_param_type(const Layer& l) {
   int integer = 2;
   while (integer < 18 && std::abs(l.alpha) >= std::ldexp(1.0, integer - 1)) ++integer;
   return FixedType::make(18, integer);
+}
+
+FixedType average_pool_accum_type(const FixedType& input, int64_t window) {
+  int e = 0;
+  while (e < 62 && (int64_t{1} << e) < window) ++e;
+  return FixedType::make(input.width + 2 * e, input.integer + e, input.is_signed);
 }
 
 int64_t IntNetwork::n_in() const {
@@ -632,6 +669,7 @@ IntNetwork make_int_network(const Model& model_in, const std::vector<int64_t>& r
       case LayerKind::AvgPool1D:
       case LayerKind::AvgPool2D:
         net.layers.push_back(make_pool(l, cur));
+        cur = net.output_type();
         fusable = false;
         break;
       case LayerKind::Dropout:

@@ -56,8 +56,8 @@ TEST(InteropCli, InspectQkerasJetWithItsConfig) {
 }
 
 TEST(InteropCli, ConvertSaysWhatHls4mlCannotReadInTheExport) {
-  // A CNN to ONNX: hls4ml's ONNX reader wants QONNX's channels-last Conv; to plain Keras no
-  // note; the QKeras flavour needs the qkeras package.
+  // A CNN to ONNX: hls4ml's ONNX reader wants QONNX's channels-last Conv and pooling; to plain
+  // Keras no note; the QKeras flavour needs the qkeras package.
   ScratchDir dir;
   Model m = make_builtin_model("fmnist-cnn", 3, 2, {12, 12, 1});
   m.set_precision(parse_precision("ap_fixed<16,6>"));
@@ -67,6 +67,7 @@ TEST(InteropCli, ConvertSaysWhatHls4mlCannotReadInTheExport) {
   ASSERT_EQ(onnx.exit_code, 0) << onnx.output;
   EXPECT_THAT(onnx.output, HasSubstr("note: hls4ml's ONNX reader takes 'conv1' (Conv2D) only"));
   EXPECT_THAT(onnx.output, HasSubstr("'conv2' (Conv2D)"));
+  EXPECT_THAT(onnx.output, HasSubstr("'pool1' (MaxPooling2D)"));
   const auto keras = run_cli(fmt::format("convert '{}' '{}'", hwp, dir.file("cnn.json")));
   ASSERT_EQ(keras.exit_code, 0) << keras.output;
   EXPECT_THAT(keras.output, ::testing::Not(HasSubstr("note:")));
@@ -74,6 +75,25 @@ TEST(InteropCli, ConvertSaysWhatHls4mlCannotReadInTheExport) {
       run_cli(fmt::format("convert '{}' '{}' --keras-flavour qkeras", hwp, dir.file("cnnq.json")));
   ASSERT_EQ(q.exit_code, 0) << q.output;
   EXPECT_THAT(q.output, HasSubstr("note: hls4ml reads QKeras layers only with the qkeras"));
+
+  // hls4ml's io_stream pooling asserts valid padding and strides equal to the pool size.
+  Model same = m;
+  same.layer("pool1").kind = LayerKind::AvgPool2D;
+  same.layer("pool1").padding = Padding::Same;  // 10x10 -> 5x5 as before
+  same.infer_shapes();
+  const std::string same_hwp = dir.file("same.hwp");
+  io::save_model(same_hwp, same);
+  const auto stream = run_cli(
+      fmt::format("convert '{}' '{}' --io-type io_stream", same_hwp, dir.file("stream.json")));
+  ASSERT_EQ(stream.exit_code, 0) << stream.output;
+  EXPECT_THAT(stream.output, HasSubstr("note: hls4ml's io_stream pooling takes only valid padding "
+                                       "with strides equal to the pool size ('pool1': pool (2, "
+                                       "2), strides (2, 2), same padding)"));
+  EXPECT_THAT(stream.output, ::testing::Not(HasSubstr("'pool2'")));
+  const auto parallel =
+      run_cli(fmt::format("convert '{}' '{}'", same_hwp, dir.file("parallel.json")));
+  ASSERT_EQ(parallel.exit_code, 0) << parallel.output;
+  EXPECT_THAT(parallel.output, ::testing::Not(HasSubstr("note:")));
 }
 
 TEST(InteropCli, ConvertWritesModelAndHlsConfig) {

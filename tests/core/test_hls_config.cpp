@@ -169,5 +169,28 @@ TEST(HlsConfig, WrittenConfigReadsBackAndMarksPrunedResourceLayersUnrolled) {
   }
 }
 
+TEST(HlsConfig, PoolingLayersGetTheIntegerModelsAccumulator) {
+  // fmnist-cnn with pool1 averaging: its input is relu1's ap_ufixed<10,4>; a 2x2 average
+  // sums into ap_ufixed<14,6> (average_pool_accum_type); the max pool keeps its input type.
+  Model m = make_builtin_model("fmnist-cnn", 4, 1);
+  m.set_precision(parse_precision("ap_fixed<16,6>"));
+  m.layer("relu1").precision.result = parse_precision("ap_ufixed<10,4>");
+  m.layer("pool1").kind = LayerKind::AvgPool2D;
+  m.layer("pool1").precision.result = parse_precision("ap_fixed<12,5>");
+  m.layer("pool1").precision.accum = parse_precision("ap_fixed<8,4>");  // not used
+  m.infer_shapes();
+  io::HlsExportOptions o;
+  o.keras_json = "cnn.json";
+  ScratchDir dir;
+  const io::HlsConfig c =
+      io::load_hls_config(dir.write("cnn_json_hls4ml.yml", io::hls_config_yaml(m, o)));
+  const io::HlsLayerSettings& avg = c.layers.at("pool1");
+  EXPECT_EQ(avg.accum, parse_precision("ap_ufixed<14,6>"));
+  EXPECT_EQ(avg.result, parse_precision("ap_fixed<12,5>"));
+  const io::HlsLayerSettings& max = c.layers.at("pool2");  // after relu2: ap_fixed<16,6>
+  EXPECT_EQ(max.accum, parse_precision("ap_fixed<16,6>"));
+  EXPECT_EQ(max.result, parse_precision("ap_fixed<16,6>"));
+}
+
 }  // namespace
 }  // namespace hwprune

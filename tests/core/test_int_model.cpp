@@ -340,6 +340,40 @@ TEST(IntModel, IdentityLayersAndFinalSoftmax) {
   EXPECT_EQ(make_int_network(base).forward(x), make_int_network(without_softmax(base)).forward(x));
 }
 
+// Every value of `got` equals `ref`'s (the first difference is reported).
+void expect_equal_values(const Tensor& got, const Tensor& ref) {
+  ASSERT_EQ(got.numel(), ref.numel());
+  for (int64_t j = 0; j < got.numel(); ++j) ASSERT_EQ(got.data[j], ref.data[j]) << j;
+}
+
+Layer pool_layer(const std::string& name, LayerKind kind, std::vector<int64_t> pool,
+                 std::vector<int64_t> strides, Padding padding) {
+  Layer l = make_layer(name, kind);
+  l.pool_size = std::move(pool);
+  l.strides = std::move(strides);
+  l.padding = padding;
+  return l;
+}
+
+// A Conv1D of 4 filters (random weights) over a (20, 3) sequence, then `after`.
+Model conv1d_model(int64_t kernel, int64_t stride, Padding padding,
+                   const std::vector<Layer>& after) {
+  Model m;
+  m.name = "c1";
+  m.input_shape = {20, 3};
+  Layer conv = make_layer("conv", LayerKind::Conv1D);
+  conv.filters = 4;
+  conv.kernel_size = {kernel};
+  conv.strides = {stride};
+  conv.padding = padding;
+  conv.weights["kernel"] = random_tensor({kernel, 3, 4}, 4, -1.0f, 1.0f);
+  conv.weights["bias"] = random_tensor({4}, 5, -0.5f, 0.5f);
+  m.layers = {conv};
+  m.layers.insert(m.layers.end(), after.begin(), after.end());
+  m.infer_shapes();
+  return m;
+}
+
 TEST(IntModel, CnnAgreesWithReferenceWhenTheAccumulatorIsExact) {
   // fmnist-cnn shrunk to 12x12 (Conv2D 3x3 + ReLU, MaxPool 2x2, Conv2D + ReLU, MaxPool,
   // Flatten, Dense), one Conv with "same" padding and stride 2; exact accumulators as
@@ -361,32 +395,16 @@ TEST(IntModel, CnnAgreesWithReferenceWhenTheAccumulatorIsExact) {
   const IntNetwork net = make_int_network(m);
   EXPECT_EQ(net.n_in(), 144);
   EXPECT_EQ(net.n_out(), 4);
-  const Tensor got = net.forward(x);
-  const Tensor ref = reference_forward(without_softmax(m), x, true);
-  ASSERT_EQ(got.numel(), ref.numel());
-  for (int64_t j = 0; j < got.numel(); ++j) ASSERT_EQ(got.data[j], ref.data[j]) << j;
+  expect_equal_values(net.forward(x), reference_forward(without_softmax(m), x, true));
 
-  Model c1;
-  c1.name = "c1";
-  c1.input_shape = {20, 3};
-  Layer conv = make_layer("conv", LayerKind::Conv1D);
-  conv.filters = 4;
-  conv.kernel_size = {5};
-  conv.strides = {2};
-  conv.padding = Padding::Same;
-  conv.weights["kernel"] = random_tensor({5, 3, 4}, 4, -1.0f, 1.0f);
-  conv.weights["bias"] = random_tensor({4}, 5, -0.5f, 0.5f);
-  Layer pool = make_layer("pool", LayerKind::MaxPool1D);
-  pool.pool_size = {2};
-  c1.layers = {conv, relu("relu", std::nullopt), pool, make_layer("flat", LayerKind::Flatten)};
-  c1.infer_shapes();
+  Model c1 = conv1d_model(5, 2, Padding::Same,
+                          {relu("relu", std::nullopt),
+                           pool_layer("pool", LayerKind::MaxPool1D, {2}, {2}, Padding::Valid),
+                           make_layer("flat", LayerKind::Flatten)});
   c1.set_precision(T("ap_fixed<12,5>"));
   c1.layer("conv").precision.accum = T("ap_fixed<40,20>");
   const Tensor x1 = random_tensor({30, 20, 3}, 9, -3.0f, 3.0f);
-  const Tensor got1 = make_int_network(c1).forward(x1);
-  const Tensor ref1 = reference_forward(c1, x1, true);
-  ASSERT_EQ(got1.numel(), ref1.numel());
-  for (int64_t j = 0; j < got1.numel(); ++j) ASSERT_EQ(got1.data[j], ref1.data[j]) << j;
+  expect_equal_values(make_int_network(c1).forward(x1), reference_forward(c1, x1, true));
 
   // The trace holds every stage's outputs: conv (+relu), pool.
   std::vector<std::vector<int64_t>> trace;
@@ -394,6 +412,177 @@ TEST(IntModel, CnnAgreesWithReferenceWhenTheAccumulatorIsExact) {
   ASSERT_EQ(trace.size(), 2u);
   EXPECT_EQ(trace[0].size(), 40u);  // (10, 4)
   EXPECT_EQ(trace[1].size(), 20u);  // (5, 4)
+}
+
+// One average pooling layer on an (L, C) or (H, W, C) input of type `in`.
+Model avg_model(const Shape& input, std::vector<int64_t> pool, std::vector<int64_t> strides,
+                Padding padding, const FixedType& in, const FixedType& result) {
+  Model m;
+  m.name = "avg";
+  m.input_shape = input;
+  m.input_precision = in;
+  Layer p = pool_layer("avg", input.size() == 2 ? LayerKind::AvgPool1D : LayerKind::AvgPool2D,
+                       std::move(pool), std::move(strides), padding);
+  p.precision.result = result;
+  m.layers = {p};
+  m.infer_shapes();
+  return m;
+}
+
+// The real values of raw inputs at `type`, as one sample of `shape`.
+Tensor real_sample(const Shape& shape, const std::vector<int64_t>& raw, const FixedType& type) {
+  Shape s = shape;
+  s.insert(s.begin(), 1);
+  Tensor t(s);
+  for (size_t i = 0; i < raw.size(); ++i) t.data[i] = static_cast<float>(type.to_real(raw[i]));
+  return t;
+}
+
+TEST(IntModel, AveragePooling1DHandComputed) {
+  // (5, 2) input at ap_fixed<6,3> (F 3), pool 3, stride 2, valid: windows 0..2 and 2..4.
+  // e = ceil(log2 3) = 2: accumulator ap_fixed<10,5> (F 5); inputs move onto it (x 4).
+  //   raw channel 0: [3, -2, 4, 1, -7]; channel 1: [-1, -1, -2, 5, 0]
+  //   sums at F 5: ch0 (3 - 2 + 4) * 4 = 20, (4 + 1 - 7) * 4 = -8
+  //                ch1 (-1 - 1 - 2) * 4 = -16, (-2 + 5 + 0) * 4 = 12
+  //   / 3 truncated towards zero: 20 -> 6 (6.67), -8 -> -2 (-2.67), -16 -> -5 (-5.33), 12 -> 4
+  // Result ap_fixed<6,3> (F 3, AP_TRN): floor(q / 4): 1, -1, -2, 1 -- also the floor of the
+  // exact means (1.67, -0.67, -1.33, 1 steps), what the float reference computes.
+  const FixedType in = T("ap_fixed<6,3>");
+  const Model m = avg_model({5, 2}, {3}, {2}, Padding::Valid, in, in);
+  const IntNetwork net = make_int_network(m);
+  ASSERT_EQ(net.layers.size(), 1u);
+  const IntPool& p = std::get<IntPool>(net.layers[0]);
+  EXPECT_EQ(p.op, IntPool::Op::Average);
+  EXPECT_EQ(p.type, in);
+  EXPECT_EQ(p.accum, T("ap_fixed<10,5>"));
+  EXPECT_EQ(p.result, in);
+  EXPECT_THAT(p.out_shape, ElementsAre(2, 2));
+  EXPECT_THAT(p.pad_begin, ElementsAre(0));
+  EXPECT_EQ(net.output_type(), in);
+  const std::vector<int64_t> x{3, -1, -2, -1, 4, -2, 1, 5, -7, 0};  // position-major
+  // Outputs position-major: (0, ch0), (0, ch1), (1, ch0), (1, ch1).
+  EXPECT_THAT(net.run(x), ElementsAre(1, -2, -1, 1));
+  const Tensor xr = real_sample({5, 2}, x, in);
+  EXPECT_EQ(net.forward(xr).data, reference_forward(m, xr, true).data);
+
+  // Result AP_RND (nearest, ties up) on the truncated quotient: 6 / 4 = 1.5 -> 2,
+  // -5 / 4 = -1.25 -> -1, -2 / 4 = -0.5 -> 0, 4 / 4 -> 1. The exact mean -0.67 would round to
+  // -1: hls4ml truncates the quotient first, and the float reference differs there.
+  const Model rnd = avg_model({5, 2}, {3}, {2}, Padding::Valid, in, T("ap_fixed<6,3,AP_RND>"));
+  EXPECT_THAT(make_int_network(rnd).run(x), ElementsAre(2, -1, 0, 1));
+  EXPECT_THAT(reference_forward(rnd, xr, true).data, ElementsAre(0.25f, -0.125f, -0.125f, 0.125f));
+}
+
+TEST(IntModel, AveragePooling2DHandComputed) {
+  // (2, 4, 1) input at ap_fixed<8,4> (F 4), pool 2x2: e = 2, accumulator ap_fixed<12,6>
+  // (F 6). Raw rows [5, -3, 7, 8] and [-6, -1, 0, 2].
+  // Stride 2: sums -5 and 17 steps, at F 6 -20 and 68, / 4 = -5 and 17 (exact).
+  //   result ap_fixed<8,4> (F 4, AP_TRN): floor(-5 / 4) = -2, floor(17 / 4) = 4
+  //   result ap_fixed<10,4> (F 6): -5 and 17, the quotient's two extra bits kept
+  //   result ap_fixed<8,4,AP_TRN_ZERO>: -1.25 -> -1, 4.25 -> 4
+  // Stride 1 (stride != pool, io_parallel in hls4ml): a third window in the middle,
+  //   -3 + 7 - 1 + 0 = 3 -> 12 / 4 = 3 at F 6 -> floor(3 / 4) = 0.
+  const FixedType in = T("ap_fixed<8,4>");
+  const std::vector<int64_t> x{5, -3, 7, 8, -6, -1, 0, 2};
+  const Model m = avg_model({2, 4, 1}, {2, 2}, {2, 2}, Padding::Valid, in, in);
+  const IntNetwork net = make_int_network(m);
+  const IntPool& p = std::get<IntPool>(net.layers.at(0));
+  EXPECT_EQ(p.accum, T("ap_fixed<12,6>"));
+  EXPECT_THAT(p.out_shape, ElementsAre(1, 2, 1));
+  EXPECT_THAT(net.run(x), ElementsAre(-2, 4));
+  EXPECT_THAT(make_int_network(
+                  avg_model({2, 4, 1}, {2, 2}, {2, 2}, Padding::Valid, in, T("ap_fixed<10,4>")))
+                  .run(x),
+              ElementsAre(-5, 17));
+  EXPECT_THAT(make_int_network(avg_model({2, 4, 1}, {2, 2}, {2, 2}, Padding::Valid, in,
+                                         T("ap_fixed<8,4,AP_TRN_ZERO>")))
+                  .run(x),
+              ElementsAre(-1, 4));
+  const Model s1 = avg_model({2, 4, 1}, {2, 2}, {1, 1}, Padding::Valid, in, in);
+  EXPECT_THAT(make_int_network(s1).run(x), ElementsAre(-2, 0, 4));
+  const Tensor xr = real_sample({2, 4, 1}, x, in);
+  EXPECT_EQ(make_int_network(s1).forward(xr).data, reference_forward(s1, xr, true).data);
+
+  // An unsigned input keeps its sign: ap_ufixed<6,2> (F 4) -> ap_ufixed<10,4> (F 6).
+  EXPECT_EQ(average_pool_accum_type(T("ap_ufixed<6,2>"), 4), T("ap_ufixed<10,4>"));
+  // 9 values: e = 4; 1 value: e = 0.
+  EXPECT_EQ(average_pool_accum_type(T("ap_fixed<16,6>"), 9), T("ap_fixed<24,10>"));
+  EXPECT_EQ(average_pool_accum_type(T("ap_fixed<16,6>"), 1), T("ap_fixed<16,6>"));
+}
+
+TEST(IntModel, AveragePoolingSamePaddingDividesByTheValidCount) {
+  // (3, 3, 1) at ap_fixed<6,3> (F 3), pool 2x2 stride 2 "same": out (2, 2), one zero row and
+  // column after the input, not counted: windows of 4, 2, 2 and 1 values. e = 2 (F 5).
+  //   raw rows [1, 2, -3], [4, -5, 6], [-7, 0, 3]
+  //   (0, 0): 1 + 2 + 4 - 5 = 2 -> 8 / 4 = 2 -> floor(2 / 4) = 0
+  //   (0, 1): -3 + 6 = 3 -> 12 / 2 = 6 -> 1
+  //   (1, 0): -7 + 0 = -7 -> -28 / 2 = -14 -> floor(-3.5) = -4
+  //   (1, 1): 3 -> 12 / 1 = 12 -> 3
+  const FixedType in = T("ap_fixed<6,3>");
+  const Model m = avg_model({3, 3, 1}, {2, 2}, {2, 2}, Padding::Same, in, in);
+  const IntNetwork net = make_int_network(m);
+  EXPECT_THAT(std::get<IntPool>(net.layers.at(0)).pad_begin, ElementsAre(0, 0));
+  const std::vector<int64_t> x{1, 2, -3, 4, -5, 6, -7, 0, 3};
+  EXPECT_THAT(net.run(x), ElementsAre(0, 1, -4, 3));
+  const Tensor xr = real_sample({3, 3, 1}, x, in);
+  EXPECT_EQ(net.forward(xr).data, reference_forward(m, xr, true).data);
+
+  // (4, 1), pool 3, stride 1 "same": one zero before and one after (pad_begin 1); windows of
+  // 2, 3, 3, 2 values. Raw [5, -4, 1, -6]:
+  //   5 - 4 = 1 -> 4 / 2 = 2 -> 0;  5 - 4 + 1 = 2 -> 8 / 3 = 2 -> 0;
+  //   -4 + 1 - 6 = -9 -> -36 / 3 = -12 -> -3;  1 - 6 = -5 -> -20 / 2 = -10 -> floor(-2.5) = -3
+  const Model m1 = avg_model({4, 1}, {3}, {1}, Padding::Same, in, in);
+  const IntNetwork net1 = make_int_network(m1);
+  EXPECT_THAT(std::get<IntPool>(net1.layers.at(0)).pad_begin, ElementsAre(1));
+  const std::vector<int64_t> x1{5, -4, 1, -6};
+  EXPECT_THAT(net1.run(x1), ElementsAre(0, 0, -3, -3));
+  const Tensor xr1 = real_sample({4, 1}, x1, in);
+  EXPECT_EQ(net1.forward(xr1).data, reference_forward(m1, xr1, true).data);
+}
+
+TEST(IntModel, AveragePoolingAgreesWithReferenceForTruncatingResults) {
+  // The quotient truncated at e extra bits, then floored to an AP_TRN result with no more
+  // fractional bits than the input, is the floor of the exact mean (a mean of n <= 2^e
+  // values is a multiple of 1/n, never within 2^-e of the next grid point without reaching
+  // it): the integer model equals the float reference. fmnist-cnn at 12x12 with both pools
+  // average (2x2 valid; 3x3 stride 2 "same"), and a Conv1D without ReLU (negative means)
+  // into a "same" and a strided valid average pool.
+  Model m = make_builtin_model("fmnist-cnn", 4, 5, {12, 12, 1});
+  m.layer("pool1").kind = LayerKind::AvgPool2D;
+  Layer& pool2 = m.layer("pool2");
+  pool2.kind = LayerKind::AvgPool2D;
+  pool2.pool_size = {3, 3};
+  pool2.strides = {2, 2};
+  pool2.padding = Padding::Same;
+  // 12x12 -> conv 10x10x16 -> pool 5x5 -> conv 3x3x32 -> pool 2x2x32: 128 values
+  m.layer("output").weights["kernel"] = random_tensor({128, 4}, 6, -0.3f, 0.3f);
+  m.infer_shapes();
+  m.set_precision(T("ap_fixed<10,4>"));
+  for (Layer& l : m.layers)
+    if (l.has_kernel()) l.precision.accum = T("ap_fixed<40,20>");
+  const Tensor x = random_tensor({40, 12, 12, 1}, 8, -2.0f, 2.0f);
+  expect_equal_values(make_int_network(m).forward(x),
+                      reference_forward(without_softmax(m), x, true));
+
+  // (20, 3) -> conv (18, 4) -> same (18, 4) -> strided (8, 4)
+  Model c1 = conv1d_model(3, 1, Padding::Valid,
+                          {pool_layer("same", LayerKind::AvgPool1D, {3}, {1}, Padding::Same),
+                           pool_layer("strided", LayerKind::AvgPool1D, {3}, {2}, Padding::Valid),
+                           make_layer("flat", LayerKind::Flatten)});
+  c1.set_precision(T("ap_fixed<12,5>"));
+  c1.layer("conv").precision.accum = T("ap_fixed<40,20>");
+  const Tensor x1 = random_tensor({30, 20, 3}, 9, -3.0f, 3.0f);
+  const IntNetwork net1 = make_int_network(c1);
+  EXPECT_EQ(net1.n_out(), 32);
+  const Tensor got1 = net1.forward(x1);
+  const Tensor ref1 = reference_forward(c1, x1, true);
+  ASSERT_EQ(got1.numel(), ref1.numel());
+  int64_t negative = 0;
+  for (int64_t j = 0; j < got1.numel(); ++j) {
+    ASSERT_EQ(got1.data[j], ref1.data[j]) << j;
+    negative += got1.data[j] < 0;
+  }
+  EXPECT_GT(negative, got1.numel() / 4);  // the truncation towards zero was exercised
 }
 
 TEST(IntModel, ActivationStagesAndTheirParameters) {
@@ -437,8 +626,19 @@ TEST(IntModel, Errors) {
   cnn.set_precision(T("ap_fixed<16,6>"));
   Model avg = cnn;
   avg.layer("pool1").kind = LayerKind::AvgPool2D;
+  avg.layer("pool1").precision.result = std::nullopt;
   EXPECT_THAT(error_of([&] { make_int_network(avg); }),
-              AllOf(HasSubstr("pool1"), HasSubstr("average pooling")));
+              AllOf(HasSubstr("pool1"), HasSubstr("result precision is float")));
+  // The accumulator of a 2x2 average of 60-bit values needs 64 bits; of 59-bit values 63.
+  const FixedType w60 = T("ap_fixed<60,30>"), w59 = T("ap_fixed<59,30>");
+  EXPECT_THAT(error_of([&] {
+                make_int_network(avg_model({2, 2, 1}, {2, 2}, {2, 2}, Padding::Valid, w60, w60));
+              }),
+              AllOf(HasSubstr("'avg'"), HasSubstr("ap_fixed<64,32>")));
+  EXPECT_THAT(error_of([&] {
+                make_int_network(avg_model({2, 2, 1}, {2, 2}, {2, 2}, Padding::Valid, w59, w59));
+              }),
+              AllOf(HasSubstr("'avg'"), HasSubstr("63 bits")));
   Model same = cnn;
   same.layer("pool1").padding = Padding::Same;
   same.infer_shapes();

@@ -67,6 +67,13 @@ CASES = [
          formats=('keras',)),
     Case('conv2d-same-stream', 'conv2d-same', precision='ap_fixed<12,5>',
          convert=('--io-type', 'io_stream'), formats=('keras',)),
+    # Average pooling: io_stream takes only valid padding with the stride equal to the pool;
+    # io_parallel also strides and "same" padding (edge windows divide by their valid count).
+    Case('conv2d-avgpool-stream', 'conv2d-avg', convert=('--io-type', 'io_stream'),
+         formats=('keras',)),
+    Case('conv2d-avgpool-parallel', 'conv2d-avg', formats=('keras',)),
+    Case('conv2d-avgpool-same-parallel', 'conv2d-avg-same', precision='ap_fixed<12,5>',
+         formats=('keras',)),
 ] + [Case(f'act-{a}'.replace(':', '-alpha'), f'act:{a}',
           # hls4ml's ONNX front end has no HardSigmoid at this commit ("to be repaired")
           formats=('keras',) if a == 'hard_sigmoid' else ('keras', 'onnx'))
@@ -121,10 +128,14 @@ def write_hwp(path, name, input_shape, layers, rng):
             weights = {k: v.astype(np.float32) for k, v in weights.items()}
             l.setdefault('epsilon', 1e-3)
             l.setdefault('momentum', 0.99)
-        elif l['type'].startswith('MaxPooling'):
+        elif l['type'].startswith(('MaxPooling', 'AveragePooling')):
             l.setdefault('strides', l['pool_size'])
             l.setdefault('padding', 'valid')
-            shape = [s // p for s, p in zip(shape[:-1], l['pool_size'])] + [shape[-1]]
+            if l['padding'] == 'same':
+                shape = [-(-s // st) for s, st in zip(shape[:-1], l['strides'])] + [shape[-1]]
+            else:
+                shape = [(s - p) // st + 1 for s, p, st in
+                         zip(shape[:-1], l['pool_size'], l['strides'])] + [shape[-1]]
         elif l['type'] == 'Flatten':
             shape = [int(np.prod(shape))]
         l['weights'] = {}
@@ -171,6 +182,18 @@ def seed_layers(seed):
         return [6, 6, 1], ([{'name': 'conv1', 'type': 'Conv2D', 'filters': 4, 'kernel_size': [3, 3]},
                             {'name': 'relu1', 'type': 'Activation', 'activation': 'relu'},
                             {'name': 'pool1', 'type': 'MaxPooling2D', 'pool_size': [2, 2]},
+                            {'name': 'flatten', 'type': 'Flatten'}] + head)
+    if seed == 'conv2d-avg':
+        return [6, 6, 1], ([{'name': 'conv1', 'type': 'Conv2D', 'filters': 4, 'kernel_size': [3, 3]},
+                            {'name': 'relu1', 'type': 'Activation', 'activation': 'relu'},
+                            {'name': 'pool1', 'type': 'AveragePooling2D', 'pool_size': [2, 2]},
+                            {'name': 'flatten', 'type': 'Flatten'}] + head)
+    if seed == 'conv2d-avg-same':
+        # no ReLU: negative means; 6x6 -> pool 3x3 stride 2 "same": 3x3, windows of 9, 6, 4
+        return [6, 6, 2], ([{'name': 'conv1', 'type': 'Conv2D', 'filters': 4, 'kernel_size': [3, 3],
+                             'padding': 'same'},
+                            {'name': 'pool1', 'type': 'AveragePooling2D', 'pool_size': [3, 3],
+                             'strides': [2, 2], 'padding': 'same'},
                             {'name': 'flatten', 'type': 'Flatten'}] + head)
     if seed == 'conv2d-same':
         return [6, 6, 2], ([{'name': 'conv1', 'type': 'Conv2D', 'filters': 4, 'kernel_size': [3, 3],

@@ -61,6 +61,10 @@ struct HlsExportOptions {
   int64_t default_reuse_factor = 1;    // for layers without their own
 };
 
+// The IOType an exported config gets: options.io_type, else the last one set on a layer of
+// `model`, else its "hls4ml.io_type" metadata, else io_parallel.
+IoType hls_io_type(const Model& model, const HlsExportOptions& options);
+
 // An hls4ml YAML config for `model` as the exporters write it (a quantized model with its
 // BatchNorms folded into the Dense/Conv before them): per layer Precision (weight/bias/accum/result
 // as they apply), ReuseFactor and Strategy (a Resource layer with pruned lanes is written as

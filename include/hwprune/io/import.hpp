@@ -52,8 +52,9 @@ std::vector<std::string> export_model(const Model& model, const std::string& pat
 
 // What hls4ml (the version docs/interop.md names) cannot read in the export of `model` to
 // `path`, one sentence per problem naming the layer and the way around it; empty if none.
-// ONNX: Conv layers (hls4ml wants QONNX's channels-last form) and HardSigmoid (no handler);
-// QKeras: needs the qkeras package.
+// ONNX: Conv and pooling layers (hls4ml wants QONNX's channels-last form) and HardSigmoid
+// (no handler); QKeras: needs the qkeras package; io_stream: pooling with "same" padding or
+// strides other than the pool size (hls4ml's streaming pooling asserts).
 std::vector<std::string> hls4ml_handoff_notes(const Model& model, const std::string& path,
                                               const ExportOptions& options = {});
 

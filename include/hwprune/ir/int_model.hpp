@@ -14,11 +14,12 @@
 // A Conv1D/Conv2D is that Dense applied to every receptive field (channels-last patch
 // (kh, kw, c), zero padding for "same" as Keras places it), as hls4ml's conv kernels do.
 // A ReLU after a Dense/Conv gives max(y, 0) cast to its own result type; MaxPooling the
-// maximum of each window (valid padding) at its input type. Sigmoid, tanh, ELU and SELU are
-// hls4ml's lookup tables (1024 entries of ap_fixed<18,8>), LeakyReLU, ELU's and SELU's
-// linear parts and hard_sigmoid hls4ml's fixed-point arithmetic (docs/model-semantics.md).
-// Weights are the saturating quantization of the float kernel; masked weights are 0. A
-// final Softmax is not part of the integer model: it ends with the logits.
+// maximum of each window (valid padding) at its input type; AveragePooling the window's
+// exact sum divided by its element count, truncated, cast to its result type (IntPool). Sigmoid,
+// tanh, ELU and SELU are hls4ml's lookup tables (1024 entries of ap_fixed<18,8>), LeakyReLU, ELU's
+// and SELU's linear parts and hard_sigmoid hls4ml's fixed-point arithmetic
+// (docs/model-semantics.md). Weights are the saturating quantization of the float kernel; masked
+// weights are 0. A final Softmax is not part of the integer model: it ends with the logits.
 #pragma once
 
 #include <cstdint>
@@ -64,11 +65,40 @@ struct IntConv {
   std::vector<int64_t> out_shape;  // (L', F) or (H', W', F)
 };
 
-// MaxPooling1D/2D with valid padding: the maximum of each window, at the input type.
+// A pooling layer over channels-last values: for every output position p (row-major) and
+// channel c (outputs in that order, channels-last), the window of pool[0] (x pool[1]) input
+// positions starting at p * strides - pad_begin, on channel c. `type` is the input type.
+//   Max (MaxPooling1D/2D, valid padding): the maximum of the window's values, at `type`
+//     (also the output type).
+//   Average (AveragePooling1D/2D; hls4ml nnet_pooling.h / nnet_pooling_stream.h, pool_op
+//     Average, count_pad false):
+//     n   = the number of window positions inside the input: the whole window
+//           (pool[0] * pool[1]) with valid padding; with "same" padding, at the edges, the
+//           product over the axes of the positions inside (padding positions, pad_begin
+//           before the input and the rest after it, are neither added nor counted);
+//     s   = the sum of the n raw inputs, each shifted left by accum.frac_bits() -
+//           type.frac_bits() (= e below): exact, with no rounding or overflow (accum holds
+//           every partial sum, so the order of the additions does not matter);
+//     q   = s / n, integer division truncating towards zero (C's `/`: a negative q rounds up), a
+//           raw value at accum.frac_bits(): hls4ml's `accum_t / n` (ap_fixed division by an
+//           integer keeps the dividend's fractional bits and truncates the quotient);
+//     y   = q cast to `result` with its rounding and overflow modes
+//           (result.requantize(q, accum.frac_bits())), the output type.
+//     accum = average_pool_accum_type(type, pool[0] * pool[1]): `type` widened by
+//     e = ceil(log2(window)) integer and e fractional bits, same sign, AP_TRN/AP_WRAP; the
+//     export gives it to hls4ml as the pooling layer's accum_t.
 struct IntPool {
+  enum class Op { Max, Average };
   std::string name;
   std::vector<int64_t> in_shape, pool, strides, out_shape;
   FixedType type;
+  Op op = Op::Max;
+  // Padding positions before the input per spatial axis: floor(total / 2) for "same" (the
+  // rest after it), all 0 for valid padding (always for Max).
+  std::vector<int64_t> pad_begin;
+  FixedType accum, result;  // Average only (see above)
+  // The type of what the layer hands on: `type` (Max), `result` (Average).
+  FixedType output_type() const { return op == Op::Max ? type : result; }
 };
 
 // An element-wise activation other than a ReLU fused into a Dense/Conv (hls4ml
@@ -122,6 +152,12 @@ FixedType activation_table_type();  // ap_fixed<18,8>
 // ap_fixed<18,I> with the fewest integer bits I >= 2 that hold alpha. Exports write it into
 // the hls4ml configuration.
 FixedType activation_param_type(const Layer& l);
+// The accumulator of an average pooling over `window` positions of `input` values
+// (hls4ml's own choice for an average pool's accum_t): e = ceil(log2(window)),
+// ap_[u]fixed<W + 2e, I + e> with input's sign and default modes. It holds the sum of the
+// window exactly and keeps e fractional bits of the quotient beyond the input's. Exports
+// write it into the hls4ml configuration.
+FixedType average_pool_accum_type(const FixedType& input, int64_t window);
 
 IntNetwork make_int_network(const Model& model, const std::vector<int64_t>& reuse_factors = {});
 
