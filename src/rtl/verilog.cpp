@@ -477,23 +477,57 @@ std::string bit_table(int64_t n, int bits, F cond) {
 }
 
 // A pooling kernel with the Dense module interface (start, window x, done, y; latency 1,
-// interval 1): per channel the maximum of the window, at the input type.
+// interval 1), per channel: Max, the maximum of the window at the input type; Average (valid
+// padding: every window whole), the exact sum of the raw inputs shifted to the accumulator's
+// fraction bits, divided by the window size truncating towards zero (Verilog's signed `/`,
+// as C's), cast to the result type (IntPool).
 std::string pool_module(const IntPool& p, int64_t window, const std::string& mod) {
   const int w = p.type.width;
   const int64_t ch = p.in_shape.back();
+  const FixedType ot = p.output_type();
+  const int wo = ot.width;
+  const bool avg = p.op == IntPool::Op::Average;
   std::string v = fmt::format(
-      "// Pooling '{}': maximum of {} values per channel, {} channels. Latency 1, interval 1.\n"
+      "// Pooling '{}': {} of {} values per channel, {} channels. Latency 1, interval 1.\n"
       "module {} (\n  input clk,\n  input rst,\n  input start,\n  input [{}:0] x,\n"
       "  output reg done,\n  output reg [{}:0] y\n);\n",
-      p.name, window, ch, mod, window * ch * w - 1, ch * w - 1);
-  const std::string gt = p.type.is_signed ? "$signed(v) > $signed(m)" : "v > m";
-  v += fmt::format(
-      "  reg [{0}:0] y_next;\n  reg [{1}:0] m, v;\n  integer q, e;\n"
-      "  always @(*) begin\n    y_next = {2}'b0;\n    m = {3}'b0;\n    v = {3}'b0;\n"
-      "    for (q = 0; q < {4}; q = q + 1) begin\n      m = x[q*{3} +: {3}];\n"
-      "      for (e = 1; e < {5}; e = e + 1) begin\n        v = x[(e*{4} + q)*{3} +: {3}];\n"
-      "        if ({6}) m = v;\n      end\n      y_next[q*{3} +: {3}] = m;\n    end\n  end\n",
-      ch * w - 1, w - 1, ch * w, w, ch, window, gt);
+      p.name, avg ? "average" : "maximum", window, ch, mod, window * ch * w - 1, ch * wo - 1);
+  if (!avg) {
+    const std::string gt = p.type.is_signed ? "$signed(v) > $signed(m)" : "v > m";
+    v += fmt::format(
+        "  reg [{0}:0] y_next;\n  reg [{1}:0] m, v;\n  integer q, e;\n"
+        "  always @(*) begin\n    y_next = {2}'b0;\n    m = {3}'b0;\n    v = {3}'b0;\n"
+        "    for (q = 0; q < {4}; q = q + 1) begin\n      m = x[q*{3} +: {3}];\n"
+        "      for (e = 1; e < {5}; e = e + 1) begin\n        v = x[(e*{4} + q)*{3} +: {3}];\n"
+        "        if ({6}) m = v;\n      end\n      y_next[q*{3} +: {3}] = m;\n    end\n  end\n",
+        ch * w - 1, w - 1, ch * w, w, ch, window, gt);
+  } else {
+    const int shift = p.accum.frac_bits() - p.type.frac_bits();
+    if (shift < 0)
+      throw Error(
+          fmt::format("layer '{}': accumulator {} has fewer fraction bits than the input {}",
+                      p.name, p.accum.str(), p.type.str()));
+    // Sum width: the signed input, the shift, the window's growth and a sign bit to spare.
+    const int sw = signed_width(p.type) + shift + clog2(window + 1) + 1;
+    if (sw > 62)
+      throw Error(fmt::format("layer '{}': average-pool sums of {} bits exceed the 62-bit limit",
+                              p.name, sw));
+    const std::string ext = p.type.is_signed ? fmt::format("{{{{{}{{v[{}]}}}}, v}}", sw - w, w - 1)
+                                             : fmt::format("{{{}'b0, v}}", sw - w);
+    v += kLintHeader;
+    v += function("out_y", {{"s", sw}}, wo, [&](Body& f) {
+      return f.cast({"s", sw, p.accum.frac_bits()}, p.result);
+    });
+    v += fmt::format(
+        "  reg [{0}:0] y_next;\n  reg [{1}:0] v;\n  reg [{2}:0] s, qv;\n  integer q, e;\n"
+        "  always @(*) begin\n    y_next = {3}'b0;\n    v = {4}'b0;\n    s = {5}'b0;\n"
+        "    qv = {5}'b0;\n    for (q = 0; q < {6}; q = q + 1) begin\n      s = {5}'b0;\n"
+        "      for (e = 0; e < {7}; e = e + 1) begin\n        v = x[(e*{6} + q)*{4} +: {4}];\n"
+        "        s = s + ({8} << {9});\n      end\n      qv = $signed(s) / $signed({10});\n"
+        "      y_next[q*{11} +: {11}] = out_y(qv);\n    end\n  end\n"
+        "  /* verilator lint_on UNUSED */\n",
+        ch * wo - 1, w - 1, sw - 1, ch * wo, w, sw, ch, window, ext, shift, lit(sw, window), wo);
+  }
   v += "  always @(posedge clk) begin\n    if (rst) done <= 1'b0;\n    else done <= start;\n"
        "    if (start) y <= y_next;\n  end\nendmodule\n\n";
   return v;
@@ -790,13 +824,19 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
         throw Error(fmt::format("layer '{}': type {} differs from the previous output {}", name,
                                 p->type.str(), in.str()));
       const hw::StreamGeometry g =
-          hw::stream_geometry(p->in_shape, p->pool, p->strides, {}, p->out_shape);
+          hw::stream_geometry(p->in_shape, p->pool, p->strides, p->pad_begin, p->out_shape);
+      if (g.pt > 0 || g.pl > 0 || (g.oh - 1) * g.sh + g.kh > g.h || (g.ow - 1) * g.sw + g.kw > g.w)
+        throw Error(fmt::format(
+            "layer '{}': pooling windows that reach into \"same\" padding have no Verilog (the "
+            "average's divisor changes at the edges); use valid padding",
+            name));
       StreamKernel sk;
       sk.module = mod + "_k";
       const int64_t window = g.kh * g.kw;
       text += pool_module(*p, window, sk.module);
       sk.in_bits = window * g.c * in.width;
-      sk.out_bits = g.c * in.width;
+      sk.out_bits = g.c * p->output_type().width;
+      in = p->output_type();
       text += stream_module(name, g, static_cast<int>(g.c * in.width), sk, mod, fifo_depth(sk));
       st.stream = true;
       st.out_bits = sk.out_bits;
@@ -806,7 +846,7 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
     } else {
       throw Error(fmt::format(
           "layer '{}': the Verilog generator builds Dense, Conv1D/Conv2D (ReLU fused) and "
-          "MaxPooling layers; this {} has no Verilog yet",
+          "pooling layers; this {} has no Verilog yet",
           name, to_string(std::get<IntActivation>(layer).kind)));
     }
     stages.push_back(st);

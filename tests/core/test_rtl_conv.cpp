@@ -38,7 +38,8 @@ struct ConvCase {
   int64_t filters;
   int64_t kernel, stride;
   Padding padding;
-  int64_t pool;   // 0: none; else MaxPooling of this size (stride = size) after the ReLU
+  int64_t pool;   // 0: none; > 0: MaxPooling of this size (stride = size) after the ReLU;
+                  // < 0: AveragePooling of size -pool
   int64_t dense;  // 0: none; else Flatten + Dense of this many units
   int64_t dense_rf;
   int64_t rf, pf;
@@ -68,9 +69,11 @@ Model conv_model(const ConvCase& c, uint64_t seed) {
   Layer relu = test::make_layer("relu", LayerKind::Activation);
   relu.activation = ActivationKind::ReLU;
   m.layers = {conv, relu};
-  if (c.pool > 0) {
-    Layer p = test::make_layer("pool", c.rank == 1 ? LayerKind::MaxPool1D : LayerKind::MaxPool2D);
-    p.pool_size = std::vector<int64_t>(static_cast<size_t>(c.rank), c.pool);
+  if (c.pool != 0) {
+    const LayerKind kind = c.pool > 0 ? (c.rank == 1 ? LayerKind::MaxPool1D : LayerKind::MaxPool2D)
+                                      : (c.rank == 1 ? LayerKind::AvgPool1D : LayerKind::AvgPool2D);
+    Layer p = test::make_layer("pool", kind);
+    p.pool_size = std::vector<int64_t>(static_cast<size_t>(c.rank), std::abs(c.pool));
     m.layers.push_back(p);
   }
   m.infer_shapes();
@@ -223,6 +226,34 @@ const std::vector<ConvCase>& matrix() {
        1,
        true,
        "ap_fixed<16,6>"},
+      {"c2_rf1_avgpool_dense",
+       2,
+       {6, 6, 2},
+       4,
+       3,
+       1,
+       Padding::Same,
+       -2,
+       3,
+       1,
+       1,
+       1,
+       false,
+       "ap_fixed<16,6>"},
+      {"c1_rf2_avgpool3_w8",
+       1,
+       {12, 2},
+       4,
+       3,
+       1,
+       Padding::Valid,
+       -3,
+       0,
+       0,
+       2,
+       1,
+       true,
+       "ap_fixed<8,3>"},
       {"c1_rf12_pool_dense",
        1,
        {10, 4},
@@ -327,7 +358,7 @@ TEST(RtlConvSynth, EstimateEqualsYosysForDspAndBram) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 10);
+  EXPECT_EQ(checked, 13);
 }
 
 TEST(RtlConv, RefusesWhatItCannotBuild) {
