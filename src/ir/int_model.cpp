@@ -103,9 +103,13 @@ void run_dense(const IntDense& d, const std::vector<int64_t>& x, std::vector<int
   const int fp = fw + fx, facc = d.accum.frac_bits();
   std::vector<int64_t> acc(static_cast<size_t>(d.n_out));
   for (int64_t o = 0; o < d.n_out; ++o) acc[o] = d.accum.requantize(d.b[o], fb);
-  // acc[o] += w(i, o) * x(i), every product and every sum cast to the accumulator type.
+  // acc[o] += w(i, o) * x(i), every product and every sum cast to the accumulator type. A
+  // zero product changes nothing (its cast is 0, and acc is already of the accumulator type),
+  // so pruned weights and zero inputs are skipped.
   auto add = [&](int64_t i, int64_t o) {
-    const int64_t p = d.accum.requantize(d.w[i * d.n_out + o] * x[i], fp);
+    const int64_t w = d.w[i * d.n_out + o];
+    if (w == 0 || x[i] == 0) return;
+    const int64_t p = d.accum.requantize(w * x[i], fp);
     acc[o] = d.accum.requantize(acc[o] + p, facc);
   };
   const int64_t n = d.n_in * d.n_out;
