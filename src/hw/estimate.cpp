@@ -154,9 +154,9 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
     per_instance = count(lanes);
   }
   e.multipliers = per_instance * hw.instances();
-  if (options.constants_by_value && options.sparse && hw.strategy == Strategy::Latency &&
-      hw.reuse_factor == 1) {
-    // Fully unrolled: every weight is a constant operand, sized by its value.
+  if (options.constants_by_value && options.sparse && hw.reuse_factor == 1) {
+    // Fully unrolled (any strategy at RF 1): every weight is a constant operand, sized by its
+    // value.
     const Tensor& kernel = layer.weight("kernel");
     const FixedType type = saturating(hw.weight);
     int64_t dsp = 0;

@@ -22,6 +22,7 @@
 #include "hwprune/rtl/synth.hpp"
 #include "hwprune/rtl/verilog.hpp"
 #include "hwprune/structures/groups.hpp"
+#include "support/masks.hpp"
 #include "support/models.hpp"
 #include "support/test_support.hpp"
 
@@ -93,20 +94,10 @@ Model conv_model(const ConvCase& c, uint64_t seed) {
   for (auto& l : m.layers)
     if (l.has_kernel()) l.precision.weight = parse_precision(c.weight);
   m.layers[0].hardware.parallelization_factor = c.pf;
+  // RF 1 layers built with the Resource strategy (what --rf 2 --closest-rf gives a layer whose
+  // closest valid RF is 1): still constant multipliers, sized by value.
+  if (c.rf == 1 && c.pf == 1) m.layers[0].hardware.strategy = Strategy::Resource;
   return m;
-}
-
-// Random pattern masks: each multiplier's group dropped with probability 0.4.
-void mask_patterns(Model& m, const hw::HardwareModel& hwm, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  for (const auto& h : hwm.layers) {
-    Layer& l = m.layers[h.layer];
-    const auto kind = h.reuse_factor > 1 ? hw::GroupKind::Pattern : hw::GroupKind::Unstructured;
-    const auto groups = structures::make_groups(l, h, kind);
-    std::vector<uint8_t> keep(groups.size());
-    for (auto& k : keep) k = (rng() % 10) >= 4;
-    structures::apply_selection(l, groups, keep);
-  }
 }
 
 struct Built {
@@ -120,7 +111,7 @@ Built build(const ConvCase& c, uint64_t seed, const std::string& top) {
   hw::HardwareSpec spec;
   spec.defaults.reuse_factor = c.rf;
   Built b{hw::map_model(m, spec), {}, {}};
-  if (c.masked) mask_patterns(b.mapped.model, b.mapped.hardware, seed + 5);
+  if (c.masked) test::mask_patterns(b.mapped.model, b.mapped.hardware, seed + 5);
   b.net = hw::make_int_network(b.mapped);
   rtl::VerilogOptions vo;
   vo.top = top;

@@ -15,6 +15,7 @@
 #include "hwprune/rtl/verilog.hpp"
 #include "hwprune/structures/groups.hpp"
 #include "hwprune/util/fs.hpp"
+#include "support/masks.hpp"
 #include "support/models.hpp"
 #include "support/test_support.hpp"
 
@@ -42,20 +43,6 @@ Model chain(const std::string& weight, const std::string& type, uint64_t seed) {
     if (l.has_kernel()) l.precision.weight = parse_precision(weight);
   m.infer_shapes();
   return m;
-}
-
-// Random pattern masks: each multiplier's group (a single weight at RF 1) is dropped with
-// probability 0.4.
-void mask_patterns(Model& m, const hw::HardwareModel& hwm, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  for (const auto& h : hwm.layers) {
-    Layer& l = m.layers[h.layer];
-    const auto kind = h.reuse_factor > 1 ? hw::GroupKind::Pattern : hw::GroupKind::Unstructured;
-    const auto groups = structures::make_groups(l, h, kind);
-    std::vector<uint8_t> keep(groups.size());
-    for (auto& k : keep) k = (rng() % 10) >= 4;
-    structures::apply_selection(l, groups, keep);
-  }
 }
 
 struct Config {
@@ -90,7 +77,7 @@ TEST_P(RtlSynth, EstimateEqualsYosysForDspAndBram) {
       hw::HardwareDefaults d;
       d.reuse_factor = rf;
       c.hwm = hw::resolve_hardware(c.model, d, device);
-      if (masked) mask_patterns(c.model, c.hwm, seed);
+      if (masked) test::mask_patterns(c.model, c.hwm, seed);
       std::vector<int64_t> rfs;
       for (const auto& h : c.hwm.layers) rfs.push_back(h.reuse_factor);
       rtl::VerilogOptions vo;

@@ -70,7 +70,7 @@ struct ModelEstimate {
 struct EstimateOptions {
   BramModel bram = BramModel::Packed;
   bool sparse = true;  // false: every weight counts as live (the unpruned design)
-  // Fully unrolled layers (Latency, RF 1) multiply by constants: with this set (and sparse),
+  // Fully unrolled layers (RF 1, any strategy) multiply by constants: with this set (and sparse),
   // a weight's DSPs follow its value as synthesis sizes it (LayerHw::dsp_per_constant)
   // instead of its type. What `synth` compares against Yosys; the pruning objectives keep
   // the type rule (hls4ml's).
