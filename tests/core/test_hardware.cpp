@@ -178,9 +178,12 @@ TEST(WeightMap, ParallelizationFactorMultipliesMultipliers) {
   const auto e4 = hw::estimate_layer(m.layers[0], h4, {}, {hw::BramModel::Packed, false});
   EXPECT_EQ(e1.dsp, 36);
   EXPECT_EQ(e4.dsp, 4 * 36);
-  // 16 pixels: RF 3 each, one at a time vs four at a time (+2 register stages).
-  EXPECT_EQ(e1.latency, 16 * 3 + 2);
-  EXPECT_EQ(e4.latency, 4 * 3 + 2);
+  // The streamed layer (docs/rtl.md): 36 grid positions, 16 windows each taking a kernel
+  // start (RF 3, kernel latency RF + 3); one instance must wait 3 cycles between the windows
+  // of a row, four take them in turn (the model co-simulation matches on test_rtl_conv's
+  // matrix; PF > 1 at RF > 1 itself is not generated).
+  EXPECT_EQ(e1.latency, 66);
+  EXPECT_EQ(e4.latency, 42);
   // Two instances share a dual-port ROM: 36 lanes x 16 bits = 16 BRAM18, two ROMs.
   EXPECT_EQ(e1.bram18, 16);
   EXPECT_EQ(e4.bram18, 32);
