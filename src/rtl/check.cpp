@@ -94,9 +94,8 @@ void compare_layers(const hw::MappedModel& mapped, const VerilogDesign& design,
                                                    {o.bram, true, /*constants_by_value=*/true});
   for (size_t i = 0; i < est.layers.size(); ++i) {
     LayerCheck lc{est.layers[i], design.layers.at(i), std::nullopt};
-    if (c.synth)
-      for (const auto& [name, r] : c.synth->modules)
-        if (name == lc.rtl.module) lc.yosys = r;
+    // The layer module with its submodules (the multiplier lanes).
+    if (c.synth) lc.yosys = subtree_resources(*c.synth, lc.rtl.module);
     c.layers.push_back(std::move(lc));
   }
   c.estimate_total = est.total;

@@ -330,10 +330,26 @@ TEST(Estimate, LatencyStrategyAndUnrolledWordSkipping) {
   EXPECT_EQ(words.group(0).size(), 32u);
   structures::apply_selection(u.layers[0], words, {1, 0, 1, 0});
   e = hw::estimate_layer(u.layers[0], unrolled, {}, {hw::BramModel::Packed, true});
-  EXPECT_EQ(e.latency, 2 + 2);  // two live words + 2 register stages
-  EXPECT_EQ(e.dsp, 32);         // every lane still has live weights
+  // Two live words + 1: the generated Dense layer reads the first word on the edge that
+  // samples its input and writes its output with the last word's sums.
+  EXPECT_EQ(e.latency, 2 + 1);
+  EXPECT_EQ(e.dsp, 32);  // every lane still has live weights
   const auto res = resolve_one(u, 4, Strategy::Resource);
-  EXPECT_EQ(hw::estimate_layer(u.layers[0], res, {}, {hw::BramModel::Packed, true}).latency, 6);
+  EXPECT_EQ(hw::estimate_layer(u.layers[0], res, {}, {hw::BramModel::Packed, true}).latency, 5);
+  // RF 1: one register stage. The Latency strategy at RF > 1 and io_stream are not generated:
+  // hls4ml's RF + 2.
+  EXPECT_EQ(hw::estimate_layer(u.layers[0], resolve_one(u, 1, Strategy::Latency), {},
+                               {hw::BramModel::Packed, true})
+                .latency,
+            1);
+  EXPECT_EQ(hw::estimate_layer(u.layers[0], resolve_one(u, 4, Strategy::Latency), {},
+                               {hw::BramModel::Packed, true})
+                .latency,
+            4 + 2);
+  hw::LayerHw stream = res;
+  stream.io_type = IoType::Stream;
+  EXPECT_EQ(hw::estimate_layer(u.layers[0], stream, {}, {hw::BramModel::Packed, true}).latency,
+            4 + 2);
 }
 
 TEST(Estimate, FloatPrecisionAndForeignLayersAreErrors) {
