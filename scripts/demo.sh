@@ -7,8 +7,8 @@
 # the two synthesis tables: DSP, BRAM18, LUT, FF and latency per layer, estimate vs Yosys.
 #
 # Usage: scripts/demo.sh        outputs go to ./demo-out, the build to $HWPRUNE_BUILD_DIR
-# About 9 minutes on 2 cores (measured: 9 min 7 s including a rebuild of hwprune), most of
-# it Yosys on the unpruned network.
+# About 3 minutes on 2 cores once hwprune is built (measured: 2 min 47 s; each synth run
+# about a minute, most of it the Verilator build and Yosys).
 set -euo pipefail
 
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)

@@ -13,11 +13,31 @@ namespace hwprune::hw {
 
 namespace {
 
-// Register stages around a layer's kernel: the input register and the output register.
+// Register stages around a layer's kernel in hls4ml's pipeline: the input register and the
+// output register.
 constexpr int64_t kPipelineDepth = 2;
+
+// A Dense layer as the Verilog generator builds it (rtl/verilog.hpp): io_parallel, RF 1 or the
+// Resource/Unrolled strategy.
+bool generated_dense(const LayerHw& hw) {
+  return hw.kind == LayerKind::Dense && hw.positions == 1 && hw.io_type == IoType::Parallel &&
+         (hw.reuse_factor == 1 || hw.strategy != Strategy::Latency);
+}
 
 int64_t count(const std::vector<uint8_t>& v) {
   return std::count(v.begin(), v.end(), uint8_t{1});
+}
+
+// Inputs an RF > 1 layer keeps in its input register. The generated Dense layer reads the
+// first ROM word's inputs straight from its input port, so it keeps those the multipliers
+// read in the later words (input (ir + m*RF) mod n_in in word ir; all of them live, so the
+// figure does not move with pruning); hls4ml keeps all n_in.
+int64_t registered_inputs(const LayerHw& hw) {
+  if (!generated_dense(hw)) return hw.n_in;
+  std::vector<uint8_t> read(static_cast<size_t>(hw.n_in), 0);
+  for (int64_t t = 0; t < hw.n_products; ++t)
+    if (t % hw.reuse_factor != 0) read[static_cast<size_t>(t % hw.n_in)] = 1;
+  return count(read);
 }
 
 }  // namespace
@@ -122,11 +142,14 @@ int64_t kernel_cycles(const LayerHw& hw, const std::vector<uint8_t>& live) {
   return std::max<int64_t>(1, count(words));
 }
 
-int64_t generated_kernel_latency(const LayerHw& hw) {
-  return hw.reuse_factor > 1 ? hw.reuse_factor + 3 : 1;
+int64_t generated_kernel_latency(const LayerHw& hw, int64_t cycles) {
+  // RF 1 is one register stage; at RF > 1 the edge that samples the input reads the first ROM
+  // word and the last accumulation writes the output register.
+  return hw.reuse_factor > 1 ? cycles + 1 : 1;
 }
 
 int64_t layer_latency(const LayerHw& hw, int64_t cycles_per_position) {
+  if (generated_dense(hw)) return generated_kernel_latency(hw, cycles_per_position);
   const int64_t passes =
       hw.io_type == IoType::Parallel ? hw.positions / hw.instances() : hw.positions;
   return passes * cycles_per_position + kPipelineDepth;
@@ -193,14 +216,15 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
   e.ff = hw.n_out * out_regs * hw.result.width;
   if (hw.dsp_per_multiplier(device) == 0) e.ff += e.multipliers * product_bits;
   if (hw.reuse_factor > 1)
-    e.ff += hw.n_out * hw.instances() * hw.accum.width + hw.n_in * hw.input.width;
+    e.ff += hw.n_out * hw.instances() * hw.accum.width + registered_inputs(hw) * hw.input.width;
 
   if (hw.kind == LayerKind::Dense)
     e.latency = layer_latency(hw, kernel_cycles(hw, live));
   else  // streamed by the generated Verilog whatever the io type (docs/rtl.md)
-    e.latency = stream_timing(stream_geometry(layer), generated_kernel_latency(hw), hw.reuse_factor,
-                              hw.instances())
-                    .latency;
+    e.latency =
+        stream_timing(stream_geometry(layer), generated_kernel_latency(hw, kernel_cycles(hw, live)),
+                      hw.reuse_factor, hw.instances())
+            .latency;
   return e;
 }
 

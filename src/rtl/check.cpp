@@ -94,18 +94,9 @@ void compare_layers(const hw::MappedModel& mapped, const VerilogDesign& design,
                                                    {o.bram, true, /*constants_by_value=*/true});
   for (size_t i = 0; i < est.layers.size(); ++i) {
     LayerCheck lc{est.layers[i], design.layers.at(i), std::nullopt};
-    // A streaming layer's cells are in its shell module and its kernel module (`<module>_k`).
-    if (c.synth)
-      for (const auto& [name, r] : c.synth->modules)
-        if (name == lc.rtl.module || name == lc.rtl.module + "_k") {
-          SynthResources& y = lc.yosys ? *lc.yosys : lc.yosys.emplace();
-          y.dsp += r.dsp;
-          y.bram18 += r.bram18;
-          y.lut += r.lut;
-          y.ff += r.ff;
-          y.lut_memory += r.lut_memory;
-          for (const auto& [cell, n] : r.cells) y.cells[cell] += n;
-        }
+    // The layer module with its submodules: the multiplier lanes and sums, and a streaming
+    // layer's kernel instances.
+    if (c.synth) lc.yosys = subtree_resources(*c.synth, lc.rtl.module);
     c.layers.push_back(std::move(lc));
   }
   c.estimate_total = est.total;

@@ -186,24 +186,53 @@ void rename_into_place(const fs::path& from, const fs::path& to) {
   }
 }
 
+// synth_xilinx's map_memory step (Yosys 0.23, techlibs/xilinx/synth_xilinx.cc) with one
+// change: the block RAM cells lose their contents (INIT) before they are mapped to
+// RAMB18/RAMB36. The contents change no count (the constant bit columns are already gone),
+// but every distinct INIT costs techmap a template of its own, ~0.3 s per block RAM.
+std::string map_memory(const std::string& family) {
+  const bool ultrascale = family == "xcu" || family == "xcup";
+  std::string s =
+      "# synth_xilinx's map_memory, block RAM contents dropped (they change no count;\n"
+      "# mapping each distinct one costs ~0.3 s). This script counts, it writes no "
+      "netlist.\n";
+  s += ultrascale ? "memory_libmap -logic-cost-rom 0.015625 -lib +/xilinx/lutrams_xcu.txt -lib "
+                    "+/xilinx/brams_xc4v.txt -D HAS_SIZE_36 -D HAS_MIXWIDTH_SDP -D HAS_ADDRCE"
+                  : "memory_libmap -logic-cost-rom 0.015625 -lib +/xilinx/lutrams_xc5v.txt -lib "
+                    "+/xilinx/brams_xc4v.txt -D HAS_SIZE_36 -D HAS_CASCADE -D HAS_CONFLICT_BUG -D "
+                    "HAS_MIXWIDTH_SDP";
+  s += family == "xcup" ? " -lib +/xilinx/urams.txt\n" : "\n";
+  s += "techmap -map +/xilinx/lutrams_xc5v_map.v\n";
+  s += "setparam -set INIT 0 t:$__XILINX_BLOCKRAM_*\n";
+  s += fmt::format("techmap -map +/xilinx/brams_{}_map.v\n", ultrascale ? "xcu" : "xc6v");
+  if (family == "xcup") s += "techmap -map +/xilinx/urams_map.v\n";
+  return s;
+}
+
 }  // namespace
 
 std::string yosys_script(const std::string& verilog_path, const std::string& top,
-                         const hw::Device& device, SynthDepth depth) {
+                         const hw::Device& device, SynthDepth depth, SynthHierarchy hierarchy) {
   check_inputs(top, device);
+  const bool flat = hierarchy == SynthHierarchy::Flatten;
   const std::string source = fs::absolute(verilog_path).lexically_normal().string();
-  const std::string synth =
-      fmt::format("synth_xilinx -family {} -top {} -noiopad -noclkbuf", device.family, top);
+  const std::string synth = fmt::format("synth_xilinx -family {} -top {} -noiopad -noclkbuf{}",
+                                        device.family, top, flat ? " -flatten" : "");
   const int t = device.dsp_min_weight_bits;
   std::string s;
-  s += "# hwprune: Yosys synthesis, hierarchy kept. synth_xilinx is split at map_dsp so that\n";
-  s += fmt::format("# products whose narrower operand has < {} bits become LUT multipliers.\n", t);
+  s +=
+      fmt::format("# hwprune: Yosys synthesis, hierarchy {}. synth_xilinx is split at map_dsp so\n",
+                  flat ? "flattened" : "kept");
+  s += fmt::format("# that products whose narrower operand has < {} bits become LUT multipliers.\n",
+                   t);
   s += fmt::format("read_verilog {}\n", quoted(source));
   s += synth + " -run begin:map_dsp\n";
   s += fmt::format("chtype -set $__soft_mul t:$mul r:A_WIDTH<{} %i a:hwprune_dsp %d\n", t);
   s += fmt::format("chtype -set $__soft_mul t:$mul r:B_WIDTH<{} %i a:hwprune_dsp %d\n", t);
   s += "chtype -set $__soft_mul t:$mul a:hwprune_lut %i\n";
-  s += synth + (depth == SynthDepth::Full ? " -run map_dsp:\n" : " -run map_dsp:map_ffram\n");
+  s += synth + " -run map_dsp:map_memory\n";
+  s += map_memory(device.family);
+  if (depth == SynthDepth::Full) s += synth + " -run map_ffram:\n";
   // `tee -o` takes its file name verbatim (quotes would become part of it): a plain identifier.
   s += fmt::format("tee -q -o {} stat -json -top {}\n", stat_name(top), top);
   return s;
@@ -293,13 +322,42 @@ SynthReport parse_stat_json(const std::string& json_text, const std::string& top
     for (const auto& [type, n] : modules[name].own.cells) add_cells(r, type, n * k);
     add_resources(report.total, r);
     report.modules.emplace_back(display_name(name), std::move(r));
+    SynthModule& h = report.hierarchy[display_name(name)];
+    h.own = modules[name].own;
+    h.instances = k;
+    for (const auto& [child, n] : modules[name].children)
+      h.children.emplace_back(display_name(child), n);
   }
   return report;
 }
 
+SynthResources subtree_resources(const SynthReport& report, const std::string& module) {
+  auto it = report.hierarchy.find(module);
+  if (it == report.hierarchy.end()) {
+    for (auto m = report.hierarchy.begin(); m != report.hierarchy.end(); ++m)
+      if (m->first.rfind("$paramod", 0) == 0 && m->first.ends_with("\\" + module)) {
+        if (it != report.hierarchy.end())
+          throw Error(
+              fmt::format("Yosys statistics: \"{}\" names several parametrised modules", module));
+        it = m;
+      }
+    if (it == report.hierarchy.end())
+      throw Error(fmt::format("Yosys statistics: no module \"{}\"", module));
+  }
+  SynthResources r;
+  add_resources(r, it->second.own);
+  for (const auto& [child, n] : it->second.children) {
+    const SynthResources c = subtree_resources(report, child);
+    for (const auto& [type, k] : c.cells) add_cells(r, type, k * n);
+  }
+  return r;
+}
+
 SynthReport synthesize(const std::string& verilog_path, const std::string& top,
-                       const hw::Device& device, const std::string& work_dir, SynthDepth depth) {
-  const std::string script = yosys_script(verilog_path, top, device, depth);  // checks family/top
+                       const hw::Device& device, const std::string& work_dir, SynthDepth depth,
+                       SynthHierarchy hierarchy) {
+  // Checks the family and top.
+  const std::string script = yosys_script(verilog_path, top, device, depth, hierarchy);
   std::error_code ec;
   if (!fs::is_regular_file(verilog_path, ec))
     throw Error(fmt::format("{}: no such Verilog file", verilog_path));

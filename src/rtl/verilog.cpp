@@ -304,9 +304,105 @@ std::string latency_module(const IntDense& l, const std::string& mod, LayerRtl& 
   return v;
 }
 
-// RF > 1: live multiplier lanes reused RF times, packed weight ROM, accumulators.
-std::string resource_module(const IntDense& l, const hw::LayerHw& h, const std::string& mod,
-                            LayerRtl& info) {
+// The ROM words an RF > 1 layer runs through, in order: all RF of them (Resource), or only
+// those holding a non-zero weight (Unrolled, hls4ml's resource_unrolled; at least one).
+std::vector<int64_t> run_words(const IntDense& l, const hw::LayerHw& h) {
+  const int64_t rf = l.reuse_factor, n = l.n_in * l.n_out;
+  std::vector<uint8_t> live(static_cast<size_t>(rf), h.strategy != Strategy::Unrolled);
+  for (int64_t k = 0; k < n; ++k)
+    if (l.w[static_cast<size_t>(k)] != 0)
+      live[static_cast<size_t>(((k % l.n_out) * l.n_in + k / l.n_out) % rf)] = 1;
+  std::vector<int64_t> words;
+  for (int64_t ir = 0; ir < rf; ++ir)
+    if (live[static_cast<size_t>(ir)]) words.push_back(ir);
+  if (words.empty()) words.push_back(0);
+  return words;
+}
+
+// Product bits an accumulator cast reads (FixedType::requantize into a WRAP type): with k
+// fraction bits dropped, bits [0, k + W); all of them when the rounding mode looks at the
+// product's sign (TRN_ZERO, RND_ZERO, RND_INF).
+int product_bits_read(const IntDense& l) {
+  const int pw = signed_width(l.weight) + signed_width(l.input);
+  const int k = l.weight.frac_bits() + l.input.frac_bits() - l.accum.frac_bits();
+  const QuantMode q = l.accum.quant;
+  if (k > 0 && (q == QuantMode::TRN_ZERO || q == QuantMode::RND_ZERO || q == QuantMode::RND_INF))
+    return pw;
+  return std::clamp(l.accum.width + k, 1, pw);
+}
+
+// A DSP multiplier lane of an RF > 1 layer as a module: its input register (x_in, taken
+// every cycle: the DSP's A/B register), and the raw weight w (the weight type, from the
+// ROM's read register) times that input (the input type), exact, its low
+// `product_bits_read` bits. Every live lane of the layer instantiates it, so synthesis maps
+// it once; with the register inside, synthesis packs it into the DSP as it would with the
+// lane flattened.
+std::string lane_module(const IntDense& l, const std::string& name) {
+  const int ww = l.weight.width, wx = l.input.width;
+  const int pw = signed_width(l.weight) + signed_width(l.input), u = product_bits_read(l);
+  return fmt::format(
+      "// Multiplier lane of layer '{}': {} x {} (the {} low bits of the product).\n"
+      "module {} (\n  input clk,\n  input [{}:0] x_in,\n  input [{}:0] w,\n"
+      "  output [{}:0] p\n);\n{}"
+      "  reg [{}:0] x;\n  always @(posedge clk) begin\n    x <= x_in;\n  end\n"
+      "  /* verilator lint_off WIDTH */\n"
+      "  wire [{}:0] prod = $signed({}) * $signed({});\n"
+      "  /* verilator lint_on WIDTH */\n  assign p = prod[{}:0];\n"
+      "  /* verilator lint_on UNUSED */\nendmodule\n\n",
+      l.name, l.weight.str(), l.input.str(), u, name, wx - 1, ww - 1, u - 1, kLintHeader, wx - 1,
+      pw - 1, view("w", l.weight), view("x", l.input), u - 1);
+}
+
+// One output's sum and output stage as a module: the accumulator `acc` plus `terms` products
+// (lane outputs of `product_bits_read` bits, each cast to the accumulator type; the last
+// `conditional` of them count only while their enable bit is high) gives `s`, and `s`
+// through the result cast, ReLU and ReLU cast is taken into the output register `y` when ld
+// is high. The outputs of a layer with the same (terms, conditional) share the module, so
+// synthesis maps it once; with the output register inside, the bits the output stage holds
+// constant (a ReLU's sign) need no flip-flop, as with the module flattened.
+std::string sum_module(const IntDense& l, const std::string& name, int64_t terms,
+                       int64_t conditional) {
+  const FixedType& a = l.accum;
+  const int aw = a.width, u = product_bits_read(l), wy = l.output_type().width;
+  const int pf = l.weight.frac_bits() + l.input.frac_bits();
+  Body b;
+  std::vector<std::string> sum{"acc"};
+  for (int64_t j = 0; j < terms; ++j) {
+    const std::string pj = b.wire("p", u, fmt::format("p[{}:{}]", (j + 1) * u - 1, j * u));
+    const Val c = b.cast({pj, u, pf}, a);
+    const std::string t = fmt::format("{}[{}:0]", c.name, aw - 1);
+    const int64_t e = j - (terms - conditional);
+    sum.push_back(e < 0 ? t : b.wire("t", aw, fmt::format("en[{}] ? {} : {}", e, t, lit(aw, 0))));
+  }
+  const std::string s = b.wire("sum", aw, modular_sum(sum, aw));
+  const Val sv = a.is_signed ? Val{s, aw, a.frac_bits()}
+                             : Val{b.wire("su", aw + 1, fmt::format("{{1'b0, {}}}", s)), aw + 1,
+                                   a.frac_bits()};
+  // The output stage with the ReLU as the register's synchronous clear: a negative result
+  // clears y (the ReLU's cast of 0 is 0), else y takes the result's ReLU cast. (A ReLU as
+  // logic before the register is merged into the flip-flops' resets when this module is
+  // flattened, but gets one gate per bit when it is not.)
+  const Val r = b.cast(sv, l.result);
+  const Val y = l.relu ? b.cast(r, l.relu_result) : r;
+  const std::string clr = l.relu ? fmt::format("ld && {}[{}]", r.name, r.width - 1) : "1'b0";
+  std::string ports = fmt::format("  input clk,\n  input ld,\n  input [{}:0] acc,\n", aw - 1);
+  if (terms > 0) ports += fmt::format("  input [{}:0] p,\n", terms * u - 1);
+  if (conditional > 0) ports += fmt::format("  input [{}:0] en,\n", conditional - 1);
+  return fmt::format(
+      "// Output sum of layer '{}': accumulator + {} products ({} of them enabled), output "
+      "stage and register.\nmodule {} (\n{}  output [{}:0] s,\n  output reg [{}:0] y\n);\n{}{}"
+      "  assign s = {};\n  always @(posedge clk) begin\n    if ({}) y <= {};\n"
+      "    else if (ld) y <= {}[{}:0];\n  end\n"
+      "  /* verilator lint_on UNUSED */\nendmodule\n\n",
+      l.name, terms, conditional, name, ports, aw - 1, wy - 1, kLintHeader, b.text, s, clr,
+      lit(wy, 0), y.name, wy - 1);
+}
+
+// RF > 1: live multiplier lanes reused over the ROM words, packed weight ROM, accumulators.
+// Latency K + 1 for K ROM words run: the edge that samples `start` reads the first word and
+// the first inputs straight from x; the last word's sums go straight into the output register.
+std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min_bits,
+                            const std::string& mod, LayerRtl& info) {
   const FixedType& a = l.accum;
   if (a.overflow != OverflowMode::WRAP)
     throw Error(fmt::format(
@@ -317,11 +413,10 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, const std::
   const FixedType yt = l.output_type();
   const int64_t rf = l.reuse_factor, n = l.n_in * l.n_out;
   const int64_t bf = (n + rf - 1) / rf;
-  const int wx = l.input.width, wy = yt.width, ww = l.weight.width;
+  const int wx = l.input.width, wy = yt.width, ww = l.weight.width, aw = a.width;
   const int sww = signed_width(l.weight), sx = signed_width(l.input), sa = signed_width(a);
   const int pw = sww + sx, pf = l.weight.frac_bits() + l.input.frac_bits();
   const int irw = clog2(rf);
-  (void)h;
 
   auto weight_at = [&](int64_t t) -> int64_t {  // transposed index -> raw weight (0 past N)
     if (t >= n) return 0;
@@ -333,136 +428,289 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, const std::
     for (int64_t ir = 0; ir < rf && !live; ++ir) live = weight_at(ir + m * rf) != 0;
     if (live) lanes.push_back(m);
   }
+  const std::vector<int64_t> words = run_words(l, h);
   const int64_t nl = static_cast<int64_t>(lanes.size());
+  const int64_t nw = static_cast<int64_t>(words.size());
+  const int64_t first = words.front(), last = words.back();
   const int64_t romw = std::max<int64_t>(1, nl * ww);
+  // DSP lanes and the per-output sums are shared modules. Products narrower than the DSP
+  // threshold become LUT multipliers, whose logic shrinks with the ROM's constant bit columns
+  // (Yosys sees those only inside the layer module): they and their sums stay inline.
+  const bool modules = nl > 0 && std::min(sww, sx) >= dsp_min_bits;
   info.multipliers = nl;
   info.rom_width = nl * ww;
   info.rom_depth = rf;
-  info.latency = rf + 3;
+  info.latency = nw + 1;
 
-  std::string v = fmt::format(
-      "// Layer '{}': Dense {}x{} at RF {}, {} of {} multiplier lanes live; weight ROM {} x {} "
-      "bits.\n// Latency RF + 3 = {}, interval RF = {}.\n"
-      "module {} (\n  input clk,\n  input rst,\n  input start,\n  input [{}:0] x,\n"
-      "  output reg done,\n  output reg [{}:0] y\n);\n",
-      l.name, l.n_in, l.n_out, rf, nl, bf, rf, nl * ww, rf + 3, rf, mod, l.n_in * wx - 1,
-      l.n_out * wy - 1);
-  v += kLintHeader;
-  // Input register and cycle counter.
-  v += fmt::format(
-      "  reg [{0}:0] xr;\n  reg run;\n  reg [{1}:0] ir;\n"
-      "  always @(posedge clk) begin\n"
-      "    if (start) xr <= x;\n"
-      "    if (rst) run <= 1'b0;\n"
-      "    else if (start) run <= 1'b1;\n"
-      "    else if (run && ir == {2}) run <= 1'b0;\n"
-      "    if (start) ir <= {3};\n"
-      "    else if (run) ir <= ir + {4};\n"
-      "  end\n",
-      l.n_in * wx - 1, irw - 1, lit(irw, rf - 1), lit(irw, 0), lit(irw, 1));
-  // The packed ROM: word ir holds live lane j's weight at bits [j*W +: W].
-  v += fmt::format("  (* rom_style = \"block\" *) reg [{}:0] rom [0:{}];\n  initial begin\n",
-                   romw - 1, rf - 1);
-  for (int64_t ir = 0; ir < rf; ++ir) {
-    std::string bits;
-    for (int64_t j = nl; j-- > 0;) {
-      bits += digits(ww, weight_at(ir + lanes[static_cast<size_t>(j)] * rf));
-    }
-    if (bits.empty()) bits.push_back('0');
-    v += fmt::format("    rom[{}] = {}'b{};\n", ir, romw, bits);
-  }
-  v += "  end\n";
-  // Stage 1: ROM read, input muxes (one per distinct input offset), cycle index.
-  std::map<int64_t, std::string> mux;  // (m*RF) mod n_in -> register name
-  for (int64_t m : lanes) mux.emplace((m * rf) % l.n_in, "");
-  v += fmt::format("  reg [{}:0] rom_q;\n  reg v1;\n  reg [{}:0] ir1;\n", romw - 1, irw - 1);
-  int idx = 0;
-  for (auto& [off, name] : mux) {
-    name = fmt::format("xq_{}", idx++);
-    v += fmt::format("  reg [{}:0] {};\n", wx - 1, name);
-  }
-  v += "  always @(posedge clk) begin\n    if (run) rom_q <= rom[ir];\n  end\n";
-  v += "  always @(posedge clk) begin\n    if (rst) v1 <= 1'b0;\n    else v1 <= run;\n"
-       "    ir1 <= ir;\n  end\n";
-  for (const auto& [off, name] : mux) {
-    v += fmt::format("  always @(posedge clk) begin\n    if (run) begin\n      case (ir)\n");
-    for (int64_t ir = 0; ir < rf; ++ir) {
-      const int64_t i = (ir + off) % l.n_in;
-      v += fmt::format("        {}: {} <= xr[{}:{}];\n", lit(irw, ir), name, (i + 1) * wx - 1,
-                       i * wx);
-    }
-    if ((int64_t{1} << irw) != rf)
-      v += fmt::format("        default: {} <= {};\n", name, lit(wx, 0));
-    v += "      endcase\n    end\n  end\n";
-  }
-  // Stage 2: products and their casts (a loop over the live lanes), accumulation.
-  Body b;
-  b.text += function("cast_p", {{"p", pw}}, sa, [&](Body& f) { return f.cast({"p", pw, pf}, a); });
-  b.text += fmt::format("  wire [{}:0] xl;\n", nl * sx - 1);
-  for (int64_t j = 0; j < nl; ++j) {
-    const int64_t m = lanes[static_cast<size_t>(j)];
-    b.text += fmt::format("  assign xl[{}:{}] = {};\n", (j + 1) * sx - 1, j * sx,
-                          view(mux.at((m * rf) % l.n_in), l.input));
-  }
-  b.text += fmt::format(
-      "  reg [{0}:0] pcs;\n  reg [{1}:0] p;\n  integer j;\n"
-      "  always @(*) begin\n    pcs = {2}'b0;\n    p = {3}'b0;\n"
-      "    for (j = 0; j < {4}; j = j + 1) begin\n      /* verilator lint_off WIDTH */\n"
-      "      p = $signed({5}) * $signed(xl[j*{6} +: {6}]);\n"
-      "      /* verilator lint_on WIDTH */\n      pcs[j*{7} +: {7}] = cast_p(p);\n"
-      "    end\n  end\n",
-      nl * sa - 1, pw - 1, nl * sa, pw, nl,
-      l.weight.is_signed ? fmt::format("rom_q[j*{0} +: {0}]", ww)
-                         : fmt::format("{{1'b0, rom_q[j*{0} +: {0}]}}", ww),
-      sx, sa);
-  std::string accs, updates;
+  // Per output: the lanes that work on it in some run word (each lane serves a contiguous
+  // word range per output; ranges whose weights are all 0 are left out), those working on it
+  // in every run word first; the others get an enable bit, one per distinct word range.
+  struct Term {
+    int64_t lane = 0;  // index j into `lanes`
+    int en = -1;       // enable register, -1: always
+  };
+  std::vector<std::vector<Term>> terms(static_cast<size_t>(l.n_out));
+  std::map<std::pair<int64_t, int64_t>, int> ranges;  // (from, to) word, -1: open -> enable
   for (int64_t o = 0; o < l.n_out; ++o) {
-    const int64_t bias = a.requantize(l.b[static_cast<size_t>(o)], l.bias.frac_bits());
-    accs += fmt::format("  reg [{}:0] acc_{};\n", a.width - 1, o);
-    std::vector<std::string> terms{
-        fmt::format("((ir1 == {}) ? {} : acc_{})", lit(irw, 0), lit(a.width, bias), o)};
+    std::vector<Term>& ts = terms[static_cast<size_t>(o)];
     for (int64_t j = 0; j < nl; ++j) {
       const int64_t m = lanes[static_cast<size_t>(j)];
-      // Cycles in which lane m works on output o: t = ir + m*RF in [o*n_in, (o+1)*n_in).
+      // Words in which lane m works on output o: t = ir + m*RF in [o*n_in, (o+1)*n_in).
       const int64_t t0 = m * rf, t1 = std::min(m * rf + rf, n) - 1;
       const int64_t lo = std::max(t0, o * l.n_in), hi = std::min(t1, (o + 1) * l.n_in - 1);
       if (lo > hi) continue;
       bool any = false;
       for (int64_t t = lo; t <= hi && !any; ++t) any = weight_at(t) != 0;
       if (!any) continue;
-      const std::string term = fmt::format("pcs[{}:{}]", j * sa + a.width - 1, j * sa);
-      std::string cond;
-      if (lo - t0 > 0) cond = fmt::format("ir1 >= {}", lit(irw, lo - t0));
-      if (hi - t0 < rf - 1)
-        cond += (cond.empty() ? "" : " && ") + fmt::format("ir1 <= {}", lit(irw, hi - t0));
-      terms.push_back(cond.empty() ? term
-                                   : fmt::format("(({}) ? {} : {})", cond, term, lit(a.width, 0)));
+      const std::pair<int64_t, int64_t> r{first < lo - t0 ? lo - t0 : -1,
+                                          last > hi - t0 ? hi - t0 : -1};
+      Term term{j, -1};
+      if (r != std::pair<int64_t, int64_t>{-1, -1})
+        term.en = ranges.emplace(r, static_cast<int>(ranges.size())).first->second;
+      ts.push_back(term);
     }
-    updates += fmt::format("      acc_{} <= {};\n", o, modular_sum(terms, a.width));
+    std::stable_partition(ts.begin(), ts.end(), [](const Term& t) { return t.en < 0; });
   }
-  // Stage 3: result cast, ReLU (a loop over the outputs), output register.
-  b.text += function("out_y", {{"s", sa}}, wy, [&](Body& f) {
-    return output_stage(f, {"s", sa, a.frac_bits()}, l);
-  });
-  std::string accv;
-  for (int64_t o = l.n_out; o-- > 0;)
-    accv += fmt::format("{}acc_{}", a.is_signed ? "" : "1'b0, ", o) + (o ? ", " : "");
-  b.text += fmt::format(
-      "  wire [{0}:0] accs = {{{1}}};\n  reg [{2}:0] y_next;\n  integer o;\n"
-      "  always @(*) begin\n    y_next = {3}'b0;\n    for (o = 0; o < {4}; o = o + 1)\n"
-      "      y_next[o*{5} +: {5}] = out_y(accs[o*{6} +: {6}]);\n  end\n",
-      l.n_out * sa - 1, accv, l.n_out * wy - 1, l.n_out * wy, l.n_out, wy, sa);
-  v += accs;
-  v += b.text;
-  v += "  reg last;\n";
+
+  std::string v;
+  const std::string lane_mod = mod + "_lane";
+  std::map<std::pair<int64_t, int64_t>, std::string> sum_mods;  // (terms, conditional)
+  if (modules) {
+    v += lane_module(l, lane_mod);
+    for (const auto& ts : terms) {
+      if (ts.empty()) continue;
+      const auto c = static_cast<int64_t>(
+          std::count_if(ts.begin(), ts.end(), [](const Term& t) { return t.en >= 0; }));
+      const std::pair<int64_t, int64_t> key{static_cast<int64_t>(ts.size()), c};
+      if (sum_mods.count(key)) continue;
+      const std::string name = fmt::format("{}_sum{}_{}", mod, key.first, key.second);
+      sum_mods[key] = name;
+      v += sum_module(l, name, key.first, key.second);
+    }
+  }
   v += fmt::format(
-      "  always @(posedge clk) begin\n    if (rst) last <= 1'b0;\n"
-      "    else last <= v1 && ir1 == {};\n    if (v1) begin\n{}    end\n  end\n",
-      lit(irw, rf - 1), updates);
+      "// Layer '{}': Dense {}x{} at RF {}, {} of {} multiplier lanes live; weight ROM {} x {} "
+      "bits, {} words run.\n// Latency {} + 1 = {}, interval RF = {}.\n"
+      "module {} (\n  input clk,\n  input rst,\n  input start,\n{}"
+      "  output reg done,\n  output {}[{}:0] y\n);\n",
+      l.name, l.n_in, l.n_out, rf, nl, bf, rf, nl * ww, nw, nw, nw + 1, rf, mod,
+      // With one word run there is no input register: pruned inputs leave x bits unread.
+      nw > 1 ? fmt::format("  input [{}:0] x,\n", l.n_in * wx - 1)
+             : fmt::format("  /* verilator lint_off UNUSED */\n  input [{}:0] x,\n"
+                           "  /* verilator lint_on UNUSED */\n",
+                           l.n_in * wx - 1),
+      modules ? "" : "reg ", l.n_out * wy - 1);
+  v += kLintHeader;
+  // Word counter: idle at the first word, so `start` reads it at once; `run` covers the rest.
+  std::string next = fmt::format("ir + {}", lit(irw, 1));
+  if (last - first + 1 != nw) {  // skipped words: the successor of each run word
+    next = "nxt";
+    v += fmt::format("  reg [{}:0] nxt;\n  always @(*) begin\n    case (ir)\n", irw - 1);
+    for (int64_t k = 0; k + 2 < nw; ++k)
+      v += fmt::format("      {}: nxt = {};\n", lit(irw, words[static_cast<size_t>(k)]),
+                       lit(irw, words[static_cast<size_t>(k + 1)]));
+    v += fmt::format("      default: nxt = {};\n    endcase\n  end\n", lit(irw, last));
+  }
+  v += fmt::format(
+      "  reg run;\n  reg [{0}:0] ir;\n"
+      "  always @(posedge clk) begin\n"
+      "    if (rst) run <= 1'b0;\n"
+      "    else if (start) run <= {1};\n"
+      "    else if (run && ir == {2}) run <= 1'b0;\n"
+      "    if (rst) ir <= {3};\n"
+      "    else if (start || run) ir <= ir == {2} ? {3} : {4};\n"
+      "  end\n",
+      irw - 1, nw > 1 ? "1'b1" : "1'b0", lit(irw, last), lit(irw, first), next);
+  if (nw > 1)
+    v += fmt::format(
+        "  reg [{}:0] xr;\n  always @(posedge clk) begin\n    if (start) xr <= x;\n"
+        "  end\n",
+        l.n_in * wx - 1);
+  // The packed ROM: word ir holds live lane j's weight at bits [j*W +: W] (string position
+  // romw-1-b holds bit b). Synthesis drops the bit columns that are constant over the words,
+  // and maps the others to ceil(columns / 36) BRAM18 (depth <= 512). Split into memories of
+  // 72 such columns each (one RAMB36), it needs as many and maps much faster than one wide
+  // memory (Yosys passes slow down with the memory's width).
+  std::vector<std::string> words_bits(static_cast<size_t>(rf));
+  for (int64_t ir = 0; ir < rf; ++ir) {
+    std::string& bits = words_bits[static_cast<size_t>(ir)];
+    for (int64_t j = nl; j-- > 0;) {
+      bits += digits(ww, weight_at(ir + lanes[static_cast<size_t>(j)] * rf));
+    }
+    if (bits.empty()) bits = "0";
+  }
+  std::vector<int64_t> cuts{0};  // first column of each memory
+  if (rf <= 512) {
+    int64_t varying = 0;
+    for (int64_t b = 0; b < romw; ++b) {
+      const auto pos = static_cast<size_t>(romw - 1 - b);
+      bool same = true;
+      for (const std::string& w : words_bits) same = same && w[pos] == words_bits[0][pos];
+      if (!same && ++varying % 72 == 0 && b + 1 < romw) cuts.push_back(b + 1);
+    }
+  }
+  cuts.push_back(romw);
+  std::string rom_q;
+  for (size_t c = 0; c + 1 < cuts.size(); ++c) {
+    const int64_t lo = cuts[c], width = cuts[c + 1] - lo;
+    v += fmt::format("  (* rom_style = \"block\" *) reg [{}:0] rom_{} [0:{}];\n  initial begin\n",
+                     width - 1, c, rf - 1);
+    for (int64_t ir = 0; ir < rf; ++ir)
+      v += fmt::format("    rom_{}[{}] = {}'b{};\n", c, ir, width,
+                       words_bits[static_cast<size_t>(ir)].substr(
+                           static_cast<size_t>(romw - lo - width), static_cast<size_t>(width)));
+    v += fmt::format(
+        "  end\n  reg [{0}:0] romd_{1};\n"
+        "  always @(posedge clk) begin\n    if (start || run) romd_{1} <= rom_{1}[ir];\n  end\n",
+        width - 1, c);
+    rom_q = fmt::format("romd_{}", c) + (rom_q.empty() ? "" : ", ") + rom_q;
+  }
+  // Stage 1: ROM read, input selection (one mux per distinct input offset, into a register:
+  // inside each lane module, or shared here), enables, last-word flag.
+  std::map<int64_t, std::string> mux;  // (m*RF) mod n_in -> mux name
+  for (int64_t m : lanes) mux.emplace((m * rf) % l.n_in, "");
+  v += fmt::format("  wire [{}:0] rom_q = {{{}}};\n  reg v1, last1;\n", romw - 1, rom_q);
+  if (!ranges.empty()) v += fmt::format("  reg [{}:0] en;\n", ranges.size() - 1);
+  int idx = 0;
+  for (auto& [off, name] : mux) {
+    name = fmt::format("{}_{}", modules ? "xs" : "xq", idx++);
+    v += fmt::format("  reg [{}:0] {};\n", wx - 1, name);
+  }
+  v += fmt::format(
+      "  always @(posedge clk) begin\n    if (rst) v1 <= 1'b0;\n    else v1 <= start || run;\n"
+      "    last1 <= ir == {};\n",
+      lit(irw, last));
+  for (const auto& [r, e] : ranges) {
+    std::string cond;
+    if (r.first >= 0) cond = fmt::format("ir >= {}", lit(irw, r.first));
+    if (r.second >= 0)
+      cond += (cond.empty() ? "" : " && ") + fmt::format("ir <= {}", lit(irw, r.second));
+    v += fmt::format("    en[{}] <= {};\n", e, cond);
+  }
+  v += "  end\n";
+  auto slice = [&](const std::string& bus, int64_t i) {
+    return fmt::format("{}[{}:{}]", bus, (i + 1) * wx - 1, i * wx);
+  };
+  // The selection follows the word counter alone: it is at the first word exactly when
+  // `start` may come (idle), so that word's inputs come from x and the others' from xr.
+  // It runs every cycle: what it takes while no word is read is never summed.
+  const std::string set = modules ? "=" : "<=";  // a combinational mux or a register
+  for (const auto& [off, name] : mux) {
+    v += modules ? "  always @(*) begin\n" : "  always @(posedge clk) begin\n";
+    const std::string from_x = slice("x", (first + off) % l.n_in);
+    if (nw == 1) {
+      v += fmt::format("    {} {} {};\n  end\n", name, set, from_x);
+      continue;
+    }
+    v += fmt::format("    case (ir)\n      {}: {} {} {};\n", lit(irw, first), name, set, from_x);
+    for (int64_t k = 1; k + 1 < nw; ++k) {
+      const int64_t ir = words[static_cast<size_t>(k)];
+      v += fmt::format("      {}: {} {} {};\n", lit(irw, ir), name, set,
+                       slice("xr", (ir + off) % l.n_in));
+    }
+    v += fmt::format("      default: {} {} {};\n    endcase\n  end\n", name, set,
+                     slice("xr", (last + off) % l.n_in));
+  }
+  // Stage 2. The accumulators idle at the bias: each word's sum is acc + products, written
+  // back to acc, and on the last word through the output stage into y (acc reloads the bias).
+  // With the sums in modules, an output without products is a constant here (so synthesis
+  // sees it as with the modules flattened).
+  std::string body, accs, updates;
+  for (int64_t o = 0; o < l.n_out; ++o) {
+    const int64_t bias = a.requantize(l.b[static_cast<size_t>(o)], l.bias.frac_bits());
+    if (modules && terms[static_cast<size_t>(o)].empty()) {
+      int64_t yo = l.result.requantize(bias, a.frac_bits());
+      if (l.relu) yo = l.relu_result.requantize(std::max<int64_t>(yo, 0), l.result.frac_bits());
+      body += fmt::format("  assign y[{}:{}] = {};\n", (o + 1) * wy - 1, o * wy, lit(wy, yo));
+      continue;
+    }
+    accs += fmt::format("  reg [{}:0] acc_{};\n  wire [{}:0] sum_{};\n", aw - 1, o, aw - 1, o);
+    updates +=
+        fmt::format("    if (acc_load) acc_{0} <= {1};\n    else if (v1) acc_{0} <= sum_{0};\n", o,
+                    lit(aw, bias));
+  }
+  v += accs;
+  if (modules) {
+    const int u = product_bits_read(l);
+    body += fmt::format("  wire [{}:0] pr;\n", nl * u - 1);
+    for (int64_t j = 0; j < nl; ++j)
+      body += fmt::format(
+          "  {} u_lane{} (.clk(clk), .w(rom_q[{}:{}]), .x_in({}), "
+          ".p(pr[{}:{}]));\n",
+          lane_mod, j, (j + 1) * ww - 1, j * ww,
+          mux.at((lanes[static_cast<size_t>(j)] * rf) % l.n_in), (j + 1) * u - 1, j * u);
+    for (int64_t o = 0; o < l.n_out; ++o) {
+      const auto& ts = terms[static_cast<size_t>(o)];
+      if (ts.empty()) continue;
+      std::string ps, ens;
+      int64_t c = 0;
+      for (size_t k = ts.size(); k-- > 0;) {
+        const int64_t j = ts[k].lane;
+        ps += fmt::format("{}pr[{}:{}]", ps.empty() ? "" : ", ", (j + 1) * u - 1, j * u);
+        if (ts[k].en >= 0) {
+          ens += fmt::format("{}en[{}]", ens.empty() ? "" : ", ", ts[k].en);
+          ++c;
+        }
+      }
+      body += fmt::format("  {} u_sum{} (.clk(clk), .ld(v1 && last1), .acc(acc_{}), ",
+                          sum_mods.at({ts.size(), c}), o, o);
+      if (!ps.empty()) body += fmt::format(".p({{{}}}), ", ps);
+      if (!ens.empty()) body += fmt::format(".en({{{}}}), ", ens);
+      body += fmt::format(".s(sum_{}), .y(y[{}:{}]));\n", o, (o + 1) * wy - 1, o * wy);
+    }
+  } else {
+    // Products and their casts in a loop over the lanes; the sums; the output stage in a loop
+    // over the outputs.
+    if (nl > 0) {
+      body += function("cast_p", {{"p", pw}}, aw, [&](Body& f) {
+        return f.cast({"p", pw, pf}, a);
+      });
+      body += fmt::format("  wire [{}:0] xl;\n", nl * sx - 1);
+      for (int64_t j = 0; j < nl; ++j) {
+        const int64_t m = lanes[static_cast<size_t>(j)];
+        body += fmt::format("  assign xl[{}:{}] = {};\n", (j + 1) * sx - 1, j * sx,
+                            view(mux.at((m * rf) % l.n_in), l.input));
+      }
+      body += fmt::format(
+          "  reg [{0}:0] pcs;\n  reg [{1}:0] p;\n  integer j;\n"
+          "  always @(*) begin\n    pcs = {2}'b0;\n    p = {3}'b0;\n"
+          "    for (j = 0; j < {4}; j = j + 1) begin\n      /* verilator lint_off WIDTH */\n"
+          "      p = $signed({5}) * $signed(xl[j*{6} +: {6}]);\n"
+          "      /* verilator lint_on WIDTH */\n      pcs[j*{7} +: {7}] = cast_p(p);\n"
+          "    end\n  end\n",
+          nl * aw - 1, pw - 1, nl * aw, pw, nl,
+          l.weight.is_signed ? fmt::format("rom_q[j*{0} +: {0}]", ww)
+                             : fmt::format("{{1'b0, rom_q[j*{0} +: {0}]}}", ww),
+          sx, aw);
+    }
+    for (int64_t o = 0; o < l.n_out; ++o) {
+      std::vector<std::string> sum{fmt::format("acc_{}", o)};
+      for (const Term& t : terms[static_cast<size_t>(o)]) {
+        const std::string p = fmt::format("pcs[{}:{}]", (t.lane + 1) * aw - 1, t.lane * aw);
+        sum.push_back(t.en < 0 ? p : fmt::format("(en[{}] ? {} : {})", t.en, p, lit(aw, 0)));
+      }
+      body += fmt::format("  assign sum_{} = {};\n", o, modular_sum(sum, aw));
+    }
+    body += function("out_y", {{"s", sa}}, wy, [&](Body& f) {
+      return output_stage(f, {"s", sa, a.frac_bits()}, l);
+    });
+    std::string sums;
+    for (int64_t o = l.n_out; o-- > 0;)
+      sums += fmt::format("{}sum_{}", a.is_signed ? "" : "1'b0, ", o) + (o ? ", " : "");
+    body += fmt::format(
+        "  wire [{0}:0] sums = {{{1}}};\n  reg [{2}:0] y_out;\n  integer o;\n"
+        "  always @(*) begin\n    y_out = {3}'b0;\n    for (o = 0; o < {4}; o = o + 1)\n"
+        "      y_out[o*{5} +: {5}] = out_y(sums[o*{6} +: {6}]);\n  end\n",
+        l.n_out * sa - 1, sums, l.n_out * wy - 1, l.n_out * wy, l.n_out, wy, sa);
+  }
+  v += body;
   v += "  /* verilator lint_on UNUSED */\n";
-  v += std::string(
-      "  always @(posedge clk) begin\n    if (rst) done <= 1'b0;\n    else done <= last;\n"
-      "    if (last) y <= y_next;\n  end\nendmodule\n\n");
+  v += fmt::format(
+      "  wire acc_load = rst || (v1 && last1);\n"
+      "  always @(posedge clk) begin\n{}"
+      "    if (rst) done <= 1'b0;\n    else done <= v1 && last1;\n{}"
+      "  end\nendmodule\n\n",
+      updates, modules ? "" : "    if (v1 && last1) y <= y_out;\n");
   return v;
 }
 
@@ -716,11 +964,11 @@ void check_kernel(const std::string& name, const IntDense& l, const hw::LayerHw&
 }
 
 // The Dense module of `l` (RF 1: constant multipliers; RF > 1: ROM and lanes).
-std::string dense_module(const IntDense& l, const hw::LayerHw& h, const std::string& mod,
-                         LayerRtl& info) {
+std::string dense_module(const IntDense& l, const hw::LayerHw& h, int dsp_min_bits,
+                         const std::string& mod, LayerRtl& info) {
   info.reuse_factor = l.reuse_factor;
-  std::string text =
-      l.reuse_factor > 1 ? resource_module(l, h, mod, info) : latency_module(l, mod, info);
+  std::string text = l.reuse_factor > 1 ? resource_module(l, h, dsp_min_bits, mod, info)
+                                        : latency_module(l, mod, info);
   info.interval = l.reuse_factor;
   return text;
 }
@@ -781,7 +1029,7 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
       LayerRtl info;
       info.name = name;
       info.module = mod;
-      text += dense_module(*l, h, mod, info);
+      text += dense_module(*l, h, options.dsp_min_weight_bits, mod, info);
       st.out_bits = l->n_out * l->output_type().width;
       st.interval = l->reuse_factor;
       d.layers.push_back(info);
@@ -800,7 +1048,7 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
       info.stream = true;
       StreamKernel sk;
       sk.module = mod + "_k";
-      text += dense_module(c->core, h, sk.module, info);
+      text += dense_module(c->core, h, options.dsp_min_weight_bits, sk.module, info);
       sk.in_bits = c->core.n_in * in.width;
       sk.out_bits = c->core.n_out * c->core.output_type().width;
       sk.latency = info.latency;
@@ -854,7 +1102,6 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
   if (kernels != hardware.size())
     throw Error(fmt::format("network '{}': {} Dense/Conv layers but {} hardware layers", net.name,
                             kernels, hardware.size()));
-  (void)options.dsp_min_weight_bits;
 
   const FixedType ot = net.output_type();
   d.top = top;

@@ -179,11 +179,11 @@ TEST(WeightMap, ParallelizationFactorMultipliesMultipliers) {
   EXPECT_EQ(e1.dsp, 36);
   EXPECT_EQ(e4.dsp, 4 * 36);
   // The streamed layer (docs/rtl.md): 36 grid positions, 16 windows each taking a kernel
-  // start (RF 3, kernel latency RF + 3); one instance must wait 3 cycles between the windows
+  // start (RF 3, kernel latency RF + 1); one instance must wait 3 cycles between the windows
   // of a row, four take them in turn (the model co-simulation matches on test_rtl_conv's
   // matrix; PF > 1 at RF > 1 itself is not generated).
-  EXPECT_EQ(e1.latency, 66);
-  EXPECT_EQ(e4.latency, 42);
+  EXPECT_EQ(e1.latency, 64);
+  EXPECT_EQ(e4.latency, 40);
   // Two instances share a dual-port ROM: 36 lanes x 16 bits = 16 BRAM18, two ROMs.
   EXPECT_EQ(e1.bram18, 16);
   EXPECT_EQ(e4.bram18, 32);
@@ -333,10 +333,26 @@ TEST(Estimate, LatencyStrategyAndUnrolledWordSkipping) {
   EXPECT_EQ(words.group(0).size(), 32u);
   structures::apply_selection(u.layers[0], words, {1, 0, 1, 0});
   e = hw::estimate_layer(u.layers[0], unrolled, {}, {hw::BramModel::Packed, true});
-  EXPECT_EQ(e.latency, 2 + 2);  // two live words + 2 register stages
-  EXPECT_EQ(e.dsp, 32);         // every lane still has live weights
+  // Two live words + 1: the generated Dense layer reads the first word on the edge that
+  // samples its input and writes its output with the last word's sums.
+  EXPECT_EQ(e.latency, 2 + 1);
+  EXPECT_EQ(e.dsp, 32);  // every lane still has live weights
   const auto res = resolve_one(u, 4, Strategy::Resource);
-  EXPECT_EQ(hw::estimate_layer(u.layers[0], res, {}, {hw::BramModel::Packed, true}).latency, 6);
+  EXPECT_EQ(hw::estimate_layer(u.layers[0], res, {}, {hw::BramModel::Packed, true}).latency, 5);
+  // RF 1: one register stage. The Latency strategy at RF > 1 and io_stream are not generated:
+  // hls4ml's RF + 2.
+  EXPECT_EQ(hw::estimate_layer(u.layers[0], resolve_one(u, 1, Strategy::Latency), {},
+                               {hw::BramModel::Packed, true})
+                .latency,
+            1);
+  EXPECT_EQ(hw::estimate_layer(u.layers[0], resolve_one(u, 4, Strategy::Latency), {},
+                               {hw::BramModel::Packed, true})
+                .latency,
+            4 + 2);
+  hw::LayerHw stream = res;
+  stream.io_type = IoType::Stream;
+  EXPECT_EQ(hw::estimate_layer(u.layers[0], stream, {}, {hw::BramModel::Packed, true}).latency,
+            4 + 2);
 }
 
 TEST(Estimate, FloatPrecisionAndForeignLayersAreErrors) {

@@ -1,6 +1,7 @@
 // Verilog generation + Verilator co-simulation against the integer model: bit-exact outputs
 // on random raw and data-like inputs, measured latency/interval, live-lane packing, and the
 // refusals. Each network is one Verilator build (3-6 s); see docs/rtl.md.
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -22,7 +23,9 @@ namespace {
 using test::error_of;
 using ::testing::HasSubstr;
 
-enum class Zeros { None, Lanes, Scattered, Both };
+// Lanes: whole multiplier lanes; Words: whole ROM words (every third); OneWord: all but ROM
+// word 1; Outputs: every weight of every third output.
+enum class Zeros { None, Lanes, Scattered, Both, Words, OneWord, Outputs };
 
 FixedType T(const char* s) {
   return FixedType::parse(s);
@@ -35,6 +38,7 @@ struct LayerSpec {
   const char* result;
   const char* relu_result;  // nullptr: no ReLU
   Zeros zeros;
+  Strategy strategy = Strategy::Resource;  // at RF > 1
 };
 
 struct Net {
@@ -76,7 +80,7 @@ Net make_net(const char* input, const std::vector<LayerSpec>& specs, uint64_t se
     h.n_products = n;
     h.reuse_factor = s.rf;
     h.block_factor = hw::ceil_div(n, s.rf);
-    h.strategy = s.rf > 1 ? Strategy::Resource : Strategy::Latency;
+    h.strategy = s.rf > 1 ? s.strategy : Strategy::Latency;
     h.weight = l.weight;
     h.bias = l.bias;
     h.accum = l.accum;
@@ -88,7 +92,11 @@ Net make_net(const char* input, const std::vector<LayerSpec>& specs, uint64_t se
       const hw::WeightSlot slot = hw::weight_slot(h, k2);
       const bool lane_dead = (s.zeros == Zeros::Lanes || s.zeros == Zeros::Both) &&
                              (slot.multiplier * 2654435761u + seed) % 3 == 0;
-      if (lane_dead) l.w[static_cast<size_t>(k2)] = 0;
+      const bool word_dead =
+          (s.zeros == Zeros::Words && (slot.cycle + static_cast<int64_t>(k + seed)) % 3 == 0) ||
+          (s.zeros == Zeros::OneWord && slot.cycle != 1) ||
+          (s.zeros == Zeros::Outputs && slot.output % 3 == 0);
+      if (lane_dead || word_dead) l.w[static_cast<size_t>(k2)] = 0;
     }
     if (s.zeros == Zeros::Scattered || s.zeros == Zeros::Both)
       for (auto& w : l.w)
@@ -118,12 +126,27 @@ std::vector<std::vector<int64_t>> make_inputs(const IntNetwork& net, int count, 
   return out;
 }
 
-int64_t count_live_lanes(const IntDense& l, const hw::LayerHw& h) {
+std::vector<uint8_t> live_weights(const IntDense& l) {
   std::vector<uint8_t> live(l.w.size());
   for (size_t k = 0; k < l.w.size(); ++k) live[k] = l.w[k] != 0;
+  return live;
+}
+
+int64_t count_live_lanes(const IntDense& l, const hw::LayerHw& h) {
   int64_t n = 0;
-  for (uint8_t v : hw::live_lanes(h, live)) n += v;
+  for (uint8_t v : hw::live_lanes(h, live_weights(l))) n += v;
   return n;
+}
+
+// ROM words the generated layer runs through: all RF, or under Unrolled those with a non-zero
+// weight (at least one).
+int64_t run_words(const IntDense& l, const hw::LayerHw& h) {
+  if (h.strategy != Strategy::Unrolled) return l.reuse_factor;
+  std::vector<uint8_t> word(static_cast<size_t>(l.reuse_factor), 0);
+  for (int64_t k = 0; k < h.n_products; ++k)
+    if (l.w[static_cast<size_t>(k)] != 0)
+      word[static_cast<size_t>(hw::weight_slot(h, k).cycle)] = 1;
+  return std::max<int64_t>(1, std::count(word.begin(), word.end(), uint8_t{1}));
 }
 
 // Generates, checks the lane packing, co-simulates 1000 samples, checks timing; returns the
@@ -155,7 +178,8 @@ CosimRun check_network(const Net& n, const test::ScratchDir& dir, int samples = 
       EXPECT_EQ(lr.multipliers, lanes) << l.name;
       EXPECT_EQ(lr.rom_width, lanes * l.weight.width) << l.name;
       EXPECT_EQ(lr.rom_depth, l.reuse_factor) << l.name;
-      EXPECT_EQ(lr.latency, l.reuse_factor + 3) << l.name;
+      // The first word is read on the edge that samples start; the last writes y.
+      EXPECT_EQ(lr.latency, run_words(l, n.hw[k]) + 1) << l.name;
     } else {
       int64_t nz = 0;
       for (int64_t w : l.w) nz += w != 0;
@@ -163,6 +187,9 @@ CosimRun check_network(const Net& n, const test::ScratchDir& dir, int samples = 
       EXPECT_EQ(lr.rom_width, 0) << l.name;
       EXPECT_EQ(lr.latency, 1) << l.name;
     }
+    // The estimator's latency is the generated one.
+    EXPECT_EQ(hw::layer_latency(n.hw[k], hw::kernel_cycles(n.hw[k], live_weights(l))), lr.latency)
+        << l.name;
     latency += lr.latency;
     interval = std::max(interval, l.reuse_factor);
   }
@@ -186,6 +213,10 @@ CosimRun check_network(const Net& n, const test::ScratchDir& dir, int samples = 
 constexpr const char* kIn = "ap_fixed<16,6>";
 constexpr const char* kW16 = "ap_fixed<16,6>";
 constexpr const char* kW8 = "ap_fixed<8,3>";
+// A rounding accumulator, a saturating result, an unsigned ReLU result.
+constexpr const char* kAcc = "ap_fixed<24,12,AP_RND_CONV>";
+constexpr const char* kRes = "ap_fixed<16,6,AP_RND,AP_SAT>";
+constexpr const char* kRelu = "ap_ufixed<12,4,AP_RND_CONV,AP_SAT>";
 
 TEST(RtlCosim, Rf1ConstantsWithSaturatingAccumulatorAndMismatchDetection) {
   const Net n =
@@ -268,8 +299,36 @@ TEST(RtlCosim, ThreeLayersDifferentReuseFactors) {
                6);
   test::ScratchDir dir;
   const CosimRun r = check_network(n, dir);
-  EXPECT_EQ(r.design.latency, (4 + 3) + 1 + (16 + 3));
+  EXPECT_EQ(r.design.latency, (4 + 1) + 1 + (16 + 1));
   EXPECT_EQ(r.design.interval, 16);
+}
+
+// Unrolled skips the ROM words that hold no live weight: gaps (word 0 among them), a single
+// live word (no input register needed), and every word live.
+TEST(RtlCosim, UnrolledSkipsDeadWords) {
+  const auto u = Strategy::Unrolled;
+  const Net n = make_net(kIn,
+                         {{32, 16, 8, kW16, kAcc, kRes, kRelu, Zeros::Words, u},
+                          {16, 8, 4, kW8, kAcc, kRes, kRelu, Zeros::OneWord, u},
+                          {8, 4, 2, kW16, "ap_fixed<24,12,AP_TRN>", kRes, nullptr, Zeros::None, u}},
+                         12);
+  test::ScratchDir dir;
+  const CosimRun r = check_network(n, dir);
+  // Layer 0 (seed 12): words 0, 3 and 6 are dead, 5 run; layer 1: word 1 only; layer 2: both.
+  EXPECT_EQ(r.design.latency, (5 + 1) + (1 + 1) + (2 + 1));
+  EXPECT_EQ(r.design.interval, 8);
+}
+
+// Outputs without a weight hold their bias's output-stage value (a constant in the generated
+// layer): DSP lanes (16-bit weights, a ReLU) and LUT lanes (8-bit).
+TEST(RtlCosim, OutputsWithoutWeights) {
+  const Net n = make_net(kIn,
+                         {{32, 16, 4, kW16, kAcc, kRes, kRelu, Zeros::Outputs},
+                          {16, 8, 2, kW8, kAcc, kRes, nullptr, Zeros::Outputs}},
+                         13);
+  test::ScratchDir dir;
+  const CosimRun r = check_network(n, dir);
+  EXPECT_THAT(r.design.verilog, HasSubstr("assign y[11:0] = 12'b"));  // output 0 of layer 0
 }
 
 TEST(RtlCosim, Refusals) {

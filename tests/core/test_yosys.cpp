@@ -136,9 +136,20 @@ TEST(YosysScript, SplitsSynthXilinxAtMapDspAndKeepsHierarchy) {
               HasSubstr("synth_xilinx -family xcu -top top -noiopad -noclkbuf -run begin:map_dsp"));
   EXPECT_THAT(s, HasSubstr("chtype -set $__soft_mul t:$mul r:A_WIDTH<9 %i a:hwprune_dsp %d"));
   EXPECT_THAT(s, HasSubstr("chtype -set $__soft_mul t:$mul r:B_WIDTH<9 %i a:hwprune_dsp %d"));
-  EXPECT_THAT(s, HasSubstr("-run map_dsp:"));
+  EXPECT_THAT(s, HasSubstr("-run map_dsp:map_memory"));
+  // map_memory's own steps, the block RAMs' contents dropped before their techmap.
+  EXPECT_THAT(s, HasSubstr("memory_libmap -logic-cost-rom 0.015625 -lib +/xilinx/lutrams_xcu.txt"));
+  EXPECT_THAT(s, HasSubstr("setparam -set INIT 0 t:$__XILINX_BLOCKRAM_*\ntechmap -map "
+                           "+/xilinx/brams_xcu_map.v"));
+  EXPECT_THAT(s, HasSubstr("-run map_ffram:"));
+  EXPECT_THAT(rtl::yosys_script("/x/net.v", "top", device("xc7", 9), rtl::SynthDepth::DspAndBram),
+              Not(HasSubstr("map_ffram")));
   EXPECT_THAT(s, HasSubstr("stat -json -top top"));
   EXPECT_THAT(s, Not(HasSubstr("flatten")));
+  const std::string flat = rtl::yosys_script("/x/net.v", "top", device("xc7", 9),
+                                             rtl::SynthDepth::Full, rtl::SynthHierarchy::Flatten);
+  EXPECT_THAT(flat, HasSubstr("-noclkbuf -flatten -run begin:map_dsp"));
+  EXPECT_THAT(flat, HasSubstr("-noclkbuf -flatten -run map_ffram:\n"));
   EXPECT_THAT(rtl::yosys_script("a.v", "top", device("xc7", 12)), HasSubstr("r:B_WIDTH<12 %i"));
 }
 
@@ -174,6 +185,31 @@ TEST(YosysStat, CountsEveryInstanceAndSumsToTheTotal) {
   EXPECT_EQ(r.total.lut, 15);
   EXPECT_EQ(r.total.ff, 21);
   expect_sums_to_total(r);
+  // Subtrees, per instance: mid holds 2 leaves; top is the whole design.
+  const SynthResources mid_tree = rtl::subtree_resources(r, "mid");
+  EXPECT_EQ(mid_tree.dsp, 2);
+  EXPECT_EQ(mid_tree.lut, 4);
+  EXPECT_EQ(mid_tree.ff, 6);
+  EXPECT_EQ(mid_tree.bram18, 2);
+  EXPECT_EQ(mid_tree.lut_memory, 5);
+  EXPECT_EQ(rtl::subtree_resources(r, "leaf").cells,
+            (std::map<std::string, int64_t>{{"DSP48E1", 1}, {"LUT6", 2}, {"FDRE", 3}}));
+  EXPECT_EQ(rtl::subtree_resources(r, "top").cells, r.total.cells);
+  EXPECT_EQ(r.hierarchy.at("mid").instances, 3);
+  EXPECT_THAT(error_of([&] { rtl::subtree_resources(r, "nosuch"); }),
+              HasSubstr("no module \"nosuch\""));
+  // Parametrised modules are found by their plain name when it is unique.
+  const SynthReport p = rtl::parse_stat_json(R"({"modules": {
+      "$paramod$1\\lane": {"num_cells_by_type": {"LUT2": 1}},
+      "$paramod$2\\lane": {"num_cells_by_type": {"LUT3": 1}},
+      "$paramod$3\\solo": {"num_cells_by_type": {"FDRE": 4}},
+      "\\t": {"num_cells_by_type": {"$paramod$1\\lane": 2, "$paramod$2\\lane": 1,
+                                     "$paramod$3\\solo": 1}}}})",
+                                             "t");
+  EXPECT_EQ(rtl::subtree_resources(p, "solo").ff, 4);
+  EXPECT_EQ(rtl::subtree_resources(p, "t").lut, 3);
+  EXPECT_THAT(error_of([&] { rtl::subtree_resources(p, "lane"); }),
+              HasSubstr("several parametrised modules"));
 
   EXPECT_THAT(error_of([&] { rtl::parse_stat_json(json, "nosuch"); }), HasSubstr("nosuch"));
   EXPECT_THAT(error_of([&] { rtl::parse_stat_json("{\"modules\": ", "top"); }),

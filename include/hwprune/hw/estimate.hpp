@@ -90,10 +90,14 @@ ModelEstimate estimate_model(const Model& model, const HardwareModel& hardware,
 // Pieces of the formulas, shared with the objectives.
 int64_t rom_bram18(const LayerHw& hw, const Device& device, const std::vector<uint8_t>& lanes,
                    BramModel model);
+// Cycles from a layer's input to its output. A Dense layer as the Verilog generator builds it
+// (io_parallel; RF 1, or Resource/Unrolled): 1 at RF 1, cycles + 1 at RF > 1 (what the
+// generated RTL takes). Any other layer: passes x cycles + 2 register stages (hls4ml).
 int64_t layer_latency(const LayerHw& hw, int64_t cycles_per_position);
 // Cycles from a start to the output of the generated Verilog's Dense kernel (a Dense layer,
-// or a Conv layer's kernel on one window).
-int64_t generated_kernel_latency(const LayerHw& hw);
+// or a Conv layer's kernel on one window) that runs `cycles` ROM words (kernel_cycles): 1 at
+// RF 1, cycles + 1 at RF > 1.
+int64_t generated_kernel_latency(const LayerHw& hw, int64_t cycles);
 // Clock cycles of one kernel pass: RF, or with Unrolled the ROM words holding a live weight.
 int64_t kernel_cycles(const LayerHw& hw, const std::vector<uint8_t>& live);
 
