@@ -24,16 +24,23 @@ bool generated_dense(const LayerHw& hw) {
          (hw.reuse_factor == 1 || hw.strategy != Strategy::Latency);
 }
 
+// A Conv layer, streamed by the Verilog generator whatever its io type (docs/rtl.md), around a
+// kernel that is the generated Dense module of its (F, KH*KW*C) core.
+bool streamed(const LayerHw& hw) {
+  return hw.kind == LayerKind::Conv1D || hw.kind == LayerKind::Conv2D;
+}
+
 int64_t count(const std::vector<uint8_t>& v) {
   return std::count(v.begin(), v.end(), uint8_t{1});
 }
 
-// Inputs an RF > 1 layer keeps in its input register. The generated Dense layer reads the
-// first ROM word's inputs straight from its input port, so it keeps those the multipliers
-// read in the later words (input (ir + m*RF) mod n_in in word ir; all of them live, so the
-// figure does not move with pruning); hls4ml keeps all n_in.
+// Inputs an RF > 1 layer keeps in its input register (per kernel instance). The generated
+// Dense module (a Dense layer or a Conv kernel) reads the first ROM word's inputs straight
+// from its input port, so it keeps those the multipliers read in the later words (input
+// (ir + m*RF) mod n_in in word ir; all of them live, so the figure does not move with
+// pruning); hls4ml keeps all n_in.
 int64_t registered_inputs(const LayerHw& hw) {
-  if (!generated_dense(hw)) return hw.n_in;
+  if (!generated_dense(hw) && !streamed(hw)) return hw.n_in;
   std::vector<uint8_t> read(static_cast<size_t>(hw.n_in), 0);
   for (int64_t t = 0; t < hw.n_products; ++t)
     if (t % hw.reuse_factor != 0) read[static_cast<size_t>(t % hw.n_in)] = 1;
@@ -212,19 +219,30 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
   // M/P register and a ROM's output register is the block RAM's read register, so only LUT
   // multipliers pay for theirs (docs/hardware-model.md).
   const int64_t product_bits = hw.weight.width + hw.input.width;
-  const int64_t out_regs = hw.io_type == IoType::Parallel ? hw.positions : 1;
-  e.ff = hw.n_out * out_regs * hw.result.width;
-  if (hw.dsp_per_multiplier(device) == 0) e.ff += e.multipliers * product_bits;
-  if (hw.reuse_factor > 1)
-    e.ff += hw.n_out * hw.instances() * hw.accum.width + registered_inputs(hw) * hw.input.width;
-
-  if (hw.kind == LayerKind::Dense)
-    e.latency = layer_latency(hw, kernel_cycles(hw, live));
-  else  // streamed by the generated Verilog whatever the io type (docs/rtl.md)
+  const int64_t cycles = kernel_cycles(hw, live);
+  if (streamed(hw)) {
+    // The streamed layer: per kernel instance the output register, at RF > 1 the accumulators
+    // and the input register; the line buffer's window taps (the pixels between them shift
+    // through SRL LUTs); the output FIFO of output pixels.
+    int64_t kernel_ff = hw.n_out * hw.result.width;
+    if (hw.reuse_factor > 1)
+      kernel_ff += hw.n_out * hw.accum.width + registered_inputs(hw) * hw.input.width;
+    const StreamGeometry g = stream_geometry(layer);
+    const int64_t depth =
+        stream_fifo_depth(generated_kernel_latency(hw, cycles), hw.reuse_factor, hw.instances());
+    e.ff = kernel_ff * hw.instances() + (g.kh * g.kw - 1) * g.c * hw.input.width +
+           depth * hw.n_out * hw.result.width;
     e.latency =
-        stream_timing(stream_geometry(layer), generated_kernel_latency(hw, kernel_cycles(hw, live)),
-                      hw.reuse_factor, hw.instances())
+        stream_timing(g, generated_kernel_latency(hw, cycles), hw.reuse_factor, hw.instances())
             .latency;
+  } else {
+    const int64_t out_regs = hw.io_type == IoType::Parallel ? hw.positions : 1;
+    e.ff = hw.n_out * out_regs * hw.result.width;
+    if (hw.reuse_factor > 1)
+      e.ff += hw.n_out * hw.instances() * hw.accum.width + registered_inputs(hw) * hw.input.width;
+    e.latency = layer_latency(hw, cycles);
+  }
+  if (hw.dsp_per_multiplier(device) == 0) e.ff += e.multipliers * product_bits;
   return e;
 }
 

@@ -114,4 +114,13 @@ StreamTiming stream_timing(const StreamGeometry& g, int64_t kernel_latency, int6
   return s;
 }
 
+int64_t stream_fifo_depth(int64_t kernel_latency, int64_t kernel_interval, int64_t instances) {
+  const int64_t span = kernel_latency + 1;  // cycles an output holds a credit
+  const int64_t starts =
+      std::min(span, instances * ((span + kernel_interval - 1) / kernel_interval));
+  int64_t d = 2;
+  while (d < starts + 1) d *= 2;
+  return d;
+}
+
 }  // namespace hwprune::hw

@@ -973,14 +973,9 @@ std::string dense_module(const IntDense& l, const hw::LayerHw& h, int dsp_min_bi
   return text;
 }
 
-// Output FIFO depth of a streaming layer: room for every output its kernels may have in
-// flight while the FIFO drains one per cycle (a power of two).
+// Output FIFO depth of a streaming layer (shared with the estimator's FF count).
 int64_t fifo_depth(const StreamKernel& k) {
-  const int64_t span = k.latency + 1;  // cycles an output holds a credit
-  const int64_t starts = std::min(span, k.instances * ((span + k.interval - 1) / k.interval));
-  int64_t d = 2;
-  while (d < starts + 1) d *= 2;
-  return d;
+  return hw::stream_fifo_depth(k.latency, k.interval, k.instances);
 }
 
 // One stage of the top module: a streaming layer (pixels in, pixels out) or a Dense layer

@@ -61,4 +61,8 @@ struct StreamTiming {
 StreamTiming stream_timing(const StreamGeometry& g, int64_t kernel_latency, int64_t kernel_interval,
                            int64_t instances);
 
+// Depth of a streaming layer's output FIFO: room for every output its kernels may have in
+// flight while the FIFO drains one per cycle (a power of two, at least 2).
+int64_t stream_fifo_depth(int64_t kernel_latency, int64_t kernel_interval, int64_t instances);
+
 }  // namespace hwprune::hw
