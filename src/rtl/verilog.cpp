@@ -368,8 +368,7 @@ std::string sum_module(const IntDense& l, const std::string& name, int64_t terms
   Body b;
   std::vector<std::string> sum{"acc"};
   for (int64_t j = 0; j < terms; ++j) {
-    const std::string pj = b.wire("p", u, fmt::format("p[{}:{}]", (j + 1) * u - 1, j * u));
-    const Val c = b.cast({pj, u, pf}, a);
+    const Val c = b.cast({fmt::format("p{}", j), u, pf}, a);
     const std::string t = fmt::format("{}[{}:0]", c.name, aw - 1);
     const int64_t e = j - (terms - conditional);
     sum.push_back(e < 0 ? t : b.wire("t", aw, fmt::format("en[{}] ? {} : {}", e, t, lit(aw, 0))));
@@ -386,7 +385,9 @@ std::string sum_module(const IntDense& l, const std::string& name, int64_t terms
   const Val y = l.relu ? b.cast(r, l.relu_result) : r;
   const std::string clr = l.relu ? fmt::format("ld && {}[{}]", r.name, r.width - 1) : "1'b0";
   std::string ports = fmt::format("  input clk,\n  input ld,\n  input [{}:0] acc,\n", aw - 1);
-  if (terms > 0) ports += fmt::format("  input [{}:0] p,\n", terms * u - 1);
+  // One port per product: Verilator, which inlines this module, would otherwise build a bus
+  // of all of them by concatenation every cycle, copying the partial result at each step.
+  for (int64_t j = 0; j < terms; ++j) ports += fmt::format("  input [{}:0] p{},\n", u - 1, j);
   if (conditional > 0) ports += fmt::format("  input [{}:0] en,\n", conditional - 1);
   return fmt::format(
       "// Output sum of layer '{}': accumulator + {} products ({} of them enabled), output "
@@ -569,7 +570,21 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
   // inside each lane module, or shared here), enables, last-word flag.
   std::map<int64_t, std::string> mux;  // (m*RF) mod n_in -> mux name
   for (int64_t m : lanes) mux.emplace((m * rf) % l.n_in, "");
-  v += fmt::format("  wire [{}:0] rom_q = {{{}}};\n  reg v1, last1;\n", romw - 1, rom_q);
+  // Bits [hi:lo] of the ROM word, from the memories' read registers. (The lanes take their
+  // weights this way rather than from one bus of the whole word: Verilator would build that
+  // bus by concatenation every cycle, copying the partial result at each step.)
+  auto rom_bits = [&](int64_t hi, int64_t lo) {
+    std::string e;
+    for (size_t c = 0; c + 1 < cuts.size(); ++c) {
+      const int64_t a = std::max(lo, cuts[c]), b = std::min(hi, cuts[c + 1] - 1);
+      if (a > b) continue;
+      const std::string part = fmt::format("romd_{}[{}:{}]", c, b - cuts[c], a - cuts[c]);
+      e = e.empty() ? part : fmt::format("{}, {}", part, e);
+    }
+    return e.find(',') == std::string::npos ? e : "{" + e + "}";
+  };
+  if (!modules) v += fmt::format("  wire [{}:0] rom_q = {{{}}};\n", romw - 1, rom_q);
+  v += "  reg v1, last1;\n";
   if (!ranges.empty()) v += fmt::format("  reg [{}:0] en;\n", ranges.size() - 1);
   int idx = 0;
   for (auto& [off, name] : mux) {
@@ -632,21 +647,21 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
   v += accs;
   if (modules) {
     const int u = product_bits_read(l);
-    body += fmt::format("  wire [{}:0] pr;\n", nl * u - 1);
+    // One wire per lane product (not one bus: see sum_module).
+    for (int64_t j = 0; j < nl; ++j) body += fmt::format("  wire [{}:0] pr_{};\n", u - 1, j);
     for (int64_t j = 0; j < nl; ++j)
       body += fmt::format(
-          "  {} u_lane{} (.clk(clk), .w(rom_q[{}:{}]), .x_in({}), "
-          ".p(pr[{}:{}]));\n",
-          lane_mod, j, (j + 1) * ww - 1, j * ww,
-          mux.at((lanes[static_cast<size_t>(j)] * rf) % l.n_in), (j + 1) * u - 1, j * u);
+          "  {} u_lane{} (.clk(clk), .w({}), .x_in({}), "
+          ".p(pr_{}));\n",
+          lane_mod, j, rom_bits((j + 1) * ww - 1, j * ww),
+          mux.at((lanes[static_cast<size_t>(j)] * rf) % l.n_in), j);
     for (int64_t o = 0; o < l.n_out; ++o) {
       const auto& ts = terms[static_cast<size_t>(o)];
       if (ts.empty()) continue;
       std::string ps, ens;
       int64_t c = 0;
       for (size_t k = ts.size(); k-- > 0;) {
-        const int64_t j = ts[k].lane;
-        ps += fmt::format("{}pr[{}:{}]", ps.empty() ? "" : ", ", (j + 1) * u - 1, j * u);
+        ps = fmt::format(".p{}(pr_{}), ", k, ts[k].lane) + ps;
         if (ts[k].en >= 0) {
           ens += fmt::format("{}en[{}]", ens.empty() ? "" : ", ", ts[k].en);
           ++c;
@@ -654,7 +669,7 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
       }
       body += fmt::format("  {} u_sum{} (.clk(clk), .ld(v1 && last1), .acc(acc_{}), ",
                           sum_mods.at({ts.size(), c}), o, o);
-      if (!ps.empty()) body += fmt::format(".p({{{}}}), ", ps);
+      body += ps;
       if (!ens.empty()) body += fmt::format(".en({{{}}}), ", ens);
       body += fmt::format(".s(sum_{}), .y(y[{}:{}]));\n", o, (o + 1) * wy - 1, o * wy);
     }
