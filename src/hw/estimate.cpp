@@ -140,13 +140,22 @@ int64_t rom_bram18(const LayerHw& hw, const Device& device, const std::vector<ui
   return best;
 }
 
+std::vector<int64_t> run_words(const LayerHw& hw, const std::vector<uint8_t>& live) {
+  const bool skip = hw.strategy == Strategy::Unrolled && hw.reuse_factor > 1;
+  std::vector<uint8_t> run(static_cast<size_t>(hw.reuse_factor), !skip);
+  if (skip)
+    for (int64_t k = 0; k < hw.n_products; ++k)
+      if (live[static_cast<size_t>(k)])
+        run[static_cast<size_t>(transposed_index(hw, k) % hw.reuse_factor)] = 1;
+  std::vector<int64_t> words;
+  for (int64_t ir = 0; ir < hw.reuse_factor; ++ir)
+    if (run[static_cast<size_t>(ir)]) words.push_back(ir);
+  if (words.empty()) words.push_back(0);
+  return words;
+}
+
 int64_t kernel_cycles(const LayerHw& hw, const std::vector<uint8_t>& live) {
-  if (!(hw.strategy == Strategy::Unrolled && hw.reuse_factor > 1)) return hw.reuse_factor;
-  std::vector<uint8_t> words(static_cast<size_t>(hw.reuse_factor), 0);
-  for (int64_t k = 0; k < hw.n_products; ++k)
-    if (live[static_cast<size_t>(k)])
-      words[static_cast<size_t>(transposed_index(hw, k) % hw.reuse_factor)] = 1;
-  return std::max<int64_t>(1, count(words));
+  return static_cast<int64_t>(run_words(hw, live).size());
 }
 
 int64_t generated_kernel_latency(const LayerHw& hw, int64_t cycles) {
@@ -228,13 +237,11 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
     if (hw.reuse_factor > 1)
       kernel_ff += hw.n_out * hw.accum.width + registered_inputs(hw) * hw.input.width;
     const StreamGeometry g = stream_geometry(layer);
-    const int64_t depth =
-        stream_fifo_depth(generated_kernel_latency(hw, cycles), hw.reuse_factor, hw.instances());
+    const int64_t kernel_latency = generated_kernel_latency(hw, cycles);
+    const int64_t depth = stream_fifo_depth(kernel_latency, hw.reuse_factor, hw.instances());
     e.ff = kernel_ff * hw.instances() + (g.kh * g.kw - 1) * g.c * hw.input.width +
            depth * hw.n_out * hw.result.width;
-    e.latency =
-        stream_timing(g, generated_kernel_latency(hw, cycles), hw.reuse_factor, hw.instances())
-            .latency;
+    e.latency = stream_timing(g, kernel_latency, hw.reuse_factor, hw.instances()).latency;
   } else {
     const int64_t out_regs = hw.io_type == IoType::Parallel ? hw.positions : 1;
     e.ff = hw.n_out * out_regs * hw.result.width;

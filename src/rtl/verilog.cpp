@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hwprune/hw/estimate.hpp"
 #include "hwprune/hw/stream.hpp"
 #include "hwprune/util/error.hpp"
 
@@ -304,21 +305,6 @@ std::string latency_module(const IntDense& l, const std::string& mod, LayerRtl& 
   return v;
 }
 
-// The ROM words an RF > 1 layer runs through, in order: all RF of them (Resource), or only
-// those holding a non-zero weight (Unrolled, hls4ml's resource_unrolled; at least one).
-std::vector<int64_t> run_words(const IntDense& l, const hw::LayerHw& h) {
-  const int64_t rf = l.reuse_factor, n = l.n_in * l.n_out;
-  std::vector<uint8_t> live(static_cast<size_t>(rf), h.strategy != Strategy::Unrolled);
-  for (int64_t k = 0; k < n; ++k)
-    if (l.w[static_cast<size_t>(k)] != 0)
-      live[static_cast<size_t>(((k % l.n_out) * l.n_in + k / l.n_out) % rf)] = 1;
-  std::vector<int64_t> words;
-  for (int64_t ir = 0; ir < rf; ++ir)
-    if (live[static_cast<size_t>(ir)]) words.push_back(ir);
-  if (words.empty()) words.push_back(0);
-  return words;
-}
-
 // Product bits an accumulator cast reads (FixedType::requantize into a WRAP type): with k
 // fraction bits dropped, bits [0, k + W); all of them when the rounding mode looks at the
 // product's sign (TRN_ZERO, RND_ZERO, RND_INF).
@@ -423,13 +409,15 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
     if (t >= n) return 0;
     return l.w[static_cast<size_t>((t % l.n_in) * l.n_out + t / l.n_in)];
   };
-  std::vector<int64_t> lanes;  // live lanes m, in order
-  for (int64_t m = 0; m < bf; ++m) {
-    bool live = false;
-    for (int64_t ir = 0; ir < rf && !live; ++ir) live = weight_at(ir + m * rf) != 0;
-    if (live) lanes.push_back(m);
-  }
-  const std::vector<int64_t> words = run_words(l, h);
+  // The estimator's weight-to-multiplier map on the non-zero raw weights: the live lanes m
+  // (in order) and the ROM words run.
+  std::vector<uint8_t> nonzero(l.w.size());
+  for (size_t k = 0; k < l.w.size(); ++k) nonzero[k] = l.w[k] != 0;
+  std::vector<int64_t> lanes;
+  const std::vector<uint8_t> lane_live = hw::live_lanes(h, nonzero);
+  for (size_t m = 0; m < lane_live.size(); ++m)
+    if (lane_live[m]) lanes.push_back(static_cast<int64_t>(m));
+  const std::vector<int64_t> words = hw::run_words(h, nonzero);
   const int64_t nl = static_cast<int64_t>(lanes.size());
   const int64_t nw = static_cast<int64_t>(words.size());
   const int64_t first = words.front(), last = words.back();
@@ -551,7 +539,6 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
     }
   }
   cuts.push_back(romw);
-  std::string rom_q;
   for (size_t c = 0; c + 1 < cuts.size(); ++c) {
     const int64_t lo = cuts[c], width = cuts[c + 1] - lo;
     v += fmt::format("  (* rom_style = \"block\" *) reg [{}:0] rom_{} [0:{}];\n  initial begin\n",
@@ -564,7 +551,6 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
         "  end\n  reg [{0}:0] romd_{1};\n"
         "  always @(posedge clk) begin\n    if (start || run) romd_{1} <= rom_{1}[ir];\n  end\n",
         width - 1, c);
-    rom_q = fmt::format("romd_{}", c) + (rom_q.empty() ? "" : ", ") + rom_q;
   }
   // Stage 1: ROM read, input selection (one mux per distinct input offset, into a register:
   // inside each lane module, or shared here), enables, last-word flag.
@@ -583,7 +569,7 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
     }
     return e.find(',') == std::string::npos ? e : "{" + e + "}";
   };
-  if (!modules) v += fmt::format("  wire [{}:0] rom_q = {{{}}};\n", romw - 1, rom_q);
+  if (!modules) v += fmt::format("  wire [{}:0] rom_q = {};\n", romw - 1, rom_bits(romw - 1, 0));
   v += "  reg v1, last1;\n";
   if (!ranges.empty()) v += fmt::format("  reg [{}:0] en;\n", ranges.size() - 1);
   int idx = 0;

@@ -98,7 +98,11 @@ int64_t layer_latency(const LayerHw& hw, int64_t cycles_per_position);
 // or a Conv layer's kernel on one window) that runs `cycles` ROM words (kernel_cycles): 1 at
 // RF 1, cycles + 1 at RF > 1.
 int64_t generated_kernel_latency(const LayerHw& hw, int64_t cycles);
-// Clock cycles of one kernel pass: RF, or with Unrolled the ROM words holding a live weight.
+// The ROM words one kernel pass runs through, in order: all RF of them, or with Unrolled at
+// RF > 1 only those holding a live weight (at least one). `live` is per kernel weight, in
+// the kernel's own order (the generator passes its non-zero raw weights).
+std::vector<int64_t> run_words(const LayerHw& hw, const std::vector<uint8_t>& live);
+// Clock cycles of one kernel pass: the number of run_words.
 int64_t kernel_cycles(const LayerHw& hw, const std::vector<uint8_t>& live);
 
 }  // namespace hwprune::hw
