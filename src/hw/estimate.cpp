@@ -207,14 +207,12 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
   } else {
     e.dsp = e.multipliers * hw.dsp_per_multiplier(device);
   }
-  const int64_t rom_copies = hw.rom_copies();
   if (!hw.uses_rom())
     e.bram18 = 0;
   else if (options.bram == BramModel::Trimmed && options.sparse)
-    e.bram18 =
-        bram18_for(hw.reuse_factor, nonconstant_rom_bits(layer, hw, lanes), device) * rom_copies;
+    e.bram18 = bram18_for(hw.reuse_factor, nonconstant_rom_bits(layer, hw, lanes), device);
   else
-    e.bram18 = rom_bram18(hw, device, lanes, options.bram) * rom_copies;
+    e.bram18 = rom_bram18(hw, device, lanes, options.bram);
 
   e.parameters = hw.n_products + (layer.use_bias ? hw.n_out : 0);
   e.nonzero = n_live;
@@ -231,17 +229,18 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
   const int64_t cycles = kernel_cycles(hw, live);
   if (streamed(hw)) {
     // The streamed layer: per kernel instance the output register, at RF > 1 the accumulators
-    // and the input register; the line buffer's window taps (the pixels between them shift
-    // through SRL LUTs); the output FIFO of output pixels.
+    // and the input register; the windows a lockstep group holds until its last one; the line
+    // buffer's window taps (the pixels between them shift through SRL LUTs); the output FIFO
+    // of output pixels.
     int64_t kernel_ff = hw.n_out * hw.result.width;
     if (hw.reuse_factor > 1)
       kernel_ff += hw.n_out * hw.accum.width + registered_inputs(hw) * hw.input.width;
     const StreamGeometry g = stream_geometry(layer);
-    const int64_t kernel_latency = generated_kernel_latency(hw, cycles);
-    const int64_t depth = stream_fifo_depth(kernel_latency, hw.reuse_factor, hw.instances());
-    e.ff = kernel_ff * hw.instances() + (g.kh * g.kw - 1) * g.c * hw.input.width +
-           depth * hw.n_out * hw.result.width;
-    e.latency = stream_timing(g, kernel_latency, hw.reuse_factor, hw.instances()).latency;
+    const KernelSchedule k = kernel_schedule(hw, generated_kernel_latency(hw, cycles));
+    e.ff = kernel_ff * hw.instances() + (k.lockstep - 1) * hw.n_in * hw.input.width +
+           (g.kh * g.kw - 1) * g.c * hw.input.width +
+           stream_fifo_depth(k) * hw.n_out * hw.result.width;
+    e.latency = stream_timing(g, k).latency;
   } else {
     const int64_t out_regs = hw.io_type == IoType::Parallel ? hw.positions : 1;
     e.ff = hw.n_out * out_regs * hw.result.width;

@@ -25,12 +25,12 @@ double multipliers_per_weight(const LayerHw& hw) {
   return per_instance * static_cast<double>(hw.instances());
 }
 
-// BRAM18 one packed lane occupies: W/36 of a column per 512 words, per ROM copy.
+// BRAM18 one packed lane occupies: W/36 of a column per 512 words (one ROM copy serves every
+// kernel instance).
 double bram_per_lane(const LayerHw& hw, const Device& device) {
   if (!hw.uses_rom()) return 0.0;
   return static_cast<double>(hw.weight.width) / device.bram18_width *
-         static_cast<double>(ceil_div(hw.reuse_factor, device.bram18_depth)) *
-         static_cast<double>(hw.rom_copies());
+         static_cast<double>(ceil_div(hw.reuse_factor, device.bram18_depth));
 }
 
 // Lanes a group covers (pattern: 1; bram-columns: up to c; unstructured: one weight).
@@ -44,7 +44,7 @@ double bram_columns_of(const LayerHw& hw, const Device& device, const GroupSet& 
   if (!hw.uses_rom()) return 0.0;
   const int64_t lanes = static_cast<int64_t>(groups.group(g).size()) / hw.reuse_factor;
   return static_cast<double>(ceil_div(lanes * hw.weight.width, device.bram18_width) *
-                             ceil_div(hw.reuse_factor, device.bram18_depth) * hw.rom_copies());
+                             ceil_div(hw.reuse_factor, device.bram18_depth));
 }
 
 // An objective defined by a few functions; the fixed part of its cost model is whatever

@@ -88,39 +88,58 @@ StreamGeometry stream_geometry(const Layer& l) {
   }
 }
 
-StreamTiming stream_timing(const StreamGeometry& g, int64_t kernel_latency, int64_t kernel_interval,
-                           int64_t instances) {
-  // Walk three images back to back: position visits take one cycle each, an anchor waits
-  // until the next kernel instance in turn may start.
-  std::vector<int64_t> next_free(static_cast<size_t>(std::max<int64_t>(1, instances)), 0);
-  size_t turn = 0;
-  int64_t t = 0;
-  int64_t first[3] = {-1, -1, -1}, last_start[3] = {0, 0, 0};
+KernelSchedule kernel_schedule(const LayerHw& hw, int64_t kernel_latency) {
+  KernelSchedule k;
+  k.latency = kernel_latency;
+  k.interval = hw.reuse_factor;
+  (hw.uses_rom() ? k.lockstep : k.instances) = hw.instances();
+  return k;
+}
+
+int64_t stream_fifo_depth(const KernelSchedule& k) {
+  const int64_t span = k.latency + 1;  // cycles an output holds a credit before it is written
+  const int64_t starts = std::min(span, k.instances * ((span + k.interval - 1) / k.interval));
+  const int64_t need = starts * k.lockstep + (k.lockstep > 1 ? k.lockstep : 1);
+  int64_t d = 2;
+  while (d < need) d *= 2;
+  return d;
+}
+
+StreamTiming stream_timing(const StreamGeometry& g, const KernelSchedule& k) {
+  // Walk three images back to back: position visits take one cycle each; an anchor that
+  // starts the kernel waits for the kernel in turn and for FIFO credits.
+  const int64_t depth = stream_fifo_depth(k), group = std::max<int64_t>(1, k.lockstep);
+  std::vector<int64_t> next_free(static_cast<size_t>(std::max<int64_t>(1, k.instances)), 0);
+  std::vector<int64_t> offers;  // cycle each output is offered (and, always taken, read)
+  size_t turn = 0, read = 0;
+  int64_t t = 0, in_group = 0, started = 0, last_offer = -1;
+  int64_t first[3] = {-1, -1, -1}, last_out[3] = {0, 0, 0};
   for (int img = 0; img < 3; ++img)
     for (int64_t r = 0; r < g.grid_h(); ++r)
       for (int64_t c = 0; c < g.grid_w(); ++c) {
-        if (g.is_anchor(r, c)) {
+        if (g.is_anchor(r, c) && ++in_group == group) {
+          in_group = 0;
           t = std::max(t, next_free[turn]);
-          next_free[turn] = t + std::max<int64_t>(1, kernel_interval);
+          for (;; ++t) {  // credits: outputs started, less those read before this cycle
+            while (read < offers.size() && offers[read] < t) ++read;
+            if (started - static_cast<int64_t>(read) + group <= depth) break;
+          }
+          next_free[turn] = t + std::max<int64_t>(1, k.interval);
           turn = (turn + 1) % next_free.size();
-          last_start[img] = t;
+          started += group;
+          for (int64_t j = 0; j < group; ++j) {
+            last_offer = std::max(t + k.latency + 1, last_offer + 1);
+            offers.push_back(last_offer);
+          }
+          last_out[img] = last_offer;
         }
         if (g.is_input(r, c) && first[img] < 0) first[img] = t;
         ++t;
       }
   StreamTiming s;
-  s.latency = last_start[1] + kernel_latency + 1 - first[1];
+  s.latency = last_out[1] - first[1];
   s.interval = first[2] - first[1];
   return s;
-}
-
-int64_t stream_fifo_depth(int64_t kernel_latency, int64_t kernel_interval, int64_t instances) {
-  const int64_t span = kernel_latency + 1;  // cycles an output holds a credit
-  const int64_t starts =
-      std::min(span, instances * ((span + kernel_interval - 1) / kernel_interval));
-  int64_t d = 2;
-  while (d < starts + 1) d *= 2;
-  return d;
 }
 
 }  // namespace hwprune::hw

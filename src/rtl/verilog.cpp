@@ -388,8 +388,12 @@ std::string sum_module(const IntDense& l, const std::string& name, int64_t terms
 // RF > 1: live multiplier lanes reused over the ROM words, packed weight ROM, accumulators.
 // Latency K + 1 for K ROM words run: the edge that samples `start` reads the first word and
 // the first inputs straight from x; the last word's sums go straight into the output register.
+// With `copies` > 1 the module is that many instances in lockstep (a Conv kernel at PF > 1):
+// x holds `copies` inputs and y as many outputs (instance i at the i-th slice); the word
+// counter, the ROM and its read, the enables are shared, each instance has its own input
+// register, input selection, lanes, accumulators and output register.
 std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min_bits,
-                            const std::string& mod, LayerRtl& info) {
+                            const std::string& mod, LayerRtl& info, int64_t copies) {
   const FixedType& a = l.accum;
   if (a.overflow != OverflowMode::WRAP)
     throw Error(fmt::format(
@@ -426,7 +430,7 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
   // threshold become LUT multipliers, whose logic shrinks with the ROM's constant bit columns
   // (Yosys sees those only inside the layer module): they and their sums stay inline.
   const bool modules = nl > 0 && std::min(sww, sx) >= dsp_min_bits;
-  info.multipliers = nl;
+  info.multipliers = nl * copies;
   info.rom_width = nl * ww;
   info.rom_depth = rf;
   info.latency = nw + 1;
@@ -478,17 +482,19 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
     }
   }
   v += fmt::format(
-      "// Layer '{}': Dense {}x{} at RF {}, {} of {} multiplier lanes live; weight ROM {} x {} "
-      "bits, {} words run.\n// Latency {} + 1 = {}, interval RF = {}.\n"
+      "// Layer '{}': Dense {}x{} at RF {}, {} of {} multiplier lanes live{}; weight ROM {} x "
+      "{} bits, {} words run.\n// Latency {} + 1 = {}, interval RF = {}.\n"
       "module {} (\n  input clk,\n  input rst,\n  input start,\n{}"
       "  output reg done,\n  output {}[{}:0] y\n);\n",
-      l.name, l.n_in, l.n_out, rf, nl, bf, rf, nl * ww, nw, nw, nw + 1, rf, mod,
+      l.name, l.n_in, l.n_out, rf, nl, bf,
+      copies > 1 ? fmt::format(", {} instances in lockstep", copies) : "", rf, nl * ww, nw, nw,
+      nw + 1, rf, mod,
       // With one word run there is no input register: pruned inputs leave x bits unread.
-      nw > 1 ? fmt::format("  input [{}:0] x,\n", l.n_in * wx - 1)
+      nw > 1 ? fmt::format("  input [{}:0] x,\n", copies * l.n_in * wx - 1)
              : fmt::format("  /* verilator lint_off UNUSED */\n  input [{}:0] x,\n"
                            "  /* verilator lint_on UNUSED */\n",
-                           l.n_in * wx - 1),
-      modules ? "" : "reg ", l.n_out * wy - 1);
+                           copies * l.n_in * wx - 1),
+      modules ? "" : "reg ", copies * l.n_out * wy - 1);
   v += kLintHeader;
   // Word counter: idle at the first word, so `start` reads it at once; `run` covers the rest.
   std::string next = fmt::format("ir + {}", lit(irw, 1));
@@ -510,11 +516,15 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
       "    else if (start || run) ir <= ir == {2} ? {3} : {4};\n"
       "  end\n",
       irw - 1, nw > 1 ? "1'b1" : "1'b0", lit(irw, last), lit(irw, first), next);
-  if (nw > 1)
+  // Instance i's names carry the prefix pre(i) (none for a single instance); its inputs are
+  // x's i-th slice of xbits, its outputs y's i-th slice of ybits.
+  auto pre = [&](int64_t i) { return copies > 1 ? fmt::format("i{}_", i) : std::string(); };
+  const int64_t xbits = l.n_in * wx, ybits = l.n_out * wy;
+  for (int64_t i = 0; i < copies && nw > 1; ++i)
     v += fmt::format(
-        "  reg [{}:0] xr;\n  always @(posedge clk) begin\n    if (start) xr <= x;\n"
-        "  end\n",
-        l.n_in * wx - 1);
+        "  reg [{0}:0] {1}xr;\n  always @(posedge clk) begin\n"
+        "    if (start) {1}xr <= x[{2}:{3}];\n  end\n",
+        xbits - 1, pre(i), (i + 1) * xbits - 1, i * xbits);
   // The packed ROM: word ir holds live lane j's weight at bits [j*W +: W] (string position
   // romw-1-b holds bit b). Synthesis drops the bit columns that are constant over the words,
   // and maps the others to ceil(columns / 36) BRAM18 (depth <= 512). Split into memories of
@@ -554,8 +564,11 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
   }
   // Stage 1: ROM read, input selection (one mux per distinct input offset, into a register:
   // inside each lane module, or shared here), enables, last-word flag.
-  std::map<int64_t, std::string> mux;  // (m*RF) mod n_in -> mux name
-  for (int64_t m : lanes) mux.emplace((m * rf) % l.n_in, "");
+  std::map<int64_t, int> mux;  // (m*RF) mod n_in -> mux number
+  for (int64_t m : lanes) mux.emplace((m * rf) % l.n_in, static_cast<int>(mux.size()));
+  auto mux_name = [&](int64_t i, int64_t off) {
+    return fmt::format("{}{}_{}", pre(i), modules ? "xs" : "xq", mux.at(off));
+  };
   // Bits [hi:lo] of the ROM word, from the memories' read registers. (The lanes take their
   // weights this way rather than from one bus of the whole word: Verilator would build that
   // bus by concatenation every cycle, copying the partial result at each step.)
@@ -572,11 +585,9 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
   if (!modules) v += fmt::format("  wire [{}:0] rom_q = {};\n", romw - 1, rom_bits(romw - 1, 0));
   v += "  reg v1, last1;\n";
   if (!ranges.empty()) v += fmt::format("  reg [{}:0] en;\n", ranges.size() - 1);
-  int idx = 0;
-  for (auto& [off, name] : mux) {
-    name = fmt::format("{}_{}", modules ? "xs" : "xq", idx++);
-    v += fmt::format("  reg [{}:0] {};\n", wx - 1, name);
-  }
+  for (int64_t i = 0; i < copies; ++i)
+    for (const auto& [off, k] : mux)
+      v += fmt::format("  reg [{}:0] {};\n", wx - 1, mux_name(i, off));
   v += fmt::format(
       "  always @(posedge clk) begin\n    if (rst) v1 <= 1'b0;\n    else v1 <= start || run;\n"
       "    last1 <= ir == {};\n",
@@ -589,129 +600,145 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
     v += fmt::format("    en[{}] <= {};\n", e, cond);
   }
   v += "  end\n";
-  auto slice = [&](const std::string& bus, int64_t i) {
-    return fmt::format("{}[{}:{}]", bus, (i + 1) * wx - 1, i * wx);
+  auto slice = [&](const std::string& bus, int64_t k) {
+    return fmt::format("{}[{}:{}]", bus, (k + 1) * wx - 1, k * wx);
   };
   // The selection follows the word counter alone: it is at the first word exactly when
   // `start` may come (idle), so that word's inputs come from x and the others' from xr.
   // It runs every cycle: what it takes while no word is read is never summed.
   const std::string set = modules ? "=" : "<=";  // a combinational mux or a register
-  for (const auto& [off, name] : mux) {
-    v += modules ? "  always @(*) begin\n" : "  always @(posedge clk) begin\n";
-    const std::string from_x = slice("x", (first + off) % l.n_in);
-    if (nw == 1) {
-      v += fmt::format("    {} {} {};\n  end\n", name, set, from_x);
-      continue;
+  for (int64_t i = 0; i < copies; ++i)
+    for (const auto& [off, k] : mux) {
+      const std::string name = mux_name(i, off), xr = pre(i) + "xr";
+      v += modules ? "  always @(*) begin\n" : "  always @(posedge clk) begin\n";
+      const std::string from_x = slice("x", i * l.n_in + (first + off) % l.n_in);
+      if (nw == 1) {
+        v += fmt::format("    {} {} {};\n  end\n", name, set, from_x);
+        continue;
+      }
+      v += fmt::format("    case (ir)\n      {}: {} {} {};\n", lit(irw, first), name, set, from_x);
+      for (int64_t w = 1; w + 1 < nw; ++w) {
+        const int64_t ir = words[static_cast<size_t>(w)];
+        v += fmt::format("      {}: {} {} {};\n", lit(irw, ir), name, set,
+                         slice(xr, (ir + off) % l.n_in));
+      }
+      v += fmt::format("      default: {} {} {};\n    endcase\n  end\n", name, set,
+                       slice(xr, (last + off) % l.n_in));
     }
-    v += fmt::format("    case (ir)\n      {}: {} {} {};\n", lit(irw, first), name, set, from_x);
-    for (int64_t k = 1; k + 1 < nw; ++k) {
-      const int64_t ir = words[static_cast<size_t>(k)];
-      v += fmt::format("      {}: {} {} {};\n", lit(irw, ir), name, set,
-                       slice("xr", (ir + off) % l.n_in));
-    }
-    v += fmt::format("      default: {} {} {};\n    endcase\n  end\n", name, set,
-                     slice("xr", (last + off) % l.n_in));
-  }
   // Stage 2. The accumulators idle at the bias: each word's sum is acc + products, written
   // back to acc, and on the last word through the output stage into y (acc reloads the bias).
   // With the sums in modules, an output without products is a constant here (so synthesis
   // sees it as with the modules flattened).
   std::string body, accs, updates;
-  for (int64_t o = 0; o < l.n_out; ++o) {
-    const int64_t bias = a.requantize(l.b[static_cast<size_t>(o)], l.bias.frac_bits());
-    if (modules && terms[static_cast<size_t>(o)].empty()) {
-      int64_t yo = l.result.requantize(bias, a.frac_bits());
-      if (l.relu) yo = l.relu_result.requantize(std::max<int64_t>(yo, 0), l.result.frac_bits());
-      body += fmt::format("  assign y[{}:{}] = {};\n", (o + 1) * wy - 1, o * wy, lit(wy, yo));
-      continue;
+  auto y_bits = [&](int64_t i, int64_t o) {
+    return fmt::format("y[{}:{}]", i * ybits + (o + 1) * wy - 1, i * ybits + o * wy);
+  };
+  for (int64_t i = 0; i < copies; ++i)
+    for (int64_t o = 0; o < l.n_out; ++o) {
+      const int64_t bias = a.requantize(l.b[static_cast<size_t>(o)], l.bias.frac_bits());
+      if (modules && terms[static_cast<size_t>(o)].empty()) {
+        int64_t yo = l.result.requantize(bias, a.frac_bits());
+        if (l.relu) yo = l.relu_result.requantize(std::max<int64_t>(yo, 0), l.result.frac_bits());
+        body += fmt::format("  assign {} = {};\n", y_bits(i, o), lit(wy, yo));
+        continue;
+      }
+      const std::string p = pre(i);
+      accs += fmt::format("  reg [{0}:0] {1}acc_{2};\n  wire [{0}:0] {1}sum_{2};\n", aw - 1, p, o);
+      updates += fmt::format(
+          "    if (acc_load) {0}acc_{1} <= {2};\n    else if (v1) {0}acc_{1} <= {0}sum_{1};\n", p,
+          o, lit(aw, bias));
     }
-    accs += fmt::format("  reg [{}:0] acc_{};\n  wire [{}:0] sum_{};\n", aw - 1, o, aw - 1, o);
-    updates +=
-        fmt::format("    if (acc_load) acc_{0} <= {1};\n    else if (v1) acc_{0} <= sum_{0};\n", o,
-                    lit(aw, bias));
-  }
   v += accs;
   if (modules) {
     const int u = product_bits_read(l);
-    // One wire per lane product (not one bus: see sum_module).
-    for (int64_t j = 0; j < nl; ++j) body += fmt::format("  wire [{}:0] pr_{};\n", u - 1, j);
-    for (int64_t j = 0; j < nl; ++j)
-      body += fmt::format(
-          "  {} u_lane{} (.clk(clk), .w({}), .x_in({}), "
-          ".p(pr_{}));\n",
-          lane_mod, j, rom_bits((j + 1) * ww - 1, j * ww),
-          mux.at((lanes[static_cast<size_t>(j)] * rf) % l.n_in), j);
-    for (int64_t o = 0; o < l.n_out; ++o) {
-      const auto& ts = terms[static_cast<size_t>(o)];
-      if (ts.empty()) continue;
-      std::string ps, ens;
-      int64_t c = 0;
-      for (size_t k = ts.size(); k-- > 0;) {
-        ps = fmt::format(".p{}(pr_{}), ", k, ts[k].lane) + ps;
-        if (ts[k].en >= 0) {
-          ens += fmt::format("{}en[{}]", ens.empty() ? "" : ", ", ts[k].en);
-          ++c;
+    for (int64_t i = 0; i < copies; ++i) {
+      const std::string p = pre(i);
+      // One wire per lane product (not one bus: see sum_module).
+      for (int64_t j = 0; j < nl; ++j) body += fmt::format("  wire [{}:0] {}pr_{};\n", u - 1, p, j);
+      for (int64_t j = 0; j < nl; ++j)
+        body += fmt::format("  {} {}u_lane{} (.clk(clk), .w({}), .x_in({}), .p({}pr_{}));\n",
+                            lane_mod, p, j, rom_bits((j + 1) * ww - 1, j * ww),
+                            mux_name(i, (lanes[static_cast<size_t>(j)] * rf) % l.n_in), p, j);
+      for (int64_t o = 0; o < l.n_out; ++o) {
+        const auto& ts = terms[static_cast<size_t>(o)];
+        if (ts.empty()) continue;
+        std::string ps, ens;
+        int64_t c = 0;
+        for (size_t k = ts.size(); k-- > 0;) {
+          ps = fmt::format(".p{}({}pr_{}), ", k, p, ts[k].lane) + ps;
+          if (ts[k].en >= 0) {
+            ens += fmt::format("{}en[{}]", ens.empty() ? "" : ", ", ts[k].en);
+            ++c;
+          }
         }
+        body += fmt::format("  {} {}u_sum{} (.clk(clk), .ld(v1 && last1), .acc({}acc_{}), ",
+                            sum_mods.at({ts.size(), c}), p, o, p, o);
+        body += ps;
+        if (!ens.empty()) body += fmt::format(".en({{{}}}), ", ens);
+        body += fmt::format(".s({}sum_{}), .y({}));\n", p, o, y_bits(i, o));
       }
-      body += fmt::format("  {} u_sum{} (.clk(clk), .ld(v1 && last1), .acc(acc_{}), ",
-                          sum_mods.at({ts.size(), c}), o, o);
-      body += ps;
-      if (!ens.empty()) body += fmt::format(".en({{{}}}), ", ens);
-      body += fmt::format(".s(sum_{}), .y(y[{}:{}]));\n", o, (o + 1) * wy - 1, o * wy);
     }
   } else {
     // Products and their casts in a loop over the lanes; the sums; the output stage in a loop
-    // over the outputs.
-    if (nl > 0) {
+    // over the outputs (per instance; the functions are shared).
+    if (nl > 0)
       body += function("cast_p", {{"p", pw}}, aw, [&](Body& f) {
         return f.cast({"p", pw, pf}, a);
       });
-      body += fmt::format("  wire [{}:0] xl;\n", nl * sx - 1);
-      for (int64_t j = 0; j < nl; ++j) {
-        const int64_t m = lanes[static_cast<size_t>(j)];
-        body += fmt::format("  assign xl[{}:{}] = {};\n", (j + 1) * sx - 1, j * sx,
-                            view(mux.at((m * rf) % l.n_in), l.input));
-      }
-      body += fmt::format(
-          "  reg [{0}:0] pcs;\n  reg [{1}:0] p;\n  integer j;\n"
-          "  always @(*) begin\n    pcs = {2}'b0;\n    p = {3}'b0;\n"
-          "    for (j = 0; j < {4}; j = j + 1) begin\n      /* verilator lint_off WIDTH */\n"
-          "      p = $signed({5}) * $signed(xl[j*{6} +: {6}]);\n"
-          "      /* verilator lint_on WIDTH */\n      pcs[j*{7} +: {7}] = cast_p(p);\n"
-          "    end\n  end\n",
-          nl * aw - 1, pw - 1, nl * aw, pw, nl,
-          l.weight.is_signed ? fmt::format("rom_q[j*{0} +: {0}]", ww)
-                             : fmt::format("{{1'b0, rom_q[j*{0} +: {0}]}}", ww),
-          sx, aw);
-    }
-    for (int64_t o = 0; o < l.n_out; ++o) {
-      std::vector<std::string> sum{fmt::format("acc_{}", o)};
-      for (const Term& t : terms[static_cast<size_t>(o)]) {
-        const std::string p = fmt::format("pcs[{}:{}]", (t.lane + 1) * aw - 1, t.lane * aw);
-        sum.push_back(t.en < 0 ? p : fmt::format("(en[{}] ? {} : {})", t.en, p, lit(aw, 0)));
-      }
-      body += fmt::format("  assign sum_{} = {};\n", o, modular_sum(sum, aw));
-    }
     body += function("out_y", {{"s", sa}}, wy, [&](Body& f) {
       return output_stage(f, {"s", sa, a.frac_bits()}, l);
     });
-    std::string sums;
-    for (int64_t o = l.n_out; o-- > 0;)
-      sums += fmt::format("{}sum_{}", a.is_signed ? "" : "1'b0, ", o) + (o ? ", " : "");
-    body += fmt::format(
-        "  wire [{0}:0] sums = {{{1}}};\n  reg [{2}:0] y_out;\n  integer o;\n"
-        "  always @(*) begin\n    y_out = {3}'b0;\n    for (o = 0; o < {4}; o = o + 1)\n"
-        "      y_out[o*{5} +: {5}] = out_y(sums[o*{6} +: {6}]);\n  end\n",
-        l.n_out * sa - 1, sums, l.n_out * wy - 1, l.n_out * wy, l.n_out, wy, sa);
+    for (int64_t i = 0; i < copies; ++i) {
+      const std::string p = pre(i);
+      if (nl > 0) {
+        body += fmt::format("  wire [{}:0] {}xl;\n", nl * sx - 1, p);
+        for (int64_t j = 0; j < nl; ++j) {
+          const int64_t m = lanes[static_cast<size_t>(j)];
+          body += fmt::format("  assign {}xl[{}:{}] = {};\n", p, (j + 1) * sx - 1, j * sx,
+                              view(mux_name(i, (m * rf) % l.n_in), l.input));
+        }
+        body += fmt::format(
+            "  reg [{0}:0] {8}pcs;\n  reg [{1}:0] {8}p;\n  integer {8}j;\n"
+            "  always @(*) begin\n    {8}pcs = {2}'b0;\n    {8}p = {3}'b0;\n"
+            "    for ({8}j = 0; {8}j < {4}; {8}j = {8}j + 1) begin\n"
+            "      /* verilator lint_off WIDTH */\n"
+            "      {8}p = $signed({5}) * $signed({8}xl[{8}j*{6} +: {6}]);\n"
+            "      /* verilator lint_on WIDTH */\n      {8}pcs[{8}j*{7} +: {7}] = cast_p({8}p);\n"
+            "    end\n  end\n",
+            nl * aw - 1, pw - 1, nl * aw, pw, nl,
+            l.weight.is_signed ? fmt::format("rom_q[{}j*{} +: {}]", p, ww, ww)
+                               : fmt::format("{{1'b0, rom_q[{}j*{} +: {}]}}", p, ww, ww),
+            sx, aw, p);
+      }
+      for (int64_t o = 0; o < l.n_out; ++o) {
+        std::vector<std::string> sum{fmt::format("{}acc_{}", p, o)};
+        for (const Term& t : terms[static_cast<size_t>(o)]) {
+          const std::string pc = fmt::format("{}pcs[{}:{}]", p, (t.lane + 1) * aw - 1, t.lane * aw);
+          sum.push_back(t.en < 0 ? pc : fmt::format("(en[{}] ? {} : {})", t.en, pc, lit(aw, 0)));
+        }
+        body += fmt::format("  assign {}sum_{} = {};\n", p, o, modular_sum(sum, aw));
+      }
+      std::string sums;
+      for (int64_t o = l.n_out; o-- > 0;)
+        sums += fmt::format("{}{}sum_{}", a.is_signed ? "" : "1'b0, ", p, o) + (o ? ", " : "");
+      body += fmt::format(
+          "  wire [{0}:0] {7}sums = {{{1}}};\n  reg [{2}:0] {7}y_out;\n  integer {7}o;\n"
+          "  always @(*) begin\n    {7}y_out = {3}'b0;\n"
+          "    for ({7}o = 0; {7}o < {4}; {7}o = {7}o + 1)\n"
+          "      {7}y_out[{7}o*{5} +: {5}] = out_y({7}sums[{7}o*{6} +: {6}]);\n  end\n",
+          l.n_out * sa - 1, sums, ybits - 1, ybits, l.n_out, wy, sa, p);
+      updates += fmt::format("    if (v1 && last1) y[{}:{}] <= {}y_out;\n", (i + 1) * ybits - 1,
+                             i * ybits, p);
+    }
   }
   v += body;
   v += "  /* verilator lint_on UNUSED */\n";
   v += fmt::format(
       "  wire acc_load = rst || (v1 && last1);\n"
       "  always @(posedge clk) begin\n{}"
-      "    if (rst) done <= 1'b0;\n    else done <= v1 && last1;\n{}"
+      "    if (rst) done <= 1'b0;\n    else done <= v1 && last1;\n"
       "  end\nendmodule\n\n",
-      updates, modules ? "" : "    if (v1 && last1) y <= y_out;\n");
+      updates);
   return v;
 }
 
@@ -785,30 +812,37 @@ std::string pool_module(const IntPool& p, int64_t window, const std::string& mod
 // What a streaming layer's shell needs to know about its kernel module.
 struct StreamKernel {
   std::string module;
-  int64_t in_bits = 0, out_bits = 0;  // x: one window; y: one output pixel
-  int64_t latency = 1, interval = 1, instances = 1;
+  // x: one window (lockstep: that many windows, the group's first at the low bits); y: one
+  // output pixel (lockstep: as many, likewise)
+  int64_t in_bits = 0, out_bits = 0;
+  hw::KernelSchedule sched;
 };
 
 // The io_stream shell of a Conv/pooling layer (docs/rtl.md, "Streaming layers"): walks the
 // padded grid (hw::StreamGeometry), one position per cycle when its pixel (if any) is there
-// and, at an anchor, the next kernel instance in turn may start and the output FIFO has
-// room; a shift-register line buffer forms the window.
+// and, at an anchor that starts the kernel, the kernel instance in turn is free and the
+// output FIFO has room for the start's outputs; a shift-register line buffer forms the
+// window. In lockstep, the group's earlier anchors store their windows in hold registers, and
+// its last one starts the kernel on all of them.
 std::string stream_module(const std::string& layer, const hw::StreamGeometry& g, int pixel_in,
-                          const StreamKernel& k, const std::string& mod, int64_t fifo_depth) {
+                          const StreamKernel& k, const std::string& mod) {
+  const hw::KernelSchedule& ks = k.sched;
+  const int64_t fifo_depth = hw::stream_fifo_depth(ks);
   const int64_t hg = g.grid_h(), wg = g.grid_w(), nbuf = g.buffer_pixels();
   const int rb = clog2(hg), cb = clog2(wg);
   const int64_t pw = pixel_in;
-  const int64_t q = k.out_bits;
+  const int64_t q = k.out_bits, group = ks.lockstep;
   const int db = clog2(fifo_depth + 1), pb = clog2(fifo_depth);
   std::string v = fmt::format(
       "// Layer '{}' (io_stream): {}x{}x{} input, window {}x{}, stride {}x{}, padding {}/{}, "
-      "output {}x{};\n// line buffer {} pixels; kernel {} x {} (latency {}, interval {}); "
+      "output {}x{};\n// line buffer {} pixels; kernel {} x {}{} (latency {}, interval {}); "
       "output FIFO {} deep.\n"
       "module {} (\n  input clk,\n  input rst,\n  input in_valid,\n  input [{}:0] in_data,\n"
       "  output in_ready,\n  output out_valid,\n  output [{}:0] out_data,\n  input out_ready\n"
       ");\n",
-      layer, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, nbuf, k.instances,
-      k.module, k.latency, k.interval, fifo_depth, mod, pw - 1, q - 1);
+      layer, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, nbuf, ks.instances,
+      k.module, group > 1 ? fmt::format(" on {} windows in lockstep", group) : "", ks.latency,
+      ks.interval, fifo_depth, mod, pw - 1, q - 1);
   v += fmt::format("  localparam [{}:0] IN_ROW = {}, AN_ROW = {};\n", (int64_t{1} << rb) - 1,
                    bit_table(hg, rb, [&](int64_t r) { return r >= g.pt && r < g.pt + g.h; }),
                    bit_table(hg, rb, [&](int64_t r) { return g.is_anchor(r, g.kw - 1); }));
@@ -820,29 +854,37 @@ std::string stream_module(const std::string& layer, const hw::StreamGeometry& g,
       "  wire at_anchor = AN_ROW[r] & AN_COL[c];\n",
       rb - 1, cb - 1);
   // Kernel instances: who is next, and whether it may start.
-  const int sb = clog2(k.instances), ib = clog2(k.interval);
+  const int64_t n = ks.instances;
+  const int sb = clog2(n), ib = clog2(ks.interval), gb = clog2(group);
   std::string free_expr;
-  for (int64_t i = k.instances; i-- > 0;) {
-    const std::string f = k.interval > 1 ? fmt::format("free_{}", i) : "1'b1";
-    free_expr = k.instances == 1 ? f
-                : free_expr.empty()
-                    ? f
-                    : fmt::format("(sel == {}) ? {} : ({})", lit(sb, i), f, free_expr);
+  for (int64_t i = n; i-- > 0;) {
+    const std::string f = ks.interval > 1 ? fmt::format("free_{}", i) : "1'b1";
+    free_expr =
+        free_expr.empty() ? f : fmt::format("(sel == {}) ? {} : ({})", lit(sb, i), f, free_expr);
   }
-  if (k.instances > 1) v += fmt::format("  reg [{}:0] sel;\n", sb - 1);
+  if (n > 1) v += fmt::format("  reg [{}:0] sel;\n", sb - 1);
+  // Credits: room for the start's outputs beside those in the FIFO and in flight.
   v += fmt::format(
       "  reg [{0}:0] pend, cnt;\n  wire credit = {{1'b0, pend}} + {{1'b0, cnt}} < {1};\n", db - 1,
-      lit(db + 1, fifo_depth));
-  for (int64_t i = 0; i < k.instances && k.interval > 1; ++i)
+      lit(db + 1, fifo_depth - group + 1));
+  for (int64_t i = 0; i < n && ks.interval > 1; ++i)
     v += fmt::format("  reg [{}:0] busy_{};\n  wire free_{} = busy_{} == {};\n", ib - 1, i, i, i,
                      lit(ib, 0));
+  // `starts`: this anchor starts the kernel (in lockstep, the group's last one).
+  std::string starts = "1'b1";
+  if (group > 1) {
+    v += fmt::format("  reg [{}:0] gsel;\n  wire group_end = gsel == {};\n", gb - 1,
+                     lit(gb, group - 1));
+    starts = "group_end";
+  }
   v += fmt::format(
       "  wire can_start = ({}) && credit;\n"
-      "  assign in_ready = at_input && (!at_anchor || can_start);\n"
-      "  wire adv = at_input ? in_valid && in_ready : (!at_anchor || can_start);\n"
-      "  wire kstart = adv && at_anchor;\n"
+      "  wire go_on = !at_anchor || !{} || can_start;\n"
+      "  assign in_ready = at_input && go_on;\n"
+      "  wire adv = at_input ? in_valid && in_ready : go_on;\n"
+      "  wire kstart = adv && at_anchor && {};\n"
       "  wire [{}:0] px = at_input ? in_data : {};\n",
-      free_expr, pw - 1, lit(static_cast<int>(pw), 0));
+      free_expr, group > 1 ? "group_end" : "1'b1", starts, pw - 1, lit(static_cast<int>(pw), 0));
   v += fmt::format(
       "  always @(posedge clk) begin\n    if (rst) begin\n      r <= {0};\n      c <= {1};\n"
       "    end else if (adv) begin\n      if (c == {2}) begin\n        c <= {1};\n"
@@ -855,7 +897,8 @@ std::string stream_module(const std::string& layer, const hw::StreamGeometry& g,
         "  reg [{0}:0] lb;\n  always @(posedge clk) begin\n    if (adv) lb <= {1};\n  end\n",
         nbuf * pw - 1,
         nbuf == 1 ? std::string("px") : fmt::format("{{lb[{}:0], px}}", (nbuf - 1) * pw - 1));
-  v += fmt::format("  wire [{}:0] win;\n", k.in_bits - 1);
+  const int64_t wbits = k.in_bits / group;  // one window
+  v += fmt::format("  wire [{}:0] win;\n", wbits - 1);
   for (int64_t a = 0; a < g.kh; ++a)
     for (int64_t b = 0; b < g.kw; ++b) {
       const int64_t depth = (g.kh - 1 - a) * wg + (g.kw - 1 - b), e = a * g.kw + b;
@@ -863,45 +906,69 @@ std::string stream_module(const std::string& layer, const hw::StreamGeometry& g,
                        depth == 0 ? std::string("px")
                                   : fmt::format("lb[{}:{}]", depth * pw - 1, (depth - 1) * pw));
     }
+  // Lockstep: the group's earlier windows wait in hold registers; the kernel takes them with
+  // the last one.
+  std::string kx = "win";
+  if (group > 1) {
+    std::string holds;
+    for (int64_t i = 0; i + 1 < group; ++i) {
+      v += fmt::format("  reg [{}:0] hold_{};\n", wbits - 1, i);
+      holds += fmt::format("      if (gsel == {}) hold_{} <= win;\n", lit(gb, i), i);
+    }
+    for (int64_t i = group - 1; i-- > 0;) kx += fmt::format(", hold_{}", i);
+    kx = "{" + kx + "}";
+    v += fmt::format(
+        "  always @(posedge clk) begin\n    if (adv && at_anchor && !group_end) begin\n{}"
+        "    end\n    if (rst) gsel <= {};\n"
+        "    else if (adv && at_anchor) gsel <= group_end ? {} : gsel + {};\n  end\n",
+        holds, lit(gb, 0), lit(gb, 0), lit(gb, 1));
+  }
   // Kernel instances.
+  const int64_t yq = q * group;  // a kernel's outputs
   std::string any_done, data;
-  for (int64_t i = 0; i < k.instances; ++i) {
-    const std::string st =
-        k.instances > 1 ? fmt::format("kstart && sel == {}", lit(sb, i)) : "kstart";
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string st = n > 1 ? fmt::format("kstart && sel == {}", lit(sb, i)) : "kstart";
     v += fmt::format(
         "  wire d_{0};\n  wire [{1}:0] y_{0};\n"
-        "  {2} u_{0} (.clk(clk), .rst(rst), .start({3}), .x(win), .done(d_{0}), .y(y_{0}));\n",
-        i, q - 1, k.module, st);
+        "  {2} u_{0} (.clk(clk), .rst(rst), .start({3}), .x({4}), .done(d_{0}), .y(y_{0}));\n",
+        i, yq - 1, k.module, st, kx);
     any_done += (i ? " | " : "") + fmt::format("d_{}", i);
     data = i == 0 ? "y_0" : fmt::format("d_{} ? y_{} : ({})", i, i, data);
   }
-  if (k.instances > 1)
+  if (n > 1)
     v += fmt::format(
         "  always @(posedge clk) begin\n    if (rst) sel <= {};\n"
         "    else if (kstart) sel <= (sel == {}) ? {} : sel + {};\n  end\n",
-        lit(sb, 0), lit(sb, k.instances - 1), lit(sb, 0), lit(sb, 1));
-  for (int64_t i = 0; i < k.instances && k.interval > 1; ++i)
+        lit(sb, 0), lit(sb, n - 1), lit(sb, 0), lit(sb, 1));
+  for (int64_t i = 0; i < n && ks.interval > 1; ++i)
     v += fmt::format(
         "  always @(posedge clk) begin\n    if (rst) busy_{0} <= {1};\n"
         "    else if ({2}) busy_{0} <= {3};\n    else if (!free_{0}) busy_{0} <= busy_{0} - {4};\n"
         "  end\n",
-        i, lit(ib, 0), k.instances > 1 ? fmt::format("kstart && sel == {}", lit(sb, i)) : "kstart",
-        lit(ib, k.interval - 1), lit(ib, 1));
-  // Output FIFO (registers), with credits for the outputs still in the kernels.
+        i, lit(ib, 0), n > 1 ? fmt::format("kstart && sel == {}", lit(sb, i)) : "kstart",
+        lit(ib, ks.interval - 1), lit(ib, 1));
+  // Output FIFO (registers), with credits for the outputs still in the kernels. A done
+  // writes its `group` outputs at once, the first at wp.
+  std::string writes;
+  for (int64_t j = 0; j < group; ++j)
+    writes += fmt::format("    if (wr) fifo[{}] <= wd[{}:{}];\n",
+                          j == 0 ? std::string("wp") : fmt::format("wp + {}", lit(pb, j)),
+                          (j + 1) * q - 1, j * q);
   v += fmt::format(
       "  wire wr = {0};\n  wire [{1}:0] wd = {2};\n"
-      "  (* ram_style = \"logic\" *) reg [{1}:0] fifo [0:{3}];\n  reg [{4}:0] wp, rp;\n"
-      "  assign out_valid = cnt != {5};\n  assign out_data = fifo[rp];\n"
+      "  (* ram_style = \"logic\" *) reg [{3}:0] fifo [0:{4}];\n  reg [{5}:0] wp, rp;\n"
+      "  assign out_valid = cnt != {6};\n  assign out_data = fifo[rp];\n"
       "  wire rd = out_valid && out_ready;\n"
-      "  always @(posedge clk) begin\n    if (wr) fifo[wp] <= wd;\n"
-      "    if (rst) begin\n      wp <= {6};\n      rp <= {6};\n      cnt <= {5};\n"
-      "      pend <= {5};\n    end else begin\n      if (wr) wp <= wp + {7};\n"
-      "      if (rd) rp <= rp + {7};\n"
-      "      if (wr && !rd) cnt <= cnt + {8};\n      else if (rd && !wr) cnt <= cnt - {8};\n"
-      "      if (kstart && !wr) pend <= pend + {8};\n"
-      "      else if (wr && !kstart) pend <= pend - {8};\n    end\n  end\nendmodule\n\n",
-      any_done, q - 1, data, fifo_depth - 1, pb - 1, lit(db, 0), lit(pb, 0), lit(pb, 1),
-      lit(db, 1));
+      "  always @(posedge clk) begin\n{7}"
+      "    if (rst) begin\n      wp <= {8};\n      rp <= {8};\n      cnt <= {6};\n"
+      "      pend <= {6};\n    end else begin\n      if (wr) wp <= wp + {9};\n"
+      "      if (rd) rp <= rp + {10};\n"
+      "      if (wr && !rd) cnt <= cnt + {11};\n      else if (rd && !wr) cnt <= cnt - {12};\n"
+      "      else if (rd && wr) cnt <= cnt + {13};\n"
+      "      if (kstart && !wr) pend <= pend + {11};\n"
+      "      else if (wr && !kstart) pend <= pend - {11};\n    end\n  end\nendmodule\n\n",
+      any_done, yq - 1, data, q - 1, fifo_depth - 1, pb - 1, lit(db, 0), writes, lit(pb, 0),
+      lit(pb, group % fifo_depth), lit(pb, 1), lit(db, group), lit(db, 1), lit(db, group - 1));
   return v;
 }
 
@@ -946,11 +1013,6 @@ void check_kernel(const std::string& name, const IntDense& l, const hw::LayerHw&
         "layer '{}': the Latency strategy at reuse factor {} is not generated (its sharing is "
         "left to the HLS scheduler); use Resource or Unrolled, or reuse factor 1",
         name, h.reuse_factor));
-  if (h.instances() > 1 && h.reuse_factor > 1)
-    throw Error(fmt::format(
-        "layer '{}': parallelization factor {} at reuse factor {} is not generated (the kernel "
-        "instances would share one dual-port weight ROM); use PF 1 or reuse factor 1",
-        name, h.instances(), h.reuse_factor));
   if (l.w.size() != static_cast<size_t>(l.n_in * l.n_out) ||
       l.b.size() != static_cast<size_t>(l.n_out))
     throw Error(
@@ -964,19 +1026,15 @@ void check_kernel(const std::string& name, const IntDense& l, const hw::LayerHw&
     throw Error(fmt::format("layer '{}': products of {} bits exceed the 62-bit limit", name, wide));
 }
 
-// The Dense module of `l` (RF 1: constant multipliers; RF > 1: ROM and lanes).
+// The Dense module of `l` (RF 1: constant multipliers; RF > 1: ROM and lanes, `copies`
+// instances in lockstep).
 std::string dense_module(const IntDense& l, const hw::LayerHw& h, int dsp_min_bits,
-                         const std::string& mod, LayerRtl& info) {
+                         const std::string& mod, LayerRtl& info, int64_t copies = 1) {
   info.reuse_factor = l.reuse_factor;
-  std::string text = l.reuse_factor > 1 ? resource_module(l, h, dsp_min_bits, mod, info)
+  std::string text = l.reuse_factor > 1 ? resource_module(l, h, dsp_min_bits, mod, info, copies)
                                         : latency_module(l, mod, info);
   info.interval = l.reuse_factor;
   return text;
-}
-
-// Output FIFO depth of a streaming layer (shared with the estimator's FF count).
-int64_t fifo_depth(const StreamKernel& k) {
-  return hw::stream_fifo_depth(k.latency, k.interval, k.instances);
 }
 
 // One stage of the top module: a streaming layer (pixels in, pixels out) or a Dense layer
@@ -1044,17 +1102,18 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
       info.stream = true;
       StreamKernel sk;
       sk.module = mod + "_k";
-      text += dense_module(c->core, h, options.dsp_min_weight_bits, sk.module, info);
-      sk.in_bits = c->core.n_in * in.width;
+      // The schedule's lockstep group is one kernel module (ROM shared), its instances are
+      // modules each.
+      const int64_t group = hw::kernel_schedule(h, 1).lockstep;
+      text += dense_module(c->core, h, options.dsp_min_weight_bits, sk.module, info, group);
+      sk.sched = hw::kernel_schedule(h, info.latency);
+      sk.in_bits = group * c->core.n_in * in.width;
       sk.out_bits = c->core.n_out * c->core.output_type().width;
-      sk.latency = info.latency;
-      sk.interval = c->core.reuse_factor;
-      sk.instances = h.instances();
-      info.multipliers *= sk.instances;
-      const hw::StreamTiming tm = hw::stream_timing(g, sk.latency, sk.interval, sk.instances);
+      info.multipliers *= sk.sched.instances;
+      const hw::StreamTiming tm = hw::stream_timing(g, sk.sched);
       info.latency = tm.latency;
       info.interval = tm.interval;
-      text += stream_module(name, g, static_cast<int>(g.c * in.width), sk, mod, fifo_depth(sk));
+      text += stream_module(name, g, static_cast<int>(g.c * in.width), sk, mod);
       st.stream = true;
       st.out_bits = sk.out_bits;
       st.out_pixels = g.outputs();
@@ -1081,11 +1140,11 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
       sk.in_bits = window * g.c * in.width;
       sk.out_bits = g.c * p->output_type().width;
       in = p->output_type();
-      text += stream_module(name, g, static_cast<int>(g.c * in.width), sk, mod, fifo_depth(sk));
+      text += stream_module(name, g, static_cast<int>(g.c * in.width), sk, mod);
       st.stream = true;
       st.out_bits = sk.out_bits;
       st.out_pixels = g.outputs();
-      const hw::StreamTiming tm = hw::stream_timing(g, 1, 1, 1);
+      const hw::StreamTiming tm = hw::stream_timing(g, sk.sched);
       d.pools.push_back({name, mod, tm.latency, tm.interval});
     } else {
       throw Error(fmt::format(

@@ -180,13 +180,14 @@ TEST(WeightMap, ParallelizationFactorMultipliesMultipliers) {
   EXPECT_EQ(e4.dsp, 4 * 36);
   // The streamed layer (docs/rtl.md): 36 grid positions, 16 windows each taking a kernel
   // start (RF 3, kernel latency RF + 1); one instance must wait 3 cycles between the windows
-  // of a row, four take them in turn (the model co-simulation matches on test_rtl_conv's
-  // matrix; PF > 1 at RF > 1 itself is not generated).
+  // of a row; four in lockstep start once per row, on its four windows, and the FIFO then
+  // offers the four outputs one per cycle (co-simulation matches the model on
+  // test_rtl_conv's matrix).
   EXPECT_EQ(e1.latency, 64);
-  EXPECT_EQ(e4.latency, 40);
-  // Two instances share a dual-port ROM: 36 lanes x 16 bits = 16 BRAM18, two ROMs.
+  EXPECT_EQ(e4.latency, 43);
+  // The instances in lockstep share one read of one ROM: 36 lanes x 16 bits = 16 BRAM18.
   EXPECT_EQ(e1.bram18, 16);
-  EXPECT_EQ(e4.bram18, 32);
+  EXPECT_EQ(e4.bram18, 16);
   // PF must divide the 16 output pixels.
   EXPECT_THAT(error_of([&] { resolve_one(m, 3, std::nullopt, 3); }),
               HasSubstr("parallelization factor 3 must divide the 16 output positions"));

@@ -75,8 +75,9 @@ struct LayerHw {
   bool uses_rom() const { return strategy != Strategy::Latency && reuse_factor > 1; }
   // Kernel instances working in parallel (PF under io_parallel Conv, else 1).
   int64_t instances() const;
-  // Copies of the weight ROM: a dual-port BRAM serves two instances reading the same word.
-  int64_t rom_copies() const { return (instances() + 1) / 2; }
+  // The weight ROM is one copy whatever the PF: at RF > 1 the kernel instances run in
+  // lockstep on consecutive windows, and one read of a word serves all of them
+  // (hw::KernelSchedule; hls4ml's HLS gives each pair of instances a dual-port copy).
   // DSP slices one multiplier of this layer takes on `device` (0: built from LUTs).
   int dsp_per_multiplier(const Device& device) const;
   // DSP slices of a product with the constant weight `raw` (Latency strategy: weights are

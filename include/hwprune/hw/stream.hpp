@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "hwprune/hw/hardware.hpp"
 #include "hwprune/ir/model.hpp"
 
 namespace hwprune::hw {
@@ -55,14 +56,31 @@ struct StreamTiming {
   int64_t interval = 0;
 };
 
-// `kernel_latency`: cycles from a kernel start to its output (done); `kernel_interval`:
-// cycles between starts of one kernel instance; `instances`: kernel instances taking starts
-// in turn. An output leaves the layer one cycle after the kernel's done (its output FIFO).
-StreamTiming stream_timing(const StreamGeometry& g, int64_t kernel_latency, int64_t kernel_interval,
-                           int64_t instances);
+// The kernel side of a streaming layer. `instances` kernels take the windows in turn (RF 1
+// with PF > 1: each its own constant multipliers), or one kernel takes `lockstep` consecutive
+// windows per start and gives as many outputs at its done (RF > 1 with PF > 1: one read of
+// the weight ROM serves all of them). Shared by the generator and the estimator.
+struct KernelSchedule {
+  int64_t latency = 1;    // cycles from a start to the kernel's done
+  int64_t interval = 1;   // cycles between starts of one kernel
+  int64_t instances = 1;  // kernels taking starts in turn
+  int64_t lockstep = 1;   // windows (and outputs) per start
+};
+
+// The schedule of a Conv layer's kernel with hardware `hw`, whose kernel module takes
+// `kernel_latency` cycles (hw::generated_kernel_latency).
+KernelSchedule kernel_schedule(const LayerHw& hw, int64_t kernel_latency);
 
 // Depth of a streaming layer's output FIFO: room for every output its kernels may have in
-// flight while the FIFO drains one per cycle (a power of two, at least 2).
-int64_t stream_fifo_depth(int64_t kernel_latency, int64_t kernel_interval, int64_t instances);
+// flight, and a lockstep group besides, while the FIFO drains one per cycle (a power of two,
+// at least 2).
+int64_t stream_fifo_depth(const KernelSchedule& k);
+
+// The layer's figures, cycle by cycle as the shell runs: the walk advances one position per
+// cycle; an anchor that starts the kernel waits until the kernel in turn is free and the
+// output FIFO has room for the start's outputs (FIFO entries plus outputs in flight); other
+// anchors of a lockstep group only store their window. A done writes its outputs into the
+// FIFO; the FIFO offers one per cycle from the next cycle on.
+StreamTiming stream_timing(const StreamGeometry& g, const KernelSchedule& k);
 
 }  // namespace hwprune::hw
