@@ -164,6 +164,8 @@ int main(int argc, char** argv) {
     cfg.metric = prune::Metric::Accuracy;
     cfg.ranking = prune::Ranking::L2;
     cfg.epochs_per_step = epochs_per_step;
+    cfg.patience = 0;        // the peer trains every epoch
+    cfg.max_bad_trials = 3;  // and stops after 3 rejections
     cfg.regularisation.epochs = 0;
     cfg.regularisation.alpha = alpha;
     cfg.regularisation.during_fine_tuning = true;

@@ -16,7 +16,9 @@ regularisation epochs:
             kernel column is fully masked has its bias held at 0 (after every step)
     tune    fresh Adam, masked quantization-aware training for --epochs-per-step epochs with
             the group lasso alpha * sum_g sqrt(|g|) * ||w_g||_2 added to the loss
-    accept  if val accuracy >= rtol * baseline (else revert and halve the step)
+    accept  if val accuracy >= rtol * baseline (else revert and bisect between the last
+            accepted and the failed target, as hwprune's repair; the peer never retries a
+            failed target after a clear acceptance, which hwprune may)
 
 The training step is bench/train_peer.py's (ap_fixed<16,6> fake quantizer with a straight-
 through gradient on inputs, weights, biases and results, the range penalty, masks);
@@ -190,6 +192,7 @@ class ConstantScheduler:
 
     def __init__(self, step, final, min_step=0.01):
         self.lo, self.step, self.final, self.min_step = 0.0, step, final, min_step
+        self.failed = None
 
     def above_lo(self, target):
         target = min(target, self.final)
@@ -201,17 +204,24 @@ class ConstantScheduler:
     def first(self):
         return self.above_lo(self.lo + self.step)
 
+    def bisect(self):
+        if self.failed - self.lo < self.min_step - 1e-12:
+            return None
+        return 0.5 * (self.lo + self.failed)
+
     def accepted(self, target):
         self.lo = max(self.lo, target)
+        if self.failed is not None:
+            if self.lo < self.failed - 1e-12:
+                return self.bisect()
+            self.failed = None
         if self.lo >= self.final - 1e-12:
             return None
         return self.above_lo(self.lo + self.step)
 
-    def rejected(self, _target):
-        self.step *= 0.5
-        if self.step < self.min_step - 1e-12:
-            return None
-        return self.above_lo(self.lo + self.step)
+    def rejected(self, target):
+        self.failed = target if self.failed is None else min(self.failed, target)
+        return self.bisect()
 
 
 def synthetic(rows, seed):

@@ -32,8 +32,17 @@ std::string pct(double v) {
   return fmt::format("{:.2f}%", 100.0 * v);
 }
 
+bool is_share(const std::string& metric) {
+  return metric == "accuracy" || metric == "balanced-accuracy";
+}
+
 std::string metric_str(double v, const std::string& metric) {
-  return metric == "accuracy" ? pct(v) : fmt::format("{:.5g}", v);
+  return is_share(metric) ? pct(v) : fmt::format("{:.5g}", v);
+}
+
+// The metric's noise: "±" its standard error (percentage points for a share).
+std::string se_str(double se, const std::string& metric) {
+  return is_share(metric) ? fmt::format("±{:.2f}", 100.0 * se) : fmt::format("±{:.2g}", se);
 }
 
 // Prints the search and step rows as the run goes (stdout, or stderr when JSON owns stdout).
@@ -66,8 +75,9 @@ class TableObserver : public prune::PipelineObserver {
     if (!header_steps_) {
       std::string h = fmt::format("{:>4}  {:>7}", "step", "target");
       for (const auto& d : dims_) h += fmt::format("  {:>17}", d + " (of base)");
-      h += fmt::format("  {:>9}  {:>7}  {}", metric_ == "accuracy" ? "val acc" : "val " + metric_,
-                       "time", "result");
+      h += fmt::format("  {:>9}  {:>7}  {:>7}  {:>6}  {:>7}  {}",
+                       metric_ == "accuracy" ? "val acc" : "val " + metric_, "se", "vs base",
+                       "epochs", "time", "result");
       fmt::print(out_, "{}\n", h);
       header_steps_ = true;
     }
@@ -77,7 +87,9 @@ class TableObserver : public prune::PipelineObserver {
           fmt::format("  {:>17}", fmt::format("{:g}/{:g}", std::round(r.resources[k] * 100) / 100,
                                               std::round(baseline_[k] * 100) / 100));
     line +=
-        fmt::format("  {:>9}  {:>6.1f}s  {}", metric_str(r.metric, metric_), r.seconds, r.action);
+        fmt::format("  {:>9}  {:>7}  {:>7}  {:>6}  {:>6.1f}s  {}", metric_str(r.metric, metric_),
+                    se_str(r.metric_se, metric_), r.delta_se > 0 ? se_str(r.delta_se, metric_) : "",
+                    r.epochs, r.seconds, r.action);
     fmt::print(out_, "{}\n", line);
     std::fflush(out_);
   }
@@ -237,7 +249,12 @@ std::function<void()> add_prune_command(CLI::App& app) {
   cmd->add_option("--metric", a->metric,
                   fmt::format("Validation metric:\n{}", prune::kMetricNames.help_lines("    ")))
       ->capture_default_str();
-  cmd->add_option("--epochs-per-step", c.epochs_per_step, "Masked fine-tuning epochs per step")
+  cmd->add_option("--epochs-per-step", c.epochs_per_step,
+                  "Masked fine-tuning epochs per step, at most (see --patience)")
+      ->capture_default_str();
+  cmd->add_option("--patience", c.patience,
+                  "Fine-tuning stops after this many epochs without a better validation metric "
+                  "and keeps the best epoch (0: always all epochs)")
       ->capture_default_str();
   cmd->add_option("--rewind-epochs", c.rewind_epochs,
                   "Unmasked epochs before each ranking (pruned weights may regrow)")
@@ -246,7 +263,9 @@ std::function<void()> add_prune_command(CLI::App& app) {
                   "Masked fine-tuning epochs for the result after the last step (kept if the "
                   "validation metric does not get worse)")
       ->capture_default_str();
-  cmd->add_option("--max-bad-trials", c.max_bad_trials, "Stop after this many rejected steps")
+  cmd->add_option("--max-bad-trials", c.max_bad_trials,
+                  "Stop after this many rejected steps (0: no cap; the repair search ends at "
+                  "--min-step)")
       ->capture_default_str();
   cmd->add_option("--ranking", a->ranking,
                   fmt::format("Group importance:\n{}", prune::kRankingNames.help_lines("    ")))

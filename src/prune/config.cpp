@@ -21,8 +21,9 @@ namespace {
 void check_loop(const PruneConfig& c) {
   if (c.epochs_per_step < 0 || c.rewind_epochs < 0 || c.final_epochs < 0)
     throw Error("epochs per step, rewinding and final epochs must be >= 0");
-  if (c.max_bad_trials < 1)
-    throw Error(fmt::format("max bad trials must be >= 1, got {}", c.max_bad_trials));
+  if (c.patience < 0) throw Error(fmt::format("patience must be >= 0, got {}", c.patience));
+  if (c.max_bad_trials < 0)
+    throw Error(fmt::format("max bad trials must be >= 0 (0: no cap), got {}", c.max_bad_trials));
   if (c.rtol && (!(*c.rtol > 0) || !std::isfinite(*c.rtol)))
     throw Error(fmt::format("rtol must be > 0, got {}", *c.rtol));
   if (c.score_samples < 1) throw Error("score samples must be >= 1");
@@ -56,8 +57,10 @@ Metric validate(const PruneConfig& cfg, Task task) {
   const Metric metric = cfg.metric != Metric::Auto     ? cfg.metric
                         : task == Task::Classification ? Metric::Accuracy
                                                        : Metric::MSE;
-  if (metric == Metric::Accuracy && task != Task::Classification)
-    throw Error("accuracy does not apply to a regression model (use --metric mse or loss)");
+  if ((metric == Metric::Accuracy || metric == Metric::BalancedAccuracy) &&
+      task != Task::Classification)
+    throw Error(fmt::format("{} does not apply to a regression model (use --metric mse or loss)",
+                            to_string(metric)));
   if (metric == Metric::MSE && task == Task::Classification)
     throw Error("mse does not apply to a classifier (use accuracy or loss)");
   const bool increasing = is_increasing(metric);
@@ -131,6 +134,7 @@ json to_json(const PipelineConfig& c) {
               {"solver", kSolverNames.name(p.greedy)},
               {"solver_time_limit", p.solver_time_limit},
               {"epochs_per_step", p.epochs_per_step},
+              {"patience", p.patience},
               {"rewind_epochs", p.rewind_epochs},
               {"final_epochs", p.final_epochs},
               {"max_bad_trials", p.max_bad_trials},

@@ -67,14 +67,15 @@ double search_alpha(Run& run) {
 }  // namespace
 
 void regularise(Run& run) {
-  if (run.resumed_loop) return;
-  const auto t0 = Clock::now();
   LoopState& st = run.state;
-  {
-    Model probe = run.baseline;
-    train::Trainer t(probe, run.train_config(run.loop.train.seed, 0));
-    st.baseline_metric = run.evaluate(t);
-  }
+  // The baseline's rows (also on a resumed run: the paired noise of every step needs them).
+  Model probe = run.baseline;
+  train::Trainer scorer(probe, run.train_config(run.loop.train.seed, 0));
+  const Scored base = run.score(scorer);
+  run.baseline_values = base.values;
+  if (run.resumed_loop) return;
+  st.baseline_metric = base.metric;
+  const auto t0 = Clock::now();
   const auto& reg = run.loop.regularisation;
   st.alpha = reg.alpha.value_or(0.0);
   if (!reg.alpha && reg.epochs > 0) st.alpha = search_alpha(run);
@@ -85,10 +86,15 @@ void regularise(Run& run) {
     train::Trainer t(run.current, run.train_config(trial_seed(run.loop.train.seed, 0), reg.epochs));
     t.set_regulariser(run.penalties(st.alpha));
     t.fit(run.train(), nullptr, run.progress());
-    row.metric = run.evaluate(t);
+    const Scored s = run.score(t);
+    row.metric = s.metric;
+    row.metric_se = s.se;
+    row.delta_se = s.delta_se;
+    row.epochs = reg.epochs;
     row.action = fmt::format("regularised (alpha {:g})", st.alpha);
   } else {
     row.metric = st.baseline_metric;
+    row.metric_se = base.se;
     row.action = "baseline";
   }
   row.resources = run.resources(run.current);

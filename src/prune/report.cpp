@@ -30,7 +30,11 @@ json to_json(const StepRow& r, const std::vector<std::string>& dims) {
           {"target_sparsity", r.target},
           {"resources", by_dimension(r.resources, dims)},
           {"val_metric", r.metric},
+          {"val_metric_se", r.metric_se},
+          {"delta_se", r.delta_se},
+          {"epochs", r.epochs},
           {"accepted", r.accepted},
+          {"clearly", r.clearly},
           {"action", r.action},
           {"seconds", r.seconds}};
 }
@@ -43,7 +47,11 @@ StepRow step_row_from(const json& j, const std::vector<std::string>& dims,
     r.target = j.at("target_sparsity");
     for (const auto& d : dims) r.resources.push_back(j.at("resources").at(d).get<double>());
     r.metric = j.at("val_metric");
+    r.metric_se = j.at("val_metric_se");
+    r.delta_se = j.at("delta_se");
+    r.epochs = j.at("epochs");
     r.accepted = j.at("accepted");
+    r.clearly = j.at("clearly");
     r.action = j.at("action");
     r.seconds = j.at("seconds");
     return r;

@@ -9,23 +9,6 @@
 
 namespace hwprune::prune {
 
-namespace {
-
-double metric_of(const data::Metrics& m, Metric metric) {
-  switch (metric) {
-    case Metric::Accuracy:
-      return m.accuracy;
-    case Metric::MSE:
-      return m.mse;
-    case Metric::Loss:
-    case Metric::Auto:
-      break;
-  }
-  return m.loss;
-}
-
-}  // namespace
-
 train::TrainConfig Run::train_config(uint64_t seed, int epochs) const {
   train::TrainConfig t = loop.train;
   t.seed = seed;
@@ -41,10 +24,6 @@ std::vector<train::GroupPenalty> Run::penalties(double alpha) const {
   for (size_t li = 0; li < plan.layers.size(); ++li)
     p.push_back({plan.layers[li].groups, alpha * layer_factor[li], loop.regularisation.beta});
   return p;
-}
-
-double Run::evaluate(train::Trainer& t) const {
-  return metric_of(t.evaluate(val()), metric);
 }
 
 std::vector<double> Run::resources(const Model& m) const {
@@ -73,6 +52,7 @@ Run start_run(data::TrainingInputs inputs, const PipelineConfig& config,
   run.metric = validate(run.loop, model.task);
   run.increasing = is_increasing(run.metric);
   run.loop.rtol = resolved_rtol(run.loop, run.metric);
+  run.val_rows = validation_rows(run.val(), run.metric);
   run.objective = hw::make_objective(run.loop.objective, run.loop.objective_options);
   run.baseline_epochs =
       config.baseline.epochs >= 0 ? config.baseline.epochs : (run.inputs.builtin ? 20 : 0);

@@ -34,6 +34,25 @@ struct LoopState {
   std::vector<StepRow> rows;
 };
 
+// How the validation rows make up the metric (validation.cpp): metric = sum_i weight_i *
+// value_i, where value_i is the row's correctness (accuracy, balanced accuracy), loss or
+// squared error; the rows of one stratum (a class, for balanced accuracy; else all rows)
+// are a sample for the standard errors.
+struct ValidationRows {
+  std::vector<double> weight;
+  std::vector<int> stratum;
+  int strata = 1;
+};
+ValidationRows validation_rows(const data::Dataset& val, Metric metric);
+
+// A model's validation metric with its noise.
+struct Scored {
+  double metric = 0;
+  double se = 0;               // standard error of the metric (the rows as a sample)
+  double delta_se = 0;         // standard error of metric - baseline's on the same rows (paired)
+  std::vector<double> values;  // per row
+};
+
 struct Run {
   Run(data::TrainingInputs in, const PipelineConfig& c, PipelineObserver* obs)
       : config(c), observer(obs), inputs(std::move(in)) {}
@@ -48,6 +67,8 @@ struct Run {
   Metric metric = Metric::Accuracy;
   bool increasing = true;
   std::unique_ptr<hw::Objective> objective;
+  ValidationRows val_rows;
+  std::vector<double> baseline_values;  // the baseline's per-row values (score_baseline)
   int baseline_epochs = 0;
   hw::HardwareModel input_hardware;  // the input model mapped to hardware
 
@@ -82,8 +103,12 @@ struct Run {
   train::TrainConfig train_config(uint64_t seed, int epochs) const;
   // The group regulariser at strength alpha (per layer scaled by layer_factor).
   std::vector<train::GroupPenalty> penalties(double alpha) const;
-  // The validation metric of what `t` trains.
-  double evaluate(train::Trainer& t) const;
+  // The validation metric of what `t` trains, with its noise (validation.cpp).
+  Scored score(train::Trainer& t) const;
+  double evaluate(train::Trainer& t) const;  // score(t).metric
+  // Acceptable with a margin beyond the noise: the metric passes the threshold by more than
+  // the paired standard error of its difference from the baseline.
+  bool clearly_acceptable(const Scored& s) const;
   // The objective's resources of a model, zeros free.
   std::vector<double> resources(const Model& m) const;
   // A finished row: its time, the observer, and a checkpoint of `current` and the state.

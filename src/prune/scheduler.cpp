@@ -28,11 +28,6 @@ Scheduler::Scheduler(SchedulerConfig c) : cfg_(c) {
   if (c.kind == SchedulerKind::Polynomial && !(c.power > 0 && std::isfinite(c.power)))
     throw Error(fmt::format("polynomial scheduler: power must be > 0, got {}", c.power));
   lo_ = c.initial_sparsity;
-  hi_ = c.final_sparsity;
-  step_ = c.step;
-  plan_from_ = c.initial_sparsity;
-  plan_steps_ = c.steps;
-  k_ = 0;
 }
 
 std::optional<double> Scheduler::above_lo(double target) const {
@@ -44,80 +39,70 @@ std::optional<double> Scheduler::above_lo(double target) const {
 }
 
 std::optional<double> Scheduler::planned(int k) const {
-  if (k > plan_steps_) return std::nullopt;
-  const double frac = 1.0 - static_cast<double>(k) / plan_steps_;
-  return hi_ + (plan_from_ - hi_) * std::pow(frac, cfg_.power);
+  if (k > cfg_.steps) return std::nullopt;
+  const double frac = 1.0 - static_cast<double>(k) / cfg_.steps;
+  return cfg_.final_sparsity +
+         (cfg_.initial_sparsity - cfg_.final_sparsity) * std::pow(frac, cfg_.power);
 }
 
 std::optional<double> Scheduler::next_planned() {
   // Skip planned targets closer than min_step to the last accepted one (possible with many
   // steps), but never the end of the plan.
-  for (int k = k_ + 1; k <= plan_steps_; ++k)
+  for (int k = k_ + 1; k <= cfg_.steps; ++k)
     if (auto t = planned(k);
-        t && (*t - lo_ >= cfg_.min_step - 1e-12 || (k == plan_steps_ && *t > lo_ + 1e-12))) {
+        t && (*t - lo_ >= cfg_.min_step - 1e-12 || (k == cfg_.steps && *t > lo_ + 1e-12))) {
       k_ = k;
       return t;
     }
   return std::nullopt;
 }
 
-std::optional<double> Scheduler::first() {
-  switch (cfg_.kind) {
-    case SchedulerKind::Constant:
-      return above_lo(lo_ + step_);
-    case SchedulerKind::Polynomial:
-      return next_planned();
-    case SchedulerKind::Binary:
-      if (hi_ - lo_ < cfg_.min_step - 1e-12) return std::nullopt;
-      return 0.5 * (lo_ + hi_);
-  }
-  return std::nullopt;
-}
-
-std::optional<double> Scheduler::accepted(double target) {
-  lo_ = std::max(lo_, target);
+std::optional<double> Scheduler::scheduled() {
   switch (cfg_.kind) {
     case SchedulerKind::Constant:
       if (lo_ >= cfg_.final_sparsity - 1e-12) return std::nullopt;
-      return above_lo(lo_ + step_);
+      return above_lo(lo_ + cfg_.step);
     case SchedulerKind::Polynomial:
       return next_planned();
     case SchedulerKind::Binary:
-      return first();
+      if (cfg_.final_sparsity - lo_ < cfg_.min_step - 1e-12) return std::nullopt;
+      return 0.5 * (lo_ + cfg_.final_sparsity);
   }
   return std::nullopt;
+}
+
+std::optional<double> Scheduler::bisect() const {
+  if (failed_ - lo_ < cfg_.min_step - 1e-12) return std::nullopt;
+  return 0.5 * (lo_ + failed_);
+}
+
+std::optional<double> Scheduler::failed() const {
+  if (failed_ < 0) return std::nullopt;
+  return failed_;
+}
+
+std::optional<double> Scheduler::first() {
+  return failed_ < 0 ? scheduled() : bisect();
+}
+
+std::optional<double> Scheduler::accepted(double target, bool clearly) {
+  lo_ = std::max(lo_, target);
+  if (failed_ < 0) return scheduled();
+  if (lo_ >= failed_ - 1e-12) {  // passed the failed target: the schedule goes on
+    failed_ = -1;
+    return scheduled();
+  }
+  if (clearly) return failed_;  // try the failed target again from this model
+  return bisect();
 }
 
 std::optional<double> Scheduler::rejected(double target) {
-  switch (cfg_.kind) {
-    case SchedulerKind::Constant:
-      step_ *= 0.5;
-      if (step_ < cfg_.min_step - 1e-12) return std::nullopt;
-      return above_lo(lo_ + step_);
-    case SchedulerKind::Polynomial: {
-      const int left = std::max(1, plan_steps_ - k_ + 1);
-      plan_from_ = lo_;
-      hi_ = 0.5 * (lo_ + target);
-      plan_steps_ = left;
-      k_ = 0;
-      if (hi_ - lo_ < cfg_.min_step - 1e-12) return std::nullopt;
-      return first();
-    }
-    case SchedulerKind::Binary:
-      hi_ = std::min(hi_, target);
-      return first();
-  }
-  return std::nullopt;
+  failed_ = failed_ < 0 ? target : std::min(failed_, target);
+  return bisect();
 }
 
 std::string Scheduler::save() const {
-  return nlohmann::json{{"kind", to_string(cfg_.kind)},
-                        {"lo", lo_},
-                        {"hi", hi_},
-                        {"step", step_},
-                        {"plan_from", plan_from_},
-                        {"plan_steps", plan_steps_},
-                        {"k", k_}}
+  return nlohmann::json{{"kind", to_string(cfg_.kind)}, {"lo", lo_}, {"failed", failed_}, {"k", k_}}
       .dump();
 }
 
@@ -128,10 +113,7 @@ void Scheduler::load(const std::string& state) {
       throw Error(fmt::format("scheduler state is for a {} scheduler, not {}",
                               j.at("kind").get<std::string>(), to_string(cfg_.kind)));
     lo_ = j.at("lo").get<double>();
-    hi_ = j.at("hi").get<double>();
-    step_ = j.at("step").get<double>();
-    plan_from_ = j.at("plan_from").get<double>();
-    plan_steps_ = j.at("plan_steps").get<int>();
+    failed_ = j.at("failed").get<double>();
     k_ = j.at("k").get<int>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("malformed scheduler state ({})", e.what()));

@@ -60,16 +60,31 @@ std::vector<hw::GroupSet> shared_groups(Model& m, const Run& run) {
   return out;
 }
 
-// Fine-tunes m (masks in place) for `epochs`; returns the validation metric.
-double fine_tune(Model& m, const Run& run, uint64_t seed, int epochs) {
+// Fine-tunes m (masks in place) for at most `epochs`, stopping after `patience` epochs
+// without a better validation metric (the best epoch's weights kept); the validation metric
+// with its noise into `row`.
+void fine_tune(Model& m, const Run& run, uint64_t seed, int epochs, StepRow& row) {
   const auto& reg = run.loop.regularisation;
   std::vector<hw::GroupSet> tied;
   if (reg.beta > 0) tied = shared_groups(m, run);
-  train::Trainer t(m, run.train_config(seed, epochs));
+  train::TrainConfig tc = run.train_config(seed, epochs);
+  tc.early_stopping_patience = run.loop.patience;
+  // Watch what acceptance judges: the accuracy (also for balanced accuracy, which the
+  // engine does not compute) or the MSE; the loss for the loss metric.
+  tc.early_stopping_on_metric = run.metric != Metric::Loss;
+  train::Trainer t(m, tc);
   if (reg.during_fine_tuning) t.set_regulariser(run.penalties(run.state.alpha));
   for (const auto& g : tied) t.add_shared_groups(g);
-  if (epochs > 0) t.fit(run.train(), nullptr, run.progress());
-  return run.evaluate(t);
+  row.epochs = 0;
+  if (epochs > 0)
+    row.epochs = static_cast<int>(
+        t.fit(run.train(), run.loop.patience > 0 ? &run.val() : nullptr, run.progress()).size());
+  const Scored s = run.score(t);
+  row.metric = s.metric;
+  row.metric_se = s.se;
+  row.delta_se = s.delta_se;
+  row.accepted = acceptable(s.metric, run.state.baseline_metric, *run.loop.rtol, run.increasing);
+  row.clearly = row.accepted && run.clearly_acceptable(s);
 }
 
 // Unmasked training of m so that pruned weights may regrow before the ranking.
@@ -88,12 +103,16 @@ void judge(Run& run, StepRow& row, Model& m) {
     st.any_accepted = true;
     st.best_metric = row.metric;
     st.final_sparsity = row.target;
-    st.next_target = run.scheduler->accepted(row.target);
-    row.action = "accepted";
+    st.next_target = run.scheduler->accepted(row.target, row.clearly);
+    const auto failed = run.scheduler->failed();
+    row.action = !failed ? "accepted"
+                 : row.clearly && st.next_target && *st.next_target == *failed
+                     ? fmt::format("accepted clearly: retry {:.4f}", *failed)
+                     : "accepted";
     return;
   }
   ++st.bad_trials;
-  const bool stop = st.bad_trials >= run.loop.max_bad_trials;
+  const bool stop = run.loop.max_bad_trials > 0 && st.bad_trials >= run.loop.max_bad_trials;
   st.next_target = stop ? std::nullopt : run.scheduler->rejected(row.target);
   row.action = st.next_target ? fmt::format("repair -> {:.4f}", *st.next_target)
                : stop         ? fmt::format("stop ({} bad trials)", st.bad_trials)
@@ -117,9 +136,8 @@ void prune_step(Run& run) {
   StepRow row;
   row.step = st.trial;
   row.target = target;
-  row.metric = fine_tune(m, run, seed, run.loop.epochs_per_step);
+  fine_tune(m, run, seed, run.loop.epochs_per_step, row);
   row.resources = run.resources(m);
-  row.accepted = acceptable(row.metric, st.baseline_metric, *run.loop.rtol, run.increasing);
   judge(run, row, m);
   if (!optimal) row.action += " (knapsack not proven optimal)";
   run.record(row, t0);
@@ -140,10 +158,11 @@ void final_fine_tune(Run& run) {
   StepRow row;
   row.step = st.trial + 1;
   row.target = st.final_sparsity;
-  row.metric = fine_tune(m, run, trial_seed(run.loop.train.seed, st.trial + 1), epochs);
+  fine_tune(m, run, trial_seed(run.loop.train.seed, st.trial + 1), epochs, row);
   row.resources = run.resources(m);
   row.accepted = run.increasing ? row.metric >= st.best_metric : row.metric <= st.best_metric;
-  row.action = fmt::format("final fine-tuning ({} epochs) {}", epochs,
+  row.clearly = false;
+  row.action = fmt::format("final fine-tuning ({} of {} epochs) {}", row.epochs, epochs,
                            row.accepted ? "kept" : "discarded (worse)");
   if (row.accepted) {
     run.current = std::move(m);

@@ -1,8 +1,10 @@
 // The pruning loop: knapsack masks are exactly the chosen groups and stay zero through
 // fine-tuning, the loop follows its scheduler, resume after a kill equals an uninterrupted
-// run, reduction for the hardware keeps outputs and reuse factors, and bad input is refused.
+// run, reduction for the hardware keeps outputs and reuse factors, bad input is refused, rows
+// carry the metric's noise, fine-tuning stops with its patience, balanced accuracy.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "hwprune/prune/pipeline.hpp"
@@ -237,7 +239,7 @@ TEST(Pruner, TheLoopFollowsItsSchedulerIncludingRepairs) {
       EXPECT_DOUBLE_EQ(r.rows[i].target, *next) << to_string(kind) << " row " << i;
       EXPECT_EQ(r.rows[i].accepted, acceptable(r.rows[i].metric, r.baseline_metric, 0.97, true));
       if (r.rows[i].accepted) {
-        next = s.accepted(*next);
+        next = s.accepted(*next, r.rows[i].clearly);
       } else {
         ++bad;
         next = bad >= cfg.max_bad_trials ? std::nullopt : s.rejected(*next);
@@ -357,4 +359,70 @@ TEST(Pruner, RewindingTrainsUnmaskedBeforeEachRanking) {
     if (l.has_kernel())
       differ = differ || l.weight("kernel").data != r0.model.layer(l.name).weight("kernel").data;
   EXPECT_TRUE(differ);
+}
+
+// Every row carries its metric's noise: the binomial standard error of the accuracy, and the
+// paired standard error of its difference from the baseline on the same rows (smaller than
+// the unpaired one: most rows are right or wrong for both models); a clear acceptance is
+// beyond the threshold by more than the paired error. Fine-tuning stops when the validation
+// metric stops improving.
+TEST(Pruner, RowsCarryTheMetricsNoiseAndFineTuningStopsWhenItStopsHelping) {
+  const Fixture& f = trained();
+  PruneConfig cfg = quick_config();
+  cfg.scheduler.kind = SchedulerKind::Polynomial;
+  cfg.scheduler.steps = 3;
+  cfg.scheduler.final_sparsity = 0.9;
+  cfg.rtol = 0.97;
+  cfg.epochs_per_step = 12;
+  cfg.patience = 1;
+  const PipelineResult r = run(f.model, f.hardware, f, cfg);
+  ASSERT_GE(r.rows.size(), 3u);
+  const double n = static_cast<double>(f.val.size()), p = r.rows[0].metric;
+  EXPECT_NEAR(r.rows[0].metric_se, std::sqrt(p * (1 - p) / n), 1e-12);
+  EXPECT_EQ(r.rows[0].delta_se, 0.0);
+  bool stopped_early = false;
+  for (size_t i = 1; i < r.rows.size(); ++i) {
+    const StepRow& row = r.rows[i];
+    const double q = row.metric;
+    EXPECT_NEAR(row.metric_se, std::sqrt(q * (1 - q) / n), 1e-12) << i;
+    EXPECT_GT(row.delta_se, 0.0) << i;
+    EXPECT_LT(row.delta_se, std::hypot(row.metric_se, r.rows[0].metric_se)) << i;
+    const double margin = row.metric - 0.97 * r.baseline_metric;
+    EXPECT_EQ(row.clearly, row.accepted && margin > row.delta_se) << i;
+    EXPECT_GE(row.epochs, 1) << i;
+    EXPECT_LE(row.epochs, 12) << i;
+    stopped_early = stopped_early || row.epochs < 12;
+  }
+  EXPECT_TRUE(stopped_early);
+}
+
+// Balanced accuracy: the mean of the per-class recalls over the classes present.
+TEST(Pruner, BalancedAccuracyIsTheMeanRecall) {
+  const Fixture& f = trained();
+  // Drop most of class 0 from validation: overall and balanced accuracy now differ.
+  std::vector<int64_t> keep;
+  int zeros = 0;
+  for (int64_t i = 0; i < f.val.size(); ++i)
+    if (f.val.labels[static_cast<size_t>(i)] != 0 || ++zeros <= 10) keep.push_back(i);
+  Fixture g = f;
+  g.val = f.val.subset(keep);
+  PruneConfig cfg = quick_config();
+  cfg.metric = Metric::BalancedAccuracy;
+  const PipelineResult r = run(g.model, g.hardware, g, cfg);
+  EXPECT_EQ(r.metric_name, "balanced-accuracy");
+  Model copy = g.model;
+  train::Trainer t(copy, train::TrainConfig{});
+  const auto m = t.evaluate(g.val);
+  double sum = 0;
+  int present = 0;
+  for (double a : m.per_class_accuracy)
+    if (!std::isnan(a)) {
+      sum += a;
+      ++present;
+    }
+  EXPECT_NEAR(r.baseline_metric, sum / present, 1e-12);
+  EXPECT_NE(r.baseline_metric, m.accuracy);
+  // Regression models have no balanced accuracy.
+  PruneConfig bad = cfg;
+  EXPECT_THROW(validate(bad, Task::Regression), Error);
 }

@@ -291,6 +291,29 @@ TEST(Training, EarlyStoppingRestoresTheBestEpoch) {
   EXPECT_EQ(again.evaluate(val).loss, best);
 }
 
+TEST(Training, EarlyStoppingOnTheMetricRestoresTheMostAccurateEpoch) {
+  data::Dataset train = make_blobs(400, {16}, 4, 7);
+  data::Dataset val = make_blobs(200, {16}, 4, 8, 3.0);  // noisy: accuracy plateaus
+  Model m = jet(4);
+  TrainConfig cfg = small_config();
+  cfg.epochs = 40;
+  cfg.lr = 0.01;
+  cfg.early_stopping_patience = 3;
+  cfg.early_stopping_on_metric = true;
+  Trainer t(m, cfg);
+  const auto h = t.fit(train, &val);
+  ASSERT_LT(h.size(), 40u);
+  double best = -1;
+  size_t at = 0;
+  for (size_t e = 0; e < h.size(); ++e)
+    if (h[e].val_metric > best) {
+      best = h[e].val_metric;
+      at = e;
+    }
+  EXPECT_EQ(h.size(), at + 1 + 3);  // stopped 3 epochs after the best
+  EXPECT_EQ(t.evaluate(val).accuracy, best);
+}
+
 // CE drives logits past a narrow wrapping type; the range penalty keeps them inside.
 TEST(Training, OverflowPenaltyKeepsWrappingResultsInRange) {
   const data::Dataset d = make_blobs(600, {16}, 3, 14, 0.5);

@@ -22,11 +22,13 @@
 namespace hwprune::prune {
 
 // The validation metric that decides acceptance.
-enum class Metric { Auto, Accuracy, Loss, MSE };  // Auto: accuracy, or MSE for regression
-inline constexpr NameTable<Metric, 4> kMetricNames{
+enum class Metric { Auto, Accuracy, BalancedAccuracy, Loss, MSE };  // Auto: accuracy or MSE
+inline constexpr NameTable<Metric, 5> kMetricNames{
     "metric",
     {{{"auto", Metric::Auto, "accuracy for a classifier, mse for a regression"},
       {"accuracy", Metric::Accuracy, "share of correct classes (higher is better)"},
+      {"balanced-accuracy", Metric::BalancedAccuracy,
+       "mean of the per-class recalls over the classes present (higher is better)"},
       {"loss", Metric::Loss, "cross-entropy or MSE loss (lower is better)"},
       {"mse", Metric::MSE, "mean squared error (lower is better)"}}}};
 inline std::string_view to_string(Metric m) {
@@ -36,7 +38,7 @@ inline Metric parse_metric(std::string_view s) {
   return kMetricNames.parse(s);
 }
 inline bool is_increasing(Metric m) {
-  return m == Metric::Accuracy;
+  return m == Metric::Accuracy || m == Metric::BalancedAccuracy;
 }
 // Increasing metrics pass when value >= rtol * baseline, decreasing ones when
 // value <= rtol * baseline (so rtol < 1 is for accuracy and rtol > 1 for losses).
@@ -74,12 +76,16 @@ struct PruneConfig {
   bool local = false;   // one knapsack per layer instead of one over all layers
   bool greedy = false;  // greedy knapsack instead of the exact solver
   double solver_time_limit = 30.0;
-  int epochs_per_step = 5;  // masked fine-tuning epochs per step
-  int rewind_epochs = 0;    // unmasked epochs before ranking (pruned weights may regrow)
+  int epochs_per_step = 5;  // masked fine-tuning epochs per step, at most
+  // Fine-tuning (per step and final) stops after this many epochs without a better
+  // validation metric (accuracy for accuracy and balanced accuracy, MSE, or loss) and keeps
+  // the best epoch's weights; 0: always the full epochs.
+  int patience = 5;
+  int rewind_epochs = 0;  // unmasked epochs before ranking (pruned weights may regrow)
   // Masked fine-tuning of the result after the last step; kept when the validation metric
   // is at least as good as the last accepted step's.
   int final_epochs = 0;
-  int max_bad_trials = 3;        // stop after this many rejected steps in all
+  int max_bad_trials = 0;        // stop after this many rejected steps in all (0: no cap)
   int64_t score_samples = 1024;  // samples for oracle/saliency scores
   RegularisationConfig regularisation;
   // Optimiser, lr, batch, threads (0: train::auto_threads) and the seed of the whole run.

@@ -32,9 +32,13 @@ struct StepRow {
   double target = 0;              // target sparsity of the step
   std::vector<double> resources;  // objective resources of the step's model (zeros free)
   double metric = 0;              // validation metric
+  double metric_se = 0;           // its standard error (the validation rows as a sample)
+  double delta_se = 0;            // standard error of metric - baseline's, paired by row
+  int epochs = 0;                 // fine-tuning epochs run
   bool accepted = false;
-  std::string action;  // e.g. "accepted", "repair -> 0.45", "stop (3 bad trials)"
-  double seconds = 0;  // wall time of the step
+  bool clearly = false;  // accepted by more than delta_se beyond the threshold
+  std::string action;    // e.g. "accepted", "repair -> 0.45", "stop (3 bad trials)"
+  double seconds = 0;    // wall time of the step
 };
 
 // One candidate of the regularisation-strength search.

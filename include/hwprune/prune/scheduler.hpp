@@ -14,10 +14,9 @@ namespace hwprune::prune {
 enum class SchedulerKind { Constant, Polynomial, Binary };
 inline constexpr NameTable<SchedulerKind, 3> kSchedulerNames{
     "scheduler",
-    {{{"constant", SchedulerKind::Constant, "initial + k * step; repair: halve the step"},
-      {"polynomial", SchedulerKind::Polynomial,
-       "Zhu & Gupta's cubic schedule; repair: re-plan to the midpoint"},
-      {"binary", SchedulerKind::Binary, "bisection between accepted and rejected targets"}}}};
+    {{{"constant", SchedulerKind::Constant, "initial + k * step"},
+      {"polynomial", SchedulerKind::Polynomial, "Zhu & Gupta's cubic schedule (large steps first)"},
+      {"binary", SchedulerKind::Binary, "bisection of [initial, final]"}}}};
 inline std::string_view to_string(SchedulerKind k) {
   return kSchedulerNames.name(k);
 }
@@ -32,32 +31,36 @@ struct SchedulerConfig {
   double step = 0.1;              // constant: sparsity added per accepted step
   int steps = 8;                  // polynomial: number of steps from initial to final
   double power = 3.0;             // polynomial: exponent (Zhu & Gupta use 3)
-  // Resolution: the constant scheduler stops repairing when its halved step falls below
-  // it, the polynomial one when the remaining range does, binary search when its interval does.
+  // Resolution: a repair search stops when the failed target is less than this above the
+  // last accepted sparsity; planned targets closer than this to it are skipped.
   double min_step = 0.01;
 };
 
-// Constant    targets initial + step, + 2 step, ... (the last one clipped to final).
-//             Repair after a rejected target: halve the step and try last accepted + step.
-// Polynomial  targets s_k = final + (initial - final) * (1 - k / steps)^power, k = 1..steps
-//             (large steps first, small ones near the end). Repair: the rejected target is
-//             out of reach, so the rest of the schedule is re-planned from the last accepted
-//             sparsity to the midpoint between it and the rejected target, over the steps
-//             that were left (at least one).
-// Binary      bisection of [initial, final]: try the midpoint of the interval; an accepted
-//             target raises the lower end, a rejected one lowers the upper end.
-// Every scheduler stops (returns nullopt) when the next target would not exceed the last
-// accepted sparsity by at least min_step (binary: when the interval is narrower than it);
-// the polynomial scheduler skips intermediate targets closer than min_step but always
-// tries the end of its plan.
+// Targets while nothing has failed:
+// Constant    initial + step, + 2 step, ... (the last one clipped to final).
+// Polynomial  s_k = final + (initial - final) * (1 - k / steps)^power, k = 1..steps (large
+//             steps first, small ones near the end); planned targets closer than min_step
+//             above the last accepted sparsity are skipped, the end of the plan never.
+// Binary      bisection of [last accepted, final].
+// Repair, the same for every scheduler: a rejected target becomes the failed target, and the
+// next target is the midpoint of the last accepted sparsity and the failed target (binary
+// search). The failed target is not a ceiling: after a step accepted *clearly* (its metric
+// beyond the threshold by more than its noise, see the pruning loop), the failed target is
+// tried again from that model; once a target at or above it passes, the schedule continues
+// past it. The search stops (nullopt) when a target fails less than min_step above the last
+// accepted sparsity (or the schedule reaches final). Every failure either halves the
+// interval or follows a clear acceptance that did, so a search takes at most about
+// 2 log2(interval / min_step) trials.
 class Scheduler {
  public:
   explicit Scheduler(SchedulerConfig config);  // Error on an invalid configuration
 
-  std::optional<double> first();                  // the first target
-  std::optional<double> accepted(double target);  // after target was accepted: the next one
+  std::optional<double> first();  // the first target
+  // After `target` was accepted (`clearly`: with a margin beyond its noise): the next one.
+  std::optional<double> accepted(double target, bool clearly = false);
   std::optional<double> rejected(double target);  // after target was rejected: the repair
   double last_accepted() const { return lo_; }
+  std::optional<double> failed() const;  // the failed target the search is below, if any
 
   // The scheduler's state as a JSON text and back (for checkpoints).
   std::string save() const;
@@ -66,17 +69,16 @@ class Scheduler {
   const SchedulerConfig& config() const { return cfg_; }
 
  private:
-  std::optional<double> planned(int k) const;  // polynomial target k of the current plan
+  std::optional<double> planned(int k) const;  // polynomial target k
   std::optional<double> next_planned();        // the next polynomial target worth a step
   std::optional<double> above_lo(double target) const;
+  std::optional<double> scheduled();  // the next target with no failed target pending
+  std::optional<double> bisect() const;
 
   SchedulerConfig cfg_;
-  double lo_ = 0;         // last accepted sparsity
-  double hi_ = 0;         // binary: upper end; polynomial: the current plan's final sparsity
-  double step_ = 0;       // constant: current step
-  double plan_from_ = 0;  // polynomial: start of the current plan
-  int plan_steps_ = 0;    // polynomial: steps in the current plan
-  int k_ = 0;             // polynomial: index of the last target given in the current plan
+  double lo_ = 0;       // last accepted sparsity
+  double failed_ = -1;  // the failed target the repair search is below (-1: none)
+  int k_ = 0;           // polynomial: index of the last planned target given
 };
 
 }  // namespace hwprune::prune

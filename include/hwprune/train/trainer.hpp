@@ -73,6 +73,9 @@ struct TrainConfig {
   double lr_min = 0.0;              // Cosine: final learning rate
   int early_stopping_patience = 0;  // 0 = off; else stop after this many epochs without a
                                     // better validation loss, and restore the best weights
+  // Early stopping watches the validation metric (accuracy, or MSE for a regression)
+  // instead of the loss; ties keep the earlier epoch.
+  bool early_stopping_on_metric = false;
   uint64_t seed = 1;
   int threads = 1;
   GradientRule gradient_rule = GradientRule::STE;

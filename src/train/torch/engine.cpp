@@ -291,8 +291,12 @@ std::vector<EpochStats> TorchEngine::fit(const data::Dataset& train, const data:
     history.push_back(st);
     if (progress) progress->epoch_end(st);
     if (cfg.early_stopping_patience > 0) {
-      if (st.val_loss < best_val) {
-        best_val = st.val_loss;
+      // Lower is better: the loss, the MSE, or the accuracy negated.
+      const double watched = !cfg.early_stopping_on_metric ? st.val_loss
+                             : im.classification           ? -st.val_metric
+                                                           : st.val_metric;
+      if (watched < best_val) {
+        best_val = watched;
         best_state = im.net.state();
         since_best = 0;
       } else if (++since_best >= cfg.early_stopping_patience) {
