@@ -246,6 +246,9 @@ std::function<void()> add_prune_command(CLI::App& app) {
   cmd->add_option("--rtol", c.rtol,
                   "Accept a step when val metric >= rtol * unpruned (accuracy; default 0.99) or "
                   "<= rtol * unpruned (loss, mse; default 1.02)");
+  cmd->add_option("--class-floor", c.class_floor,
+                  "Accuracy metrics: also keep every class's validation recall >= this times "
+                  "its unpruned recall, e.g. 0.9");
   cmd->add_option("--metric", a->metric,
                   fmt::format("Validation metric:\n{}", prune::kMetricNames.help_lines("    ")))
       ->capture_default_str();

@@ -110,8 +110,33 @@ std::pair<Dataset, Dataset> split_holdout(const Dataset& d, double fraction, uin
     const auto j = static_cast<int64_t>(bounded(rng, static_cast<uint64_t>(i) + 1));
     std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(j)]);
   }
-  std::vector<int64_t> held(perm.begin(), perm.begin() + k);
-  std::vector<int64_t> rest(perm.begin() + k, perm.end());
+  std::vector<int64_t> held, rest;
+  if (d.task == Task::Classification && static_cast<int64_t>(d.labels.size()) == n && n > 0) {
+    // Stratified: class c gets its share k * n_c / n of the held-out rows, rounded by largest
+    // remainder (ties to the lower class) so the shares add up to k; its first rows in the
+    // shuffled order are held out.
+    std::vector<int64_t> per_class(static_cast<size_t>(d.num_classes()), 0);
+    for (int32_t y : d.labels) ++per_class.at(static_cast<size_t>(y));
+    std::vector<int64_t> quota(per_class.size());
+    std::vector<std::pair<int64_t, size_t>> remainder;  // (k * n_c mod n, class)
+    int64_t given = 0;
+    for (size_t c = 0; c < per_class.size(); ++c) {
+      quota[c] = k * per_class[c] / n;
+      given += quota[c];
+      remainder.push_back({k * per_class[c] % n, c});
+    }
+    std::stable_sort(remainder.begin(), remainder.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (size_t i = 0; given < k; ++i, ++given) ++quota[remainder[i].second];
+    for (int64_t r : perm) {
+      int64_t& q = quota[static_cast<size_t>(d.labels[static_cast<size_t>(r)])];
+      (q > 0 ? held : rest).push_back(r);
+      if (q > 0) --q;
+    }
+  } else {
+    held.assign(perm.begin(), perm.begin() + k);
+    rest.assign(perm.begin() + k, perm.end());
+  }
   // Keep the original row order inside each part.
   std::sort(held.begin(), held.end());
   std::sort(rest.begin(), rest.end());

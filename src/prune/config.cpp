@@ -64,6 +64,10 @@ Metric validate(const PruneConfig& cfg, Task task) {
   if (metric == Metric::MSE && task == Task::Classification)
     throw Error("mse does not apply to a classifier (use accuracy or loss)");
   const bool increasing = is_increasing(metric);
+  if (cfg.class_floor && !increasing)
+    throw Error(fmt::format("a class floor needs an accuracy metric, not {}", to_string(metric)));
+  if (cfg.class_floor && !(*cfg.class_floor > 0 && *cfg.class_floor <= 1))
+    throw Error(fmt::format("class floor must be in (0, 1], got {}", *cfg.class_floor));
   const double rtol = resolved_rtol(cfg, metric);
   if (increasing && rtol > 1)
     throw Error(fmt::format("rtol {} > 1 with an increasing metric ({}) can never pass", rtol,
@@ -129,6 +133,7 @@ json to_json(const PipelineConfig& c) {
               {"min_step", s.min_step},
               {"rtol", optional_json(p.rtol)},
               {"metric", to_string(p.metric)},
+              {"class_floor", optional_json(p.class_floor)},
               {"ranking", to_string(p.ranking)},
               {"local", p.local},
               {"solver", kSolverNames.name(p.greedy)},

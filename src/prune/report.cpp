@@ -33,6 +33,7 @@ json to_json(const StepRow& r, const std::vector<std::string>& dims) {
           {"val_metric_se", r.metric_se},
           {"delta_se", r.delta_se},
           {"epochs", r.epochs},
+          {"worst_class", r.worst_class},
           {"accepted", r.accepted},
           {"clearly", r.clearly},
           {"action", r.action},
@@ -50,6 +51,7 @@ StepRow step_row_from(const json& j, const std::vector<std::string>& dims,
     r.metric_se = j.at("val_metric_se");
     r.delta_se = j.at("delta_se");
     r.epochs = j.at("epochs");
+    r.worst_class = j.at("worst_class");
     r.accepted = j.at("accepted");
     r.clearly = j.at("clearly");
     r.action = j.at("action");

@@ -48,8 +48,11 @@ ValidationRows validation_rows(const data::Dataset& val, Metric metric);
 // A model's validation metric with its noise.
 struct Scored {
   double metric = 0;
-  double se = 0;               // standard error of the metric (the rows as a sample)
-  double delta_se = 0;         // standard error of metric - baseline's on the same rows (paired)
+  double se = 0;        // standard error of the metric (the rows as a sample)
+  double delta_se = 0;  // standard error of metric - baseline's on the same rows (paired)
+  // Accuracy metrics: the lowest ratio of a class's recall to the baseline's recall of that
+  // class (classes the baseline gets all wrong left out; 1 without a baseline).
+  double worst_class = 1;
   std::vector<double> values;  // per row
 };
 
@@ -106,6 +109,9 @@ struct Run {
   // The validation metric of what `t` trains, with its noise (validation.cpp).
   Scored score(train::Trainer& t) const;
   double evaluate(train::Trainer& t) const;  // score(t).metric
+  // Acceptable: the metric within the tolerance (rtol) and, with a class floor, every class's
+  // recall at least class_floor times the baseline's.
+  bool acceptable(const Scored& s) const;
   // Acceptable with a margin beyond the noise: the metric passes the threshold by more than
   // the paired standard error of its difference from the baseline.
   bool clearly_acceptable(const Scored& s) const;

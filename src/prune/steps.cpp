@@ -83,7 +83,8 @@ void fine_tune(Model& m, const Run& run, uint64_t seed, int epochs, StepRow& row
   row.metric = s.metric;
   row.metric_se = s.se;
   row.delta_se = s.delta_se;
-  row.accepted = acceptable(s.metric, run.state.baseline_metric, *run.loop.rtol, run.increasing);
+  row.worst_class = s.worst_class;
+  row.accepted = run.acceptable(s);
   row.clearly = row.accepted && run.clearly_acceptable(s);
 }
 
@@ -138,7 +139,12 @@ void prune_step(Run& run) {
   row.target = target;
   fine_tune(m, run, seed, run.loop.epochs_per_step, row);
   row.resources = run.resources(m);
+  const bool floor_failed =
+      !row.accepted && run.loop.class_floor &&
+      acceptable(row.metric, st.baseline_metric, *run.loop.rtol, run.increasing);
   judge(run, row, m);
+  if (floor_failed)
+    row.action += fmt::format(" (a class at {:.1f}% of its recall)", 100 * row.worst_class);
   if (!optimal) row.action += " (knapsack not proven optimal)";
   run.record(row, t0);
 }

@@ -93,8 +93,24 @@ Scored Run::score(train::Trainer& t) const {
     std::vector<double> diff(s.values.size());
     for (size_t i = 0; i < diff.size(); ++i) diff[i] = s.values[i] - baseline_values[i];
     s.delta_se = stratified_se(diff, val_rows);
+    if (is_increasing(metric)) {
+      // Per-class recall (the values are right/wrong) of this model and of the baseline.
+      std::vector<double> right(static_cast<size_t>(d.num_classes()), 0.0), base(right);
+      for (int64_t i = 0; i < n; ++i) {
+        const auto y = static_cast<size_t>(d.labels[static_cast<size_t>(i)]);
+        right[y] += s.values[static_cast<size_t>(i)];
+        base[y] += baseline_values[static_cast<size_t>(i)];
+      }
+      for (size_t c = 0; c < right.size(); ++c)
+        if (base[c] > 0) s.worst_class = std::min(s.worst_class, right[c] / base[c]);
+    }
   }
   return s;
+}
+
+bool Run::acceptable(const Scored& s) const {
+  return prune::acceptable(s.metric, state.baseline_metric, *loop.rtol, increasing) &&
+         (!loop.class_floor || s.worst_class >= *loop.class_floor);
 }
 
 double Run::evaluate(train::Trainer& t) const {

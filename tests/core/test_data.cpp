@@ -647,7 +647,7 @@ TEST(Split, HoldoutSizesAndDeterminism) {
   // Same seed, same split; the split is fixed by our own shuffle, not the standard library.
   auto [rest2, held2] = data::split_holdout(d, 0.3, 42);
   EXPECT_EQ(rows_of(held2), rows_of(held));
-  EXPECT_THAT(rows_of(held), ElementsAre(1, 7, 9));
+  EXPECT_THAT(rows_of(held), ElementsAre(1, 8, 9));  // one row of each class
   auto [rest3, held3] = data::split_holdout(d, 0.3, 7);
   EXPECT_NE(rows_of(held3), rows_of(held));
 
@@ -656,6 +656,20 @@ TEST(Split, HoldoutSizesAndDeterminism) {
   EXPECT_EQ(data::split_holdout(d, 0.05, 1).second.size(), 1);  // round half away from zero
   EXPECT_EQ(data::split_holdout(d, 0.99, 1).second.size(), 10);
   EXPECT_THAT(error_of([&] { data::split_holdout(d, 1.0, 1); }), HasSubstr("[0, 1)"));
+  // Stratified: 80/15/5 rows of three classes, 20% held out: 16/3/1, whatever the seed.
+  Dataset imb = numbered(100);
+  for (int64_t i = 0; i < 100; ++i)
+    imb.labels[static_cast<size_t>(i)] = i < 80 ? 0 : i < 95 ? 1 : 2;
+  for (uint64_t seed : {1, 2, 3}) {
+    const Dataset h = data::split_holdout(imb, 0.2, seed).second;
+    std::vector<int> count(3, 0);
+    for (int32_t y : h.labels) ++count[static_cast<size_t>(y)];
+    EXPECT_THAT(count, ElementsAre(16, 3, 1)) << seed;
+  }
+  // Regression rows are split without strata.
+  Dataset reg = numbered(10);
+  reg.task = Task::Regression;
+  EXPECT_EQ(data::split_holdout(reg, 0.3, 42).second.size(), 3);
   EXPECT_THAT(error_of([&] { data::split_holdout(d, -0.1, 1); }), HasSubstr("[0, 1)"));
 }
 

@@ -425,4 +425,27 @@ TEST(Pruner, BalancedAccuracyIsTheMeanRecall) {
   // Regression models have no balanced accuracy.
   PruneConfig bad = cfg;
   EXPECT_THROW(validate(bad, Task::Regression), Error);
+
+  // A class floor: every accepted step keeps each class's recall at >= 99% of the baseline's
+  // (rtol lets anything else pass), and every step reports its worst class.
+  PruneConfig floor = quick_config();
+  floor.scheduler.kind = SchedulerKind::Binary;
+  floor.scheduler.final_sparsity = 0.95;
+  floor.scheduler.min_step = 0.05;
+  floor.class_floor = 0.99;
+  const PipelineResult fr = run(g.model, g.hardware, g, floor);
+  ASSERT_GE(fr.rows.size(), 3u);
+  EXPECT_EQ(fr.rows[0].worst_class, 1.0);
+  bool refused = false;
+  for (size_t i = 1; i < fr.rows.size(); ++i) {
+    EXPECT_LE(fr.rows[i].worst_class, 1.0 + 1e-12) << i;
+    EXPECT_EQ(fr.rows[i].accepted, fr.rows[i].worst_class >= 0.99) << i;
+    refused = refused || !fr.rows[i].accepted;
+  }
+  EXPECT_TRUE(refused);
+  PruneConfig loss = floor;
+  loss.metric = Metric::Loss;
+  EXPECT_THROW(validate(loss, Task::Classification), Error);
+  floor.class_floor = 1.5;
+  EXPECT_THROW(validate(floor, Task::Classification), Error);
 }

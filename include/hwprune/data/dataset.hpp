@@ -36,7 +36,9 @@ struct Dataset {
 };
 
 // Seeded random split: returns (rest, held_out) with held_out having round(fraction * n) rows.
-// fraction must be in [0, 1).
+// fraction must be in [0, 1). A labelled classification set is split stratified: each class
+// is held out in proportion to its rows (largest-remainder rounding), so a rare class keeps
+// its share of the held-out part.
 std::pair<Dataset, Dataset> split_holdout(const Dataset& d, double fraction, uint64_t seed);
 
 }  // namespace hwprune::data

@@ -72,6 +72,9 @@ struct PruneConfig {
   // (accuracy), 1.02 for a decreasing one (loss, mse).
   std::optional<double> rtol;
   Metric metric = Metric::Auto;
+  // Accuracy metrics: a step also needs every class's validation recall to be at least this
+  // times the baseline's recall of the class (nullopt: no floor).
+  std::optional<double> class_floor;
   Ranking ranking = Ranking::L2;
   bool local = false;   // one knapsack per layer instead of one over all layers
   bool greedy = false;  // greedy knapsack instead of the exact solver

@@ -35,6 +35,9 @@ struct StepRow {
   double metric_se = 0;           // its standard error (the validation rows as a sample)
   double delta_se = 0;            // standard error of metric - baseline's, paired by row
   int epochs = 0;                 // fine-tuning epochs run
+  // Accuracy metrics: the lowest ratio of a class's validation recall to the baseline's
+  // (1 for the baseline; what --class-floor bounds).
+  double worst_class = 1;
   bool accepted = false;
   bool clearly = false;  // accepted by more than delta_se beyond the threshold
   std::string action;    // e.g. "accepted", "repair -> 0.45", "stop (3 bad trials)"
