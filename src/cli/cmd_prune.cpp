@@ -259,6 +259,10 @@ std::function<void()> add_prune_command(CLI::App& app) {
                   "Fine-tuning stops after this many epochs without a better validation metric "
                   "and keeps the best epoch (0: always all epochs)")
       ->capture_default_str();
+  cmd->add_option("--min-improvement", c.min_improvement,
+                  "What counts as a better validation metric for --patience: more than this "
+                  "(accuracy as a share: 0.001 = 0.1 pp)")
+      ->capture_default_str();
   cmd->add_option("--rewind-epochs", c.rewind_epochs,
                   "Unmasked epochs before each ranking (pruned weights may regrow)")
       ->capture_default_str();
@@ -300,6 +304,9 @@ std::function<void()> add_prune_command(CLI::App& app) {
                 "Let a neuron/filter whose weights are all pruned keep its bias (it then cannot "
                 "be removed)");
   cmd->add_flag("--no-reduce", a->no_reduce, "Keep all-zero neurons/filters in the saved model");
+  cmd->add_flag("--fit-integer-bits", cfg.fit_integer_bits,
+                "Where the baseline's results wrap around on the training rows, give the result "
+                "(and accumulator) type the integer bits the observed range needs");
   cmd->add_option("--baseline-epochs", cfg.baseline.epochs,
                   "QAT epochs before pruning (default 20 for a builtin, 0 for a model file)");
   cmd->add_option("--baseline-lr", cfg.baseline.lr, "Learning rate of the baseline training")

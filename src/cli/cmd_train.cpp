@@ -28,7 +28,7 @@ struct TrainArgs {
   std::string optimizer = "adam", schedule = "constant", gradient = "ste";
   train::TrainConfig cfg;
   int threads = 0;
-  bool save_optimizer = false, quiet = false;
+  bool save_optimizer = false, quiet = false, fit_integer_bits = false;
 };
 
 std::string describe_model(const Model& m) {
@@ -91,6 +91,9 @@ void run_train(TrainArgs& a) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   // Training changes weights, not what the hardware resolves to: record the mapping checked above.
   if (mapped) hw::record_hardware(model, mapped->hardware, hardware.defaults);
+  if (a.fit_integer_bits)  // the ranges the trained network reaches on its training rows
+    for (const auto& line : train::fit_result_ranges(model, in.train, a.cfg))
+      fmt::print(human, "fit integer bits: {}\n", line);
 
   nlohmann::json result{{"model", a.out},
                         {"epochs_run", history.size()},
@@ -176,6 +179,9 @@ std::function<void()> add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--threads", a->threads, "Torch threads (0 = all cores for CNNs, 1 for MLPs)")
       ->capture_default_str();
+  cmd->add_flag("--fit-integer-bits", a->fit_integer_bits,
+                "After training, where results wrap around on the training rows, give the result "
+                "(and accumulator) type the integer bits the observed range needs");
   cmd->add_flag("--save-optimizer", a->save_optimizer,
                 "Store the optimizer state in the model file (training resumes from it)");
   cmd->add_option("--json", a->json_out,

@@ -110,17 +110,20 @@ void print_notes(FILE* out, const std::vector<std::string>& notes) {
 std::string format_overflows(const data::Metrics& m, const Model& model) {
   std::string s;
   for (const auto& o : m.overflows) {
-    std::string type = "its type";
+    Precision type;
     if (o.layer == "input") {
-      type = precision_str(model.input_precision);
+      type = model.input_precision;
     } else {
       for (const auto& l : model.layers)
-        if (l.name == o.layer) type = precision_str(l.precision.result);
+        if (l.name == o.layer) type = l.precision.result;
     }
+    // The type with the integer bits the observed range needs.
+    const std::string fit = type ? fitted_type(*type, o.max_abs).str() : "more integer bits";
     s += fmt::format(
         "  warning: {} of {} results of '{}' overflowed {} and wrapped around, as they "
-        "would in hardware (more integer bits, or AP_SAT, avoid it)\n",
-        o.wrapped, o.values, o.layer, type);
+        "would in hardware (|value| up to {:.4g}: {} holds them; --fit-integer-bits sets it, "
+        "or AP_SAT saturates)\n",
+        o.wrapped, o.values, o.layer, precision_str(type), o.max_abs, fit);
   }
   return s;
 }

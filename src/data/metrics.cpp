@@ -79,7 +79,8 @@ nlohmann::json to_json(const Metrics& m, const Model& model) {
   nlohmann::json j{{"samples", m.samples}, {"loss", m.loss}};
   nlohmann::json over = nlohmann::json::array();
   for (const auto& o : m.overflows)
-    over.push_back({{"layer", o.layer}, {"wrapped", o.wrapped}, {"values", o.values}});
+    over.push_back(
+        {{"layer", o.layer}, {"wrapped", o.wrapped}, {"values", o.values}, {"max_abs", o.max_abs}});
   j["overflows"] = over;
   if (model.task == Task::Regression) {
     j["mse"] = m.mse;

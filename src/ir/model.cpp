@@ -243,6 +243,49 @@ void Model::set_precision(const Precision& p) {
   for (auto& l : layers) l.precision = LayerPrecision{p, p, p, p};
 }
 
+int integer_bits_for(double max_abs, bool is_signed) {
+  int bits = 1;
+  // Signed: 2^(I-1) > max_abs; unsigned: 2^I > max_abs.
+  while (std::ldexp(1.0, is_signed ? bits - 1 : bits) <= max_abs && bits < 1024) ++bits;
+  return bits;
+}
+
+FixedType fitted_type(const FixedType& t, double max_abs) {
+  const int need = integer_bits_for(max_abs, t.is_signed);
+  if (need <= t.integer) return t;
+  FixedType f = t;
+  f.integer = need;
+  f.width = std::max(t.width, std::min(need, FixedType::kMaxWidth));
+  return f;
+}
+
+std::vector<std::string> fit_integer_bits(Model& model, const std::vector<Overflow>& observed) {
+  std::vector<std::string> changes;
+  for (const Overflow& o : observed) {
+    if (o.wrapped == 0) continue;
+    Layer* layer = nullptr;
+    for (auto& l : model.layers)
+      if (l.name == o.layer) layer = &l;
+    Precision* p = o.layer == "input" ? &model.input_precision
+                   : layer            ? &layer->precision.result
+                                      : nullptr;
+    if (!p || !*p || (*p)->overflow != OverflowMode::WRAP) continue;
+    const FixedType before = **p;
+    *p = fitted_type(before, o.max_abs);
+    if ((*p)->integer == before.integer) continue;
+    std::string line = fmt::format("{}: {} {} -> {} (|value| up to {:.4g})", o.layer,
+                                   layer ? "result" : "type", before.str(), (*p)->str(), o.max_abs);
+    if (layer && layer->has_kernel() && layer->precision.accum) {
+      const FixedType a = *layer->precision.accum;
+      layer->precision.accum = fitted_type(a, o.max_abs);
+      if (layer->precision.accum->integer != a.integer)
+        line += fmt::format(", accumulator {} -> {}", a.str(), layer->precision.accum->str());
+    }
+    changes.push_back(line);
+  }
+  return changes;
+}
+
 bool Model::is_quantized() const {
   if (input_precision) return true;
   for (const auto& l : layers) {

@@ -75,8 +75,10 @@ void quantize_point(std::vector<float>& v, const Precision& p, const std::string
   if (!count) return quantize_all(v, p);
   const FloatQuantizer q(*p);
   int64_t wrapped = 0;
+  double max_abs = 0;
   for (float& x : v) {
     bool w = false;
+    max_abs = std::max(max_abs, std::abs(static_cast<double>(x)));
     x = q(x, &w);
     wrapped += w;
   }
@@ -85,9 +87,10 @@ void quantize_point(std::vector<float>& v, const Precision& p, const std::string
     if (o.layer == where) {
       o.wrapped += wrapped;
       o.values += static_cast<int64_t>(v.size());
+      o.max_abs = std::max(o.max_abs, max_abs);
       return;
     }
-  overflows->push_back({where, wrapped, static_cast<int64_t>(v.size())});
+  overflows->push_back({where, wrapped, static_cast<int64_t>(v.size()), max_abs});
 }
 
 void dense(const Layer& l, const std::vector<float>& x, std::vector<float>& y, int64_t n,

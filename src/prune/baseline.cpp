@@ -1,5 +1,6 @@
 // Baseline training: quantization-aware training of the unpruned model (a builtin) before
-// pruning, kept as a checkpoint so a killed run does not train it again.
+// pruning, kept as a checkpoint so a killed run does not train it again; then the check of
+// its results' ranges against their types.
 #include <fmt/format.h>
 
 #include "run.hpp"
@@ -23,6 +24,24 @@ void train_baseline(Run& run) {
     save_baseline_checkpoint(run);
     if (run.observer) run.observer->checkpoint_written(-1);
   }
+}
+
+void fit_ranges(Run& run) {
+  const train::TrainConfig tc = run.train_config(run.loop.train.seed, 0);
+  if (run.config.fit_integer_bits) {
+    for (const auto& line : train::fit_result_ranges(run.baseline, run.train(), tc))
+      run.message("fit integer bits: " + line);
+    return;
+  }
+  Model probe = run.baseline;
+  train::Trainer t(probe, tc);
+  const data::Metrics m = t.evaluate(run.train());
+  for (const auto& o : m.overflows)
+    run.message(fmt::format(
+        "warning: {} of {} results of '{}' wrap around on the training rows (|value| up to "
+        "{:.4g}; --fit-integer-bits gives the type the integer bits that hold them)",
+        o.wrapped, o.values, o.layer, o.max_abs));
+  for (const auto& line : fit_integer_bits(probe, m.overflows)) run.message("  would fit: " + line);
 }
 
 }  // namespace hwprune::prune

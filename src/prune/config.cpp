@@ -22,6 +22,8 @@ void check_loop(const PruneConfig& c) {
   if (c.epochs_per_step < 0 || c.rewind_epochs < 0 || c.final_epochs < 0)
     throw Error("epochs per step, rewinding and final epochs must be >= 0");
   if (c.patience < 0) throw Error(fmt::format("patience must be >= 0, got {}", c.patience));
+  if (!(c.min_improvement >= 0 && std::isfinite(c.min_improvement)))
+    throw Error(fmt::format("minimum improvement must be >= 0, got {}", c.min_improvement));
   if (c.max_bad_trials < 0)
     throw Error(fmt::format("max bad trials must be >= 0 (0: no cap), got {}", c.max_bad_trials));
   if (c.rtol && (!(*c.rtol > 0) || !std::isfinite(*c.rtol)))
@@ -140,6 +142,7 @@ json to_json(const PipelineConfig& c) {
               {"solver_time_limit", p.solver_time_limit},
               {"epochs_per_step", p.epochs_per_step},
               {"patience", p.patience},
+              {"min_improvement", p.min_improvement},
               {"rewind_epochs", p.rewind_epochs},
               {"final_epochs", p.final_epochs},
               {"max_bad_trials", p.max_bad_trials},
@@ -171,7 +174,8 @@ json to_json(const PipelineConfig& c) {
                                                                  : "mse"},
               {"threads", t.threads},
               // the result
-              {"reduce", c.reduce}};
+              {"reduce", c.reduce},
+              {"fit_integer_bits", c.fit_integer_bits}};
 }
 
 }  // namespace hwprune::prune

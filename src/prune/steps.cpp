@@ -72,6 +72,7 @@ void fine_tune(Model& m, const Run& run, uint64_t seed, int epochs, StepRow& row
   // Watch what acceptance judges: the accuracy (also for balanced accuracy, which the
   // engine does not compute) or the MSE; the loss for the loss metric.
   tc.early_stopping_on_metric = run.metric != Metric::Loss;
+  tc.early_stopping_min_delta = run.loop.min_improvement;
   train::Trainer t(m, tc);
   if (reg.during_fine_tuning) t.set_regulariser(run.penalties(run.state.alpha));
   for (const auto& g : tied) t.add_shared_groups(g);

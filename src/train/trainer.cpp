@@ -25,6 +25,9 @@ void check_config(const TrainConfig& c) {
     throw Error("step schedule needs lr_step_epochs >= 1");
   if (c.weight_decay < 0) throw Error("weight decay must be >= 0");
   if (c.early_stopping_patience < 0) throw Error("early-stopping patience must be >= 0");
+  if (!(c.early_stopping_min_delta >= 0 && std::isfinite(c.early_stopping_min_delta)))
+    throw Error(fmt::format("early-stopping minimum improvement must be finite and >= 0, got {}",
+                            c.early_stopping_min_delta));
   if (!(c.overflow_penalty >= 0)) throw Error("overflow penalty must be >= 0");
 }
 
@@ -86,6 +89,19 @@ void Trainer::load_optimizer_state(const std::string& bytes) {
 }
 const TrainConfig& Trainer::config() const {
   return engine_->config();
+}
+
+std::vector<std::string> fit_result_ranges(Model& model, const data::Dataset& d,
+                                           const TrainConfig& config) {
+  std::vector<std::string> changes;
+  for (size_t round = 0; round <= model.layers.size(); ++round) {
+    Model probe = model;
+    Trainer t(probe, config);
+    const auto lines = fit_integer_bits(model, t.evaluate(d).overflows);
+    if (lines.empty()) break;
+    changes.insert(changes.end(), lines.begin(), lines.end());
+  }
+  return changes;
 }
 
 int auto_threads(const Model& model) {

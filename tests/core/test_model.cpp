@@ -26,6 +26,42 @@ using test::every_layer_model;
 using test::make_layer;
 using test::random_tensor;
 
+TEST(FitIntegerBits, TypesGetTheIntegerBitsTheirObservedRangeNeeds) {
+  EXPECT_EQ(integer_bits_for(0.0, true), 1);
+  EXPECT_EQ(integer_bits_for(3.99, true), 3);  // [-4, 4)
+  EXPECT_EQ(integer_bits_for(4.0, true), 4);
+  EXPECT_EQ(integer_bits_for(4.0, false), 3);  // [0, 8)
+  const FixedType t = FixedType::parse("ap_fixed<8,3>");
+  EXPECT_EQ(fitted_type(t, 3.5).str(), "ap_fixed<8,3>");
+  EXPECT_EQ(fitted_type(t, 9.5).str(), "ap_fixed<8,5>");
+  EXPECT_EQ(fitted_type(FixedType::parse("ap_fixed<4,2>"), 100).str(), "ap_fixed<8,8>");
+
+  Model m;
+  m.input_shape = {4};
+  Layer d = make_layer("fc", LayerKind::Dense);
+  d.units = 2;
+  d.weights = {{"kernel", random_tensor({4, 2}, 1)}, {"bias", random_tensor({2}, 2)}};
+  Layer s = make_layer("out", LayerKind::Dense);
+  s.units = 2;
+  s.weights = {{"kernel", random_tensor({2, 2}, 3)}, {"bias", random_tensor({2}, 4)}};
+  m.layers = {d, s};
+  m.infer_shapes();
+  m.set_precision(parse_precision("ap_fixed<8,3>"));
+  m.layers[1].precision.result = parse_precision("ap_fixed<8,3,AP_TRN,AP_SAT>");
+  const auto lines = fit_integer_bits(
+      m, {{"input", 5, 100, 20.0}, {"fc", 3, 100, 9.5}, {"out", 1, 100, 50.0}, {"gone", 1, 1, 9}});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "input: type ap_fixed<8,3> -> ap_fixed<8,6> (|value| up to 20)");
+  EXPECT_EQ(lines[1],
+            "fc: result ap_fixed<8,3> -> ap_fixed<8,5> (|value| up to 9.5), accumulator "
+            "ap_fixed<8,3> -> ap_fixed<8,5>");
+  EXPECT_EQ(precision_str(m.input_precision), "ap_fixed<8,6>");
+  EXPECT_EQ(precision_str(m.layers[0].precision.result), "ap_fixed<8,5>");
+  EXPECT_EQ(precision_str(m.layers[0].precision.weight), "ap_fixed<8,3>");  // weights untouched
+  // A saturating type does not wrap: left alone.
+  EXPECT_EQ(precision_str(m.layers[1].precision.result), "ap_fixed<8,3,AP_TRN,AP_SAT>");
+}
+
 TEST(ModelShapes, EveryLayerType) {
   Model m = every_layer_model();
   EXPECT_EQ(m.layer("conv").output_shape, (Shape{5, 4}));

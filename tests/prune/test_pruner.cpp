@@ -449,3 +449,45 @@ TEST(Pruner, BalancedAccuracyIsTheMeanRecall) {
   floor.class_floor = 1.5;
   EXPECT_THROW(validate(floor, Task::Classification), Error);
 }
+
+// Results that wrap around a type on the training rows are reported before pruning, and with
+// fit_integer_bits their type gets the integer bits the observed range needs.
+TEST(Pruner, WrappingResultsAreReportedOrFitted) {
+  const Fixture& f = trained();
+  Model narrow = f.model;
+  narrow.layer("fc1").precision.result = parse_precision("ap_fixed<16,1>");  // [-1, 1)
+  struct Messages : PipelineObserver {
+    std::vector<std::string> lines;
+    void message(const std::string& text) override { lines.push_back(text); }
+  };
+  auto mentions = [](const Messages& m, const std::string& what) {
+    for (const auto& l : m.lines)
+      if (l.find(what) != std::string::npos) return true;
+    return false;
+  };
+  PruneConfig cfg = quick_config();
+  Messages warned;
+  const PipelineResult kept = run(narrow, f.hardware, f, cfg, &warned);
+  EXPECT_TRUE(mentions(warned, "results of 'fc1' wrap around on the training rows"));
+  EXPECT_TRUE(mentions(warned, "would fit: fc1: result ap_fixed<16,1> -> ap_fixed<16,"));
+  EXPECT_EQ(precision_str(kept.model.layer("fc1").precision.result), "ap_fixed<16,1>");
+
+  data::TrainingInputs in;
+  in.file.model = narrow;
+  in.train = f.train;
+  in.val = f.val;
+  PipelineConfig c;
+  c.hardware = f.hardware;
+  c.prune = cfg;
+  c.reduce = false;
+  c.fit_integer_bits = true;
+  Messages fitted;
+  const PipelineResult r = run_pipeline(std::move(in), c, &fitted);
+  EXPECT_TRUE(mentions(fitted, "fit integer bits: fc1: result ap_fixed<16,1> -> ap_fixed<16,"));
+  const auto type = r.model.layer("fc1").precision.result;
+  ASSERT_TRUE(type);
+  EXPECT_GT(type->integer, 1);
+  EXPECT_EQ(type->width, 16);
+  // The fitted baseline no longer wraps on the training rows: better than the wrapping one.
+  EXPECT_GT(r.baseline_metric, kept.baseline_metric);
+}

@@ -330,8 +330,29 @@ TEST(Training, OverflowPenaltyKeepsWrappingResultsInRange) {
     for (const auto& o : mt.overflows) {
       EXPECT_GT(o.values, 0);
       EXPECT_NE(o.layer, "input");
+      EXPECT_GE(o.max_abs, 4.0) << o.layer;  // a wrapped value lay outside [-4, 4)
       wrapped += o.wrapped;
     }
+    // The reference inference sees the same overflows and ranges.
+    std::vector<Overflow> ref;
+    ReferenceOptions ro;
+    ro.overflows = &ref;
+    (void)reference_forward(m, d.x, ro);
+    for (const auto& o : mt.overflows) {
+      bool found = false;
+      for (const auto& r : ref)
+        if (r.layer == o.layer) {
+          found = true;
+          EXPECT_NEAR(r.max_abs, o.max_abs, 1e-3 * o.max_abs) << o.layer;
+        }
+      EXPECT_TRUE(found) << o.layer;
+    }
+    // Fitting the integer bits to the observed ranges ends the wrapping (a layer that stops
+    // wrapping passes larger values on: fitted again until nothing wraps).
+    Model fitted = m;
+    EXPECT_EQ(fit_result_ranges(fitted, d, cfg).empty(), mt.overflows.empty());
+    Trainer tf(fitted, cfg);
+    EXPECT_TRUE(tf.evaluate(d).overflows.empty());
     return std::pair{wrapped, mt.accuracy};
   };
   const auto [without, acc_without] = wrapped_after_training(0.0);

@@ -265,7 +265,22 @@ Model fold_batchnorm(const Model& model);
 struct Overflow {
   std::string layer;
   int64_t wrapped = 0, values = 0;
+  double max_abs = 0;  // the largest magnitude a value had before it was quantized
 };
+
+// Integer bits I a fixed-point type needs so that values of magnitude up to `max_abs` lie in
+// its range (signed: -2^(I-1) <= v < 2^(I-1); unsigned: 0 <= v < 2^I), at least 1.
+int integer_bits_for(double max_abs, bool is_signed);
+// `t` with the integer bits values up to `max_abs` need when it has fewer (the width kept, so
+// fewer fraction bits; widened when the integer bits alone exceed it); else `t`.
+FixedType fitted_type(const FixedType& t, double max_abs);
+
+// Gives every wrapping result type (and the input type) that an observed overflow exceeded
+// the integer bits its observed range needs, keeping the width (fewer fraction bits; a type
+// whose range needs more bits than its width becomes that many integer bits wide), and a
+// Dense/Conv layer's accumulator at least as many integer bits. Returns one line per change,
+// e.g. "fc1: result ap_fixed<16,6> -> ap_fixed<16,8> (|value| up to 97.3)".
+std::vector<std::string> fit_integer_bits(Model& model, const std::vector<Overflow>& observed);
 
 struct ReferenceOptions {
   bool quantize = true;  // apply every precision (false: plain float arithmetic)

@@ -84,6 +84,9 @@ struct PruneConfig {
   // validation metric (accuracy for accuracy and balanced accuracy, MSE, or loss) and keeps
   // the best epoch's weights; 0: always the full epochs.
   int patience = 5;
+  // An epoch improves the validation metric only by more than this (accuracy: a share, e.g.
+  // 0.001 = 0.1 pp).
+  double min_improvement = 0.0;
   int rewind_epochs = 0;  // unmasked epochs before ranking (pruned weights may regrow)
   // Masked fine-tuning of the result after the last step; kept when the validation metric
   // is at least as good as the last accepted step's.
@@ -109,6 +112,10 @@ struct PipelineConfig {
   BaselineConfig baseline;
   PruneConfig prune;   // prune.train.seed: the seed of the training
   bool reduce = true;  // remove all-zero neurons/filters from the result
+  // Where the baseline's results overflow a wrapping type on the training rows, give the type
+  // the integer bits the observed range needs (ir::fit_integer_bits) before pruning; without
+  // it such overflows are reported.
+  bool fit_integer_bits = false;
   // Outputs. `out` (.hwp) is written atomically at the end ("" = not written); the
   // checkpoint (default <out>.ckpt, "" with no out = none) after the baseline and every step,
   // and removed on success. `save_baseline` also writes the trained unpruned model.

@@ -76,6 +76,9 @@ struct TrainConfig {
   // Early stopping watches the validation metric (accuracy, or MSE for a regression)
   // instead of the loss; ties keep the earlier epoch.
   bool early_stopping_on_metric = false;
+  // An epoch counts as better only when it improves on the best by more than this (in the
+  // watched quantity's units: loss, accuracy or MSE).
+  double early_stopping_min_delta = 0.0;
   uint64_t seed = 1;
   int threads = 1;
   GradientRule gradient_rule = GradientRule::STE;
@@ -202,6 +205,13 @@ class Trainer {
  private:
   std::unique_ptr<Engine> engine_;
 };
+
+// Fits the integer bits of `model`'s wrapping result types to the ranges its inference
+// (quantized, `config`'s threads) reaches on `d` (hwprune::fit_integer_bits), evaluating
+// again after each fit until nothing wraps: a type that stops wrapping passes larger values
+// on, so a later layer may then need more (at most layers + 1 rounds). Returns the changes.
+std::vector<std::string> fit_result_ranges(Model& model, const data::Dataset& d,
+                                           const TrainConfig& config);
 
 // Torch threads for a model when none are requested: all cores for a model with
 // convolutions, 1 for the others (the measured fastest choice for small MLPs).

@@ -222,7 +222,7 @@ class TorchEngine final : public Engine {
     for (size_t slot = 0; slot < stats.wrapped.size(); ++slot)
       if (stats.wrapped[slot] > 0)
         m.overflows.push_back({slot == 0 ? "input" : model.layers[slot - 1].name,
-                               stats.wrapped[slot], stats.values[slot]});
+                               stats.wrapped[slot], stats.values[slot], stats.max_abs[slot]});
     return m;
   }
 };
@@ -295,7 +295,7 @@ std::vector<EpochStats> TorchEngine::fit(const data::Dataset& train, const data:
       const double watched = !cfg.early_stopping_on_metric ? st.val_loss
                              : im.classification           ? -st.val_metric
                                                            : st.val_metric;
-      if (watched < best_val) {
+      if (watched < best_val - cfg.early_stopping_min_delta) {
         best_val = watched;
         best_state = im.net.state();
         since_best = 0;

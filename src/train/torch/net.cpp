@@ -387,10 +387,14 @@ torch::Tensor Net::result(const torch::Tensor& t, const Precision& p, bool train
     if (stats_->wrapped.size() < model_.layers.size() + 1) {
       stats_->wrapped.assign(model_.layers.size() + 1, 0);
       stats_->values.assign(model_.layers.size() + 1, 0);
+      stats_->max_abs.assign(model_.layers.size() + 1, 0.0);
     }
     stats_->values[idx] += t.numel();
-    if (wraps)  // a value wrapped iff saturation would have given another value
+    if (wraps) {  // a value wrapped iff saturation would have given another value
       stats_->wrapped[idx] += q.ne(quantize_values(t, saturating(*p))).sum().item<int64_t>();
+      if (t.numel() > 0)
+        stats_->max_abs[idx] = std::max(stats_->max_abs[idx], t.abs().max().item<double>());
+    }
   }
   return q;
 }

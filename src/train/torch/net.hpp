@@ -20,6 +20,7 @@ struct ForwardStats {
   // Per slot (0 = the input, 1 + i = layer i), values quantized, and values that
   // wrapped (overflowed a wrapping result type).
   std::vector<int64_t> values, wrapped;
+  std::vector<double> max_abs;  // the largest magnitude before quantization
 };
 
 class Net {
@@ -87,8 +88,8 @@ class Net {
     torch::Tensor size;       // (G) float: group sizes, at least 1
     torch::Tensor root_size;  // (G) float: sqrt(group size)
     int64_t groups = 0, width = 0;
-    bool padded = false;      // some group is shorter than `width`
-    double root_width = 0;    // sqrt(width), the common sqrt(|g|) when not padded
+    bool padded = false;    // some group is shorter than `width`
+    double root_width = 0;  // sqrt(width), the common sqrt(|g|) when not padded
     double alpha = 0, beta = 0;
   };
 
