@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Pruning-loop benchmark (issue 15): the same baseline pruned by hwprune's loop in several
+settings, in one run, with the DSP reduction, the test accuracy and the wall time of each.
+
+Problems (--problem, default letter and jets):
+
+  letter  jet-mlp on UCI Letter (60 epochs of QAT, cosine), pruned for DSPs at RF 4 with the
+          README demo's flags: 20 regularisation epochs at alpha 1e-4, polynomial steps to at
+          most 90% fewer DSPs, rtol 0.99, up to 40 fine-tuning epochs per step.
+  jets    jet-mlp on the jet-sized synthetic set of scripts/make-jets.py (800k rows, 5
+          classes, 16 features, a linear Bayes boundary: far more network than the problem
+          needs), 5 epochs of QAT, pruned at RF 2: polynomial, 10 steps to at most 95%, up
+          to 10 epochs per step, batch 1024.
+  fmnist  fmnist-cnn on Fashion-MNIST (3 epochs), RF 2 --closest-rf, binary scheduler to
+          0.85, up to 3 epochs per step (slow: about an hour on 2 cores).
+
+Variants (each problem, same baseline):
+
+  fixed     every step trains all its epochs (--patience 0) and the run stops after 3
+            rejections: the loop's budget before issue 15 (its repair was different: it
+            re-planned below the first failure and never went above it)
+  default   hwprune's defaults: patience 5 on the validation metric, best epoch kept,
+            bisection repair with retries after a clear acceptance
+  quick     patience 1, an epoch must improve the metric by more than 0.05 pp
+
+Prints one table. Everything lands in --work (default /tmp/hwprune-loop-bench); data and
+baselines are reused when present. Only the standard library (and numpy through
+scripts/make-jets.py) is used.
+
+  python3 bench/prune_loop_bench.py [--problem letter jets] [--work dir] [--hwprune build/hwprune]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+VARIANTS = {
+    "fixed": ["--patience", "0", "--max-bad-trials", "3"],
+    "default": [],
+    "quick": ["--patience", "1", "--min-improvement", "0.0005"],
+}
+
+
+def problems(work):
+    jets = os.path.join(work, "jets")
+    return {
+        "letter": {
+            "data": ["--data", "letter"],
+            "train": ["--model", "jet-mlp", "--epochs", "60", "--schedule", "cosine", "--lr",
+                      "0.003", "--threads", "1"],
+            "prune": ["--rf", "4", "--objective", "dsp", "--lr", "0.003", "--reg-epochs", "20",
+                      "--alpha", "0.0001", "--final-sparsity", "0.9", "--steps", "20",
+                      "--epochs-per-step", "40", "--threads", "1"],
+        },
+        "jets": {
+            "make": [sys.executable, os.path.join(ROOT, "scripts", "make-jets.py"), "--out",
+                     jets],
+            "data": ["--data", f"npz:{jets}/jets-train.npz", "--test-data",
+                     f"npz:{jets}/jets-test.npz"],
+            "train": ["--model", "jet-mlp", "--epochs", "5", "--batch-size", "1024", "--lr",
+                      "0.003", "--schedule", "cosine", "--threads", "1"],
+            "prune": ["--rf", "2", "--objective", "dsp", "--final-sparsity", "0.95", "--steps",
+                      "10", "--epochs-per-step", "10", "--batch-size", "1024", "--lr", "0.003",
+                      "--threads", "1"],
+        },
+        "fmnist": {
+            "data": ["--data", "fashion-mnist"],
+            "train": ["--model", "fmnist-cnn", "--epochs", "3"],
+            "prune": ["--rf", "2", "--closest-rf", "--objective", "dsp", "--scheduler", "binary",
+                      "--final-sparsity", "0.85", "--epochs-per-step", "3"],
+        },
+    }
+
+
+def run(cmd, log):
+    print("$ " + " ".join(cmd), flush=True)
+    t0 = time.monotonic()
+    with open(log, "w") as f:
+        rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
+                             env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
+    if rc != 0:
+        with open(log) as f:
+            tail = f.read()[-2000:]
+        sys.exit(f"prune_loop_bench: step failed (exit {rc}), see {log}:\n{tail}")
+    return time.monotonic() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problem", nargs="+", default=["letter", "jets"],
+                    choices=["letter", "jets", "fmnist"])
+    ap.add_argument("--variant", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--work", default="/tmp/hwprune-loop-bench")
+    ap.add_argument("--hwprune", default=os.path.join(ROOT, "build", "hwprune"))
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    rows = []
+    for name in a.problem:
+        p = problems(a.work)[name]
+        if "make" in p and not os.path.exists(os.path.join(a.work, "jets", "jets-test.npz")):
+            run(p["make"], os.path.join(a.work, f"{name}-data.log"))
+        base = os.path.join(a.work, f"{name}-base.hwp")
+        if not os.path.exists(base):
+            run([a.hwprune, "train"] + p["train"] + p["data"] + ["--out", base],
+                os.path.join(a.work, f"{name}-train.log"))
+        for v in a.variant:
+            out = os.path.join(a.work, f"{name}-{v}")
+            wall = run([a.hwprune, "prune", "--model", base] + p["data"] + p["prune"] +
+                       VARIANTS[v] + ["--out", out + ".hwp", "--json", out + ".json"],
+                       out + ".log")
+            with open(out + ".json") as f:
+                j = json.load(f)
+            t = j["total"]
+            test = j.get("test", {})
+            rows.append((name, v, t["baseline"]["dsp"], t["final"]["dsp"],
+                         test.get("baseline", {}).get("accuracy", float("nan")),
+                         test.get("pruned", {}).get("accuracy", float("nan")),
+                         len(j["steps"]) - 1, wall))
+    print()
+    print(f"{'problem':8} {'variant':8} {'DSP':>14} {'ratio':>6} {'test acc base/pruned':>22} "
+          f"{'delta':>8} {'trials':>6} {'wall s':>7}")
+    for name, v, d0, d1, a0, a1, trials, wall in rows:
+        print(f"{name:8} {v:8} {f'{d0} -> {d1}':>14} {d0 / max(d1, 1):>5.2f}x "
+              f"{f'{100 * a0:.2f}% / {100 * a1:.2f}%':>22} {100 * (a1 - a0):>+7.2f}pp "
+              f"{trials:>6} {wall:>7.1f}")
+
+
+if __name__ == "__main__":
+    main()
