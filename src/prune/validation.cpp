@@ -88,6 +88,9 @@ Scored Run::score(train::Trainer& t) const {
     s.values[static_cast<size_t>(i)] = v;
     s.metric += val_rows.weight[static_cast<size_t>(i)] * v;
   }
+  // The loss itself from the engine's logits (a float32 probability can underflow to 0 for a
+  // confidently wrong row); the rows' values above serve its standard errors.
+  if (metric == Metric::Loss && d.task == Task::Classification) s.metric = t.evaluate(d).loss;
   s.se = stratified_se(s.values, val_rows);
   if (baseline_values.size() == s.values.size()) {
     std::vector<double> diff(s.values.size());

@@ -491,3 +491,19 @@ TEST(Pruner, WrappingResultsAreReportedOrFitted) {
   // The fitted baseline no longer wraps on the training rows: better than the wrapping one.
   EXPECT_GT(r.baseline_metric, kept.baseline_metric);
 }
+
+// The loss metric is the engine's cross-entropy of the logits; its rows give its noise.
+TEST(Pruner, LossMetricIsTheEnginesLoss) {
+  const Fixture& f = trained();
+  PruneConfig cfg = quick_config();
+  cfg.metric = Metric::Loss;
+  cfg.rtol = 100.0;  // accept anything
+  const PipelineResult r = run(f.model, f.hardware, f, cfg);
+  Model copy = f.model;
+  train::Trainer t(copy, train::TrainConfig{});
+  EXPECT_DOUBLE_EQ(r.baseline_metric, t.evaluate(f.val).loss);
+  EXPECT_GT(r.rows[0].metric_se, 0.0);
+  ASSERT_GE(r.rows.size(), 2u);
+  EXPECT_GT(r.rows[1].delta_se, 0.0);
+  EXPECT_EQ(r.rows[1].worst_class, 1.0);  // no class recall for a loss
+}
