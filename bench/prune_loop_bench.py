@@ -19,8 +19,8 @@ Variants (each problem, same baseline):
   fixed     every step trains all its epochs (--patience 0) and the run stops after 3
             rejections: the loop's budget before issue 15 (its repair was different: it
             re-planned below the first failure and never went above it)
-  default   hwprune's defaults: patience 5 on the validation metric, best epoch kept,
-            bisection repair with retries after a clear acceptance
+  default   hwprune's defaults: all epochs, no cap on rejections (the bisection repair
+            with retries after a clear acceptance ends at --min-step)
   quick     patience 1, an epoch must improve the metric by more than 0.05 pp
 
 Prints one table. Everything lands in --work (default /tmp/hwprune-loop-bench); data and
