@@ -45,8 +45,7 @@ double search_alpha(Run& run) {
     SearchRow row;
     row.alpha = alpha;
     row.metric = run.evaluate(t);
-    row.acceptable =
-        acceptable(row.metric, run.state.baseline_metric, *run.loop.rtol, run.increasing);
+    row.acceptable = run.within_tolerance(row.metric);
     row.lost_mass = lost_mass(run, m);
     run.state.search.push_back(row);
     if (run.observer) run.observer->search_row(row);
@@ -86,19 +85,16 @@ void regularise(Run& run) {
     train::Trainer t(run.current, run.train_config(trial_seed(run.loop.train.seed, 0), reg.epochs));
     t.set_regulariser(run.penalties(st.alpha));
     t.fit(run.train(), nullptr, run.progress());
-    const Scored s = run.score(t);
-    row.metric = s.metric;
-    row.metric_se = s.se;
-    row.delta_se = s.delta_se;
+    run.put_score(run.score(t), row);
     row.epochs = reg.epochs;
     row.action = fmt::format("regularised (alpha {:g})", st.alpha);
   } else {
-    row.metric = st.baseline_metric;
-    row.metric_se = base.se;
+    run.put_score(base, row);
     row.action = "baseline";
   }
   row.resources = run.resources(run.current);
-  row.accepted = true;
+  row.accepted = true;  // the start, whatever its metric
+  row.clearly = false;
   st.next_target = run.scheduler->first();
   run.record(row, t0);
 }

@@ -109,12 +109,16 @@ struct Run {
   // The validation metric of what `t` trains, with its noise (validation.cpp).
   Scored score(train::Trainer& t) const;
   double evaluate(train::Trainer& t) const;  // score(t).metric
-  // Acceptable: the metric within the tolerance (rtol) and, with a class floor, every class's
-  // recall at least class_floor times the baseline's.
+  // The metric within the tolerance: >= rtol * baseline (increasing) or <= (decreasing).
+  bool within_tolerance(double metric) const;
+  // Acceptable: within the tolerance and, with a class floor, every class's recall at least
+  // class_floor times the baseline's.
   bool acceptable(const Scored& s) const;
   // Acceptable with a margin beyond the noise: the metric passes the threshold by more than
   // the paired standard error of its difference from the baseline.
   bool clearly_acceptable(const Scored& s) const;
+  // A row's metric, its noise, its worst class, and the verdicts acceptable and clearly.
+  void put_score(const Scored& s, StepRow& row) const;
   // The objective's resources of a model, zeros free.
   std::vector<double> resources(const Model& m) const;
   // A finished row: its time, the observer, and a checkpoint of `current` and the state.

@@ -80,13 +80,7 @@ void fine_tune(Model& m, const Run& run, uint64_t seed, int epochs, StepRow& row
   if (epochs > 0)
     row.epochs = static_cast<int>(
         t.fit(run.train(), run.loop.patience > 0 ? &run.val() : nullptr, run.progress()).size());
-  const Scored s = run.score(t);
-  row.metric = s.metric;
-  row.metric_se = s.se;
-  row.delta_se = s.delta_se;
-  row.worst_class = s.worst_class;
-  row.accepted = run.acceptable(s);
-  row.clearly = row.accepted && run.clearly_acceptable(s);
+  run.put_score(run.score(t), row);
 }
 
 // Unmasked training of m so that pruned weights may regrow before the ranking.
@@ -140,9 +134,7 @@ void prune_step(Run& run) {
   row.target = target;
   fine_tune(m, run, seed, run.loop.epochs_per_step, row);
   row.resources = run.resources(m);
-  const bool floor_failed =
-      !row.accepted && run.loop.class_floor &&
-      acceptable(row.metric, st.baseline_metric, *run.loop.rtol, run.increasing);
+  const bool floor_failed = !row.accepted && run.within_tolerance(row.metric);
   judge(run, row, m);
   if (floor_failed)
     row.action += fmt::format(" (a class at {:.1f}% of its recall)", 100 * row.worst_class);

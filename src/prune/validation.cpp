@@ -111,9 +111,12 @@ Scored Run::score(train::Trainer& t) const {
   return s;
 }
 
+bool Run::within_tolerance(double metric) const {
+  return prune::acceptable(metric, state.baseline_metric, *loop.rtol, increasing);
+}
+
 bool Run::acceptable(const Scored& s) const {
-  return prune::acceptable(s.metric, state.baseline_metric, *loop.rtol, increasing) &&
-         (!loop.class_floor || s.worst_class >= *loop.class_floor);
+  return within_tolerance(s.metric) && (!loop.class_floor || s.worst_class >= *loop.class_floor);
 }
 
 double Run::evaluate(train::Trainer& t) const {
@@ -124,6 +127,15 @@ bool Run::clearly_acceptable(const Scored& s) const {
   const double threshold = *loop.rtol * state.baseline_metric;
   const double margin = increasing ? s.metric - threshold : threshold - s.metric;
   return margin > s.delta_se;
+}
+
+void Run::put_score(const Scored& s, StepRow& row) const {
+  row.metric = s.metric;
+  row.metric_se = s.se;
+  row.delta_se = s.delta_se;
+  row.worst_class = s.worst_class;
+  row.accepted = acceptable(s);
+  row.clearly = row.accepted && clearly_acceptable(s);
 }
 
 }  // namespace hwprune::prune

@@ -1103,10 +1103,11 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
       StreamKernel sk;
       sk.module = mod + "_k";
       // The schedule's lockstep group is one kernel module (ROM shared), its instances are
-      // modules each.
-      const int64_t group = hw::kernel_schedule(h, 1).lockstep;
+      // modules each; the kernel module gives the latency.
+      sk.sched = hw::kernel_schedule(h, 1);
+      const int64_t group = sk.sched.lockstep;
       text += dense_module(c->core, h, options.dsp_min_weight_bits, sk.module, info, group);
-      sk.sched = hw::kernel_schedule(h, info.latency);
+      sk.sched.latency = info.latency;
       sk.in_bits = group * c->core.n_in * in.width;
       sk.out_bits = c->core.n_out * c->core.output_type().width;
       info.multipliers *= sk.sched.instances;
