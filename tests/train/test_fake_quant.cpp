@@ -1,6 +1,7 @@
 // The torch fake quantizer: its values equal the bit-exact FixedType quantizer for every
 // rounding/overflow mode, and its gradient follows the documented rule.
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -63,6 +64,40 @@ TEST(FakeQuant, ValuesEqualTheBitExactQuantizerInEveryMode) {
   EXPECT_GT(checked, 8 * 28 * 4000);
 }
 
+// NaN stays NaN in every mode (so a diverging run shows in its loss), and an infinity
+// saturates where the type saturates; a large tensor takes the same path as a small one.
+TEST(FakeQuant, NanStaysNanAndInfinitySaturates) {
+  for (QuantMode q : kQ) {
+    for (OverflowMode o : kO) {
+      FixedType t = FixedType::parse("ap_fixed<8,3>");
+      t.quant = q;
+      t.overflow = o;
+      const float inf = std::numeric_limits<float>::infinity();
+      const torch::Tensor y =
+          quantize_values(torch::tensor({std::nanf(""), inf, -inf, 0.3f}), t).contiguous();
+      const float* py = y.data_ptr<float>();
+      EXPECT_TRUE(std::isnan(py[0])) << t.str();
+      if (o == OverflowMode::SAT || o == OverflowMode::SAT_SYM) {
+        EXPECT_EQ(py[1], static_cast<float>(t.max_value())) << t.str();
+        EXPECT_EQ(py[2],
+                  static_cast<float>(o == OverflowMode::SAT ? t.min_value() : -t.max_value()))
+            << t.str();
+      }
+      if (o == OverflowMode::SAT_ZERO) {
+        EXPECT_EQ(py[1], 0.0f);
+        EXPECT_EQ(py[2], 0.0f);
+      }
+      EXPECT_EQ(py[3], static_cast<float>(t.quantize(0.3f))) << t.str();
+    }
+  }
+  const FixedType t = FixedType::parse("ap_fixed<16,6,AP_RND_CONV,AP_WRAP>");
+  const torch::Tensor x = torch::randn({300, 700}) * 40;
+  const torch::Tensor y = quantize_values(x, t).contiguous();
+  const float *px = x.data_ptr<float>(), *py = y.data_ptr<float>();
+  for (int64_t i = 0; i < x.numel(); ++i)
+    ASSERT_EQ(py[i], static_cast<float>(t.quantize(static_cast<double>(px[i])))) << px[i];
+}
+
 TEST(FakeQuant, FloatPrecisionPassesThrough) {
   const torch::Tensor x = torch::randn({5});
   EXPECT_TRUE(torch::equal(fake_quant(x, std::nullopt, GradientRule::STE), x));
@@ -105,6 +140,26 @@ TEST(FakeQuant, RangePenaltyGradient) {
     // excess: -3, 0, 0, 0, +1  ->  2 * 0.25 * excess = -1.5, 0, 0, 0, 0.5
     EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({out - 1.5f, 1.0f, 1.0f, 1.0f, out + 0.5f})))
         << x.grad();
+  }
+}
+
+// The fused backward equals the gradient written out in torch operations, on a large tensor
+// (values inside and outside the range, both rules, with and without the penalty).
+TEST(FakeQuant, BackwardEqualsTheComposedGradient) {
+  const Precision p = FixedType::parse("ap_fixed<8,3>");  // [-4, 3.96875]
+  const double lo = p->min_value(), hi = p->max_value();
+  torch::manual_seed(3);
+  const torch::Tensor x0 = torch::randn({257, 301}) * 6, g = torch::randn({257, 301});
+  for (GradientRule rule : {GradientRule::STE, GradientRule::ClippedSTE}) {
+    for (double penalty : {0.0, 0.125}) {
+      const torch::Tensor x = x0.clone().requires_grad_();
+      fake_quant(x, p, rule, penalty).backward(g);
+      torch::Tensor want = g.clone();
+      if (rule == GradientRule::ClippedSTE)
+        want = want * ((x0 >= lo) & (x0 <= hi)).to(torch::kFloat32);
+      if (penalty > 0) want = want + (x0 - x0.clamp(lo, hi)) * (2.0 * penalty);
+      EXPECT_TRUE(torch::equal(x.grad(), want)) << static_cast<int>(rule) << " " << penalty;
+    }
   }
 }
 
