@@ -25,6 +25,7 @@ Variants (each problem, same baseline):
             with retries after a clear acceptance ends at --min-step)
   quick     patience 1, an epoch must improve the metric by more than 0.05 pp
   strict    the defaults with --rtol 0.997 (0.3% relative validation tolerance instead of 1%)
+  rtol995, fixed995  default and fixed with --rtol 0.995
 
 Prints one table. Everything lands in --work (default /tmp/hwprune-loop-bench); data and
 baselines are reused when present. Only the standard library (and numpy through
@@ -48,6 +49,8 @@ VARIANTS = {
     "default": [],
     "quick": ["--patience", "1", "--min-improvement", "0.0005"],
     "strict": ["--rtol", "0.997"],
+    "rtol995": ["--rtol", "0.995"],
+    "fixed995": ["--patience", "0", "--max-bad-trials", "3", "--rtol", "0.995"],
 }
 
 
