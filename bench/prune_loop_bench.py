@@ -17,7 +17,7 @@ Problems (--problem, default letter and jets):
   fmnist24  the same with a converged baseline (24 epochs, cosine) and up to 95% fewer DSPs.
   fmnist-bram, fmnist24-bram  the same baselines and flags with objective dsp-bram.
 
-Variants (each problem, same baseline):
+Variants (--variant, default fixed, default and quick; each on the same baseline):
 
   fixed     every step trains all its epochs (--patience 0) and the run stops after 3
             rejections: the loop's budget before issue 15 (its repair was different: it
@@ -28,7 +28,8 @@ Variants (each problem, same baseline):
   strict    the defaults with --rtol 0.997 (0.3% relative validation tolerance instead of 1%)
   rtol995, fixed995  default and fixed with --rtol 0.995
 
-Prints one table. Everything lands in --work (default /tmp/hwprune-loop-bench); data and
+Prints one table, and with several --seeds (one baseline and one run per seed) the mean,
+min and max of each problem and variant. Everything lands in --work (default /tmp/hwprune-loop-bench); data and
 baselines are reused when present. Only the standard library (and numpy through
 scripts/make-jets.py) is used.
 
