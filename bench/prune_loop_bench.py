@@ -27,6 +27,7 @@ Variants (--variant, default fixed, default and quick; each on the same baseline
   quick     patience 1, an epoch must improve the metric by more than 0.05 pp
   strict    the defaults with --rtol 0.997 (0.3% relative validation tolerance instead of 1%)
   rtol995, fixed995  default and fixed with --rtol 0.995
+  rewind995  rtol995 with 5 unmasked epochs before each ranking (--rewind-epochs 5)
 
 Prints one table, and with several --seeds (one baseline and one run per seed) the mean,
 min and max of each problem and variant. Everything lands in --work (default /tmp/hwprune-loop-bench); data and
@@ -53,6 +54,7 @@ VARIANTS = {
     "strict": ["--rtol", "0.997"],
     "rtol995": ["--rtol", "0.995"],
     "fixed995": ["--patience", "0", "--max-bad-trials", "3", "--rtol", "0.995"],
+    "rewind995": ["--rewind-epochs", "5", "--rtol", "0.995"],
 }
 
 
