@@ -28,6 +28,8 @@ Variants (--variant, default fixed, default and quick; each on the same baseline
   strict    the defaults with --rtol 0.997 (0.3% relative validation tolerance instead of 1%)
   rtol995, fixed995  default and fixed with --rtol 0.995
   rewind995  rtol995 with 5 unmasked epochs before each ranking (--rewind-epochs 5)
+  distill, distill995  default and rtol995 with distillation from the unpruned model
+            (--distill 0.5, temperature 4)
 
 Prints one table, and with several --seeds (one baseline and one run per seed) the mean,
 min and max of each problem and variant. Everything lands in --work (default /tmp/hwprune-loop-bench); data and
@@ -55,6 +57,8 @@ VARIANTS = {
     "rtol995": ["--rtol", "0.995"],
     "fixed995": ["--patience", "0", "--max-bad-trials", "3", "--rtol", "0.995"],
     "rewind995": ["--rewind-epochs", "5", "--rtol", "0.995"],
+    "distill": ["--distill", "0.5"],
+    "distill995": ["--distill", "0.5", "--rtol", "0.995"],
 }
 
 

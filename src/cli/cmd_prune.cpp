@@ -270,6 +270,13 @@ std::function<void()> add_prune_command(CLI::App& app) {
                   "Masked fine-tuning epochs for the result after the last step (kept if the "
                   "validation metric does not get worse)")
       ->capture_default_str();
+  cmd->add_option("--distill", c.train.distill_weight,
+                  "Distillation: weight in [0, 1] of the unpruned model's outputs (its soft "
+                  "classes) in every fine-tuning loss, beside the labels (0: labels only)")
+      ->capture_default_str();
+  cmd->add_option("--distill-temperature", c.train.distill_temperature,
+                  "Softmax temperature of --distill")
+      ->capture_default_str();
   cmd->add_option("--max-bad-trials", c.max_bad_trials,
                   "Stop after this many rejected steps (0: no cap; the repair search ends at "
                   "--min-step)")

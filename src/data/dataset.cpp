@@ -74,6 +74,7 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows) const {
     for (int64_t r : rows) out.labels.push_back(labels[static_cast<size_t>(r)]);
   }
   if (!targets.shape.empty()) out.targets = take_rows(targets, rows);
+  if (!teacher.shape.empty()) out.teacher = take_rows(teacher, rows);
   return out;
 }
 

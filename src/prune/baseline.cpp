@@ -1,6 +1,6 @@
 // Baseline training: quantization-aware training of the unpruned model (a builtin) before
 // pruning, kept as a checkpoint so a killed run does not train it again; then the check of
-// its results' ranges against their types.
+// its results' ranges against their types, and its outputs as the teacher of distillation.
 #include <fmt/format.h>
 
 #include "run.hpp"
@@ -42,6 +42,18 @@ void fit_ranges(Run& run) {
         "{:.4g}; --fit-integer-bits gives the type the integer bits that hold them)",
         o.wrapped, o.values, o.layer, o.max_abs));
   for (const auto& line : fit_integer_bits(probe, m.overflows)) run.message("  would fit: " + line);
+}
+
+void teach(Run& run) {
+  const train::TrainConfig tc = run.train_config(run.loop.train.seed, 0);
+  if (tc.distill_weight == 0) return;
+  Model probe = run.baseline;
+  train::Trainer t(probe, tc);
+  run.inputs.train.teacher = t.predict(run.train().x, /*logits=*/true);
+  run.message(
+      fmt::format("distillation: the unpruned model teaches every fine-tuning (weight "
+                  "{:g}, temperature {:g})",
+                  tc.distill_weight, tc.distill_temperature));
 }
 
 }  // namespace hwprune::prune

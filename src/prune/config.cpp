@@ -168,6 +168,8 @@ json to_json(const PipelineConfig& c) {
               {"weight_decay", t.weight_decay},
               {"gradient", train::to_string(t.gradient_rule)},
               {"overflow_penalty", t.overflow_penalty},
+              {"distill", t.distill_weight},
+              {"distill_temperature", t.distill_temperature},
               {"quantize", t.quantize},
               {"loss", t.loss == train::LossKind::Auto           ? "auto"
                        : t.loss == train::LossKind::CrossEntropy ? "cross-entropy"

@@ -137,6 +137,7 @@ void map_to_hardware(Run& run);             // run.cpp
 void open_checkpoint(Run& run);             // checkpoint.cpp
 void train_baseline(Run& run);              // baseline.cpp
 void fit_ranges(Run& run);                  // baseline.cpp
+void teach(Run& run);                       // baseline.cpp
 void plan_groups(Run& run);                 // run.cpp
 void regularise(Run& run);                  // regularise.cpp
 void prune_steps(Run& run);                 // steps.cpp

@@ -58,9 +58,10 @@ ValidationRows validation_rows(const data::Dataset& val, Metric metric) {
 
 Scored Run::score(train::Trainer& t) const {
   const data::Dataset& d = val();
-  const Tensor out = t.predict(d.x);
+  // Logits (before a final Softmax): the loss from them cannot underflow, and the class is
+  // their first largest, as train::Trainer::evaluate counts it.
+  const Tensor out = t.predict(d.x, /*logits=*/true);
   const int64_t n = d.size(), k = out.numel() / std::max<int64_t>(1, n);
-  const bool probabilities = baseline.ends_in_softmax();
   Scored s;
   s.values.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
@@ -69,16 +70,12 @@ Scored Run::score(train::Trainer& t) const {
     if (d.task == Task::Classification) {
       const int32_t y = d.labels[static_cast<size_t>(i)];
       if (metric == Metric::Loss) {
-        if (probabilities) {
-          v = -std::log(std::max(static_cast<double>(o[y]), 1e-30));
-        } else {
-          const double mx = *std::max_element(o, o + k);
-          double z = 0;
-          for (int64_t c = 0; c < k; ++c) z += std::exp(static_cast<double>(o[c]) - mx);
-          v = mx + std::log(z) - o[y];
-        }
+        const double mx = *std::max_element(o, o + k);
+        double z = 0;
+        for (int64_t c = 0; c < k; ++c) z += std::exp(static_cast<double>(o[c]) - mx);
+        v = mx + std::log(z) - o[y];
       } else {
-        v = std::max_element(o, o + k) - o == y ? 1.0 : 0.0;  // the first largest output
+        v = std::max_element(o, o + k) - o == y ? 1.0 : 0.0;
       }
     } else {
       const float* target = d.targets.data.data() + i * k;
@@ -88,9 +85,6 @@ Scored Run::score(train::Trainer& t) const {
     s.values[static_cast<size_t>(i)] = v;
     s.metric += val_rows.weight[static_cast<size_t>(i)] * v;
   }
-  // The loss itself from the engine's logits (a float32 probability can underflow to 0 for a
-  // confidently wrong row); the rows' values above serve its standard errors.
-  if (metric == Metric::Loss && d.task == Task::Classification) s.metric = t.evaluate(d).loss;
   s.se = stratified_se(s.values, val_rows);
   if (baseline_values.size() == s.values.size()) {
     std::vector<double> diff(s.values.size());

@@ -20,7 +20,7 @@ class Engine {
   virtual std::vector<EpochStats> fit(const data::Dataset& train, const data::Dataset* val,
                                       ProgressSink* progress) = 0;
   virtual Metrics evaluate(const data::Dataset& d) = 0;
-  virtual Tensor predict(const Tensor& x) = 0;
+  virtual Tensor predict(const Tensor& x, bool logits) = 0;
   virtual double train_step(const data::Dataset& batch) = 0;
   virtual void set_mask(const std::string& layer, const Tensor& mask) = 0;
   virtual void reset_optimizer() = 0;
@@ -39,7 +39,7 @@ class Engine {
 
 // What libhwprune_torch.so exports (C symbol hwprune_torch_engine). `abi` must equal
 // kEngineAbi: the library and its loader come from one build.
-inline constexpr int kEngineAbi = 1;
+inline constexpr int kEngineAbi = 2;
 struct EngineLibrary {
   int abi = 0;
   // A new engine for `model` (config checked already); throws hwprune::Error.

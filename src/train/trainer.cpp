@@ -29,6 +29,11 @@ void check_config(const TrainConfig& c) {
     throw Error(fmt::format("early-stopping minimum improvement must be finite and >= 0, got {}",
                             c.early_stopping_min_delta));
   if (!(c.overflow_penalty >= 0)) throw Error("overflow penalty must be >= 0");
+  if (!(c.distill_weight >= 0 && c.distill_weight <= 1))
+    throw Error(fmt::format("distillation weight must be in [0, 1], got {}", c.distill_weight));
+  if (!(c.distill_temperature > 0 && std::isfinite(c.distill_temperature)))
+    throw Error(fmt::format("distillation temperature must be finite and > 0, got {}",
+                            c.distill_temperature));
 }
 
 }  // namespace
@@ -47,8 +52,8 @@ std::vector<EpochStats> Trainer::fit(const data::Dataset& train, const data::Dat
 Metrics Trainer::evaluate(const data::Dataset& d) {
   return engine_->evaluate(d);
 }
-Tensor Trainer::predict(const Tensor& x) {
-  return engine_->predict(x);
+Tensor Trainer::predict(const Tensor& x, bool logits) {
+  return engine_->predict(x, logits);
 }
 double Trainer::train_step(const data::Dataset& batch) {
   return engine_->train_step(batch);

@@ -67,9 +67,7 @@ TEST(Pipeline, TrainsPrunesAndSavesABuiltinFromADataSpec) {
   EXPECT_EQ(j["test"]["pruned"]["samples"], 120);
 }
 
-TEST(Pipeline, AKilledRunResumesToTheUninterruptedResult) {
-  test::ScratchDir dir;
-  PipelineConfig c = small_run(dir);
+static void expect_resumes_to_the_uninterrupted_result(const PipelineConfig& c) {
   const PipelineResult full = run_pipeline(c);
   for (int kill_at : {-1, 1}) {  // after the baseline, after the first step
     SCOPED_TRACE(kill_at);
@@ -84,6 +82,26 @@ TEST(Pipeline, AKilledRunResumesToTheUninterruptedResult) {
     expect_same_weights(r.model, full.model);
     expect_same_weights(r.baseline, full.baseline);
   }
+}
+
+TEST(Pipeline, AKilledRunResumesToTheUninterruptedResult) {
+  test::ScratchDir dir;
+  expect_resumes_to_the_uninterrupted_result(small_run(dir));
+}
+
+// With distillation the teacher's outputs are made again from the resumed baseline.
+TEST(Pipeline, ADistilledRunResumesToTheUninterruptedResultAndDiffers) {
+  test::ScratchDir dir;
+  PipelineConfig c = small_run(dir);
+  c.prune.train.distill_weight = 0.5;
+  c.prune.train.distill_temperature = 2;
+  expect_resumes_to_the_uninterrupted_result(c);
+  PipelineConfig plain = small_run(dir);
+  plain.out = dir.file("plain.hwp");
+  c.out = dir.file("distilled.hwp");
+  const PipelineResult a = run_pipeline(plain), b = run_pipeline(c);
+  expect_same_weights(a.baseline, b.baseline);  // the teacher is the same baseline
+  EXPECT_NE(a.model.layer("fc1").weight("kernel"), b.model.layer("fc1").weight("kernel"));
 }
 
 // Every setting that changes the result is refused on resume, by its name. The baseline
@@ -114,6 +132,7 @@ TEST(Pipeline, ResumeRefusesAnyChangedSettingNamingIt) {
       {"objective", [](PipelineConfig& x) { x.prune.objective = "params"; }},
       {"data", [&](PipelineConfig& x) { x.inputs.data = "csv:" + other_csv + ",label=kind"; }},
       {"lr", [](PipelineConfig& x) { x.prune.train.lr = 0.01; }},
+      {"distill", [](PipelineConfig& x) { x.prune.train.distill_weight = 0.3; }},
       {"final_sparsity", [](PipelineConfig& x) { x.prune.scheduler.final_sparsity = 0.75; }},
   };
   for (int kill_at : {-1, 1}) {

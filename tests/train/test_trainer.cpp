@@ -363,6 +363,96 @@ TEST(Training, OverflowPenaltyKeepsWrappingResultsInRange) {
   EXPECT_GT(acc_with, acc_without);
 }
 
+// Distillation with weight 1 learns the teacher's classes, not the labels; the reported loss
+// stays the labels' cross-entropy.
+TEST(Distillation, TheStudentFollowsTheTeacherAndReportsTheDataLoss) {
+  data::Dataset d = make_blobs(600, {16}, 4, 21, 1.0);
+  Model teacher = jet(4);
+  {
+    TrainConfig cfg = small_config(5);
+    cfg.epochs = 5;
+    Trainer t(teacher, cfg);
+    t.fit(d, nullptr);
+  }
+  Trainer tt(teacher, small_config());
+  d.teacher = tt.predict(d.x, /*logits=*/true);
+  const Tensor probs = tt.predict(d.x);
+  ASSERT_EQ(d.teacher.shape, (Shape{600, 4}));
+  // The logits are the outputs before the final Softmax.
+  for (int64_t i = 0; i < 4; ++i) {
+    double z = 0;
+    for (int64_t c = 0; c < 4; ++c) z += std::exp(d.teacher.data[c] - d.teacher.data[i]);
+    EXPECT_NEAR(probs.data[i], 1.0 / z, 1e-5);
+  }
+  std::vector<int32_t> taught(600);
+  for (int64_t i = 0; i < 600; ++i) {
+    const float* o = d.teacher.data.data() + 4 * i;
+    taught[i] = static_cast<int32_t>(std::max_element(o, o + 4) - o);
+  }
+  // Labels that disagree with the teacher on every row.
+  data::Dataset noisy = d;
+  for (int64_t i = 0; i < 600; ++i) noisy.labels[i] = (taught[i] + 1 + i % 3) % 4;
+  const data::Dataset half = noisy.subset({0, 2, 4});
+  EXPECT_EQ(half.teacher.shape, (Shape{3, 4}));
+  EXPECT_EQ(half.teacher.data[4], d.teacher.data[8]);
+
+  auto agreement = [&](double weight) {
+    Model m = jet(4);
+    TrainConfig cfg = small_config(9);
+    cfg.epochs = 8;
+    cfg.distill_weight = weight;
+    cfg.distill_temperature = 2;
+    Trainer t(m, cfg);
+    t.fit(noisy, nullptr);
+    const Tensor out = t.predict(d.x);
+    int agree = 0;
+    for (int64_t i = 0; i < 600; ++i) {
+      const float* o = out.data.data() + 4 * i;
+      agree += std::max_element(o, o + 4) - o == taught[i];
+    }
+    return agree / 600.0;
+  };
+  EXPECT_GT(agreement(1.0), 0.9);
+  EXPECT_LT(agreement(0.0), 0.5);
+
+  // The loss before the first step is the labels' alone, whatever the weight.
+  auto first_loss = [&](double weight) {
+    Model m = jet(4);
+    TrainConfig cfg = small_config();
+    cfg.distill_weight = weight;
+    Trainer t(m, cfg);
+    return std::pair{t.train_step(rows(noisy, 0, 32)), t.train_step(rows(noisy, 0, 32))};
+  };
+  const auto [l0, l0_next] = first_loss(0.0);
+  const auto [l1, l1_next] = first_loss(0.7);
+  EXPECT_EQ(l0, l1);
+  EXPECT_NE(l0_next, l1_next);  // the step itself followed the teacher too
+}
+
+TEST(Distillation, BadSettingsAndTeacherShapesAreRefused) {
+  data::Dataset d = make_blobs(64, {16}, 4, 22);
+  Model m = jet(4);
+  for (double w : {-0.1, 1.5, std::nan("")}) {
+    TrainConfig cfg = small_config();
+    cfg.distill_weight = w;
+    EXPECT_THAT(test::error_of([&] { Trainer t(m, cfg); }),
+                HasSubstr("distillation weight must be in [0, 1]"));
+  }
+  for (double temp : {0.0, -1.0, static_cast<double>(INFINITY)}) {
+    TrainConfig cfg = small_config();
+    cfg.distill_temperature = temp;
+    EXPECT_THAT(test::error_of([&] { Trainer t(m, cfg); }),
+                HasSubstr("distillation temperature must be finite and > 0"));
+  }
+  TrainConfig cfg = small_config();
+  cfg.distill_weight = 0.5;
+  Trainer t(m, cfg);
+  d.teacher = Tensor({64, 3});
+  d.source = "blobs.csv";
+  EXPECT_EQ(test::error_of([&] { t.fit(d, nullptr); }),
+            "blobs.csv: teacher outputs of shape (64, 3), expected (64, 4)");
+}
+
 TEST(Training, RegressionWithMse) {
   data::Dataset d = make_blobs(512, {16}, 2, 9);
   d.task = Task::Regression;

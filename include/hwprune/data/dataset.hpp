@@ -19,7 +19,10 @@ struct Dataset {
   std::vector<int32_t> labels;           // classification: class index per row, in [0, K)
   std::vector<std::string> class_names;  // classification: K names (string labels, or "0".."K-1")
   Tensor targets;                        // regression: (n, outputs)
-  std::string source;                    // where it came from, for messages
+  // Optional (n, outputs): a teacher network's outputs for each row (its logits, for a
+  // classifier), which training with distillation follows besides the labels.
+  Tensor teacher;
+  std::string source;  // where it came from, for messages
 
   int64_t size() const { return x.shape.empty() ? 0 : x.shape[0]; }
   Shape sample_shape() const;   // x.shape without the first dimension

@@ -96,6 +96,14 @@ struct TrainConfig {
   // can be removed physically (structures::remove_zero_structures) without changing the
   // network's outputs.
   bool zero_dead_channels = false;
+  // Distillation: with a training set that carries a teacher's outputs (Dataset::teacher),
+  // the loss minimised is (1 - w) * loss + w * teacher term, w = distill_weight in [0, 1].
+  // Teacher term for a classifier: T^2 * KL(softmax(teacher / T) || softmax(output / T))
+  // with T = distill_temperature (Hinton et al. 2015); for a regression: the MSE to the
+  // teacher's outputs. Only its gradient enters training: reported losses are the data's.
+  // 0, or no teacher in the data, trains on the labels alone.
+  double distill_weight = 0.0;
+  double distill_temperature = 4.0;
 };
 
 // The hardware-aware group regulariser on one layer's kernel, added to the training loss:
@@ -162,8 +170,9 @@ class Trainer {
   // Loss and metrics in inference mode (quantized, BatchNorm folded, no dropout).
   Metrics evaluate(const data::Dataset& d);
   // Network outputs for x (n, sample...) in inference mode: class probabilities when the
-  // model ends in Softmax, else the raw outputs.
-  Tensor predict(const Tensor& x);
+  // model ends in Softmax, else the raw outputs. `logits`: the outputs before that final
+  // Softmax (what Dataset::teacher holds).
+  Tensor predict(const Tensor& x, bool logits = false);
 
   // One optimizer step on `batch` (all its rows); returns the loss before the step.
   double train_step(const data::Dataset& batch);

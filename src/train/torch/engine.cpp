@@ -66,7 +66,7 @@ class TorchEngine final : public Engine {
 
   std::vector<EpochStats> fit(const data::Dataset& train, const data::Dataset* val,
                               ProgressSink* progress) override;
-  Tensor predict(const Tensor& x) override;
+  Tensor predict(const Tensor& x, bool logits) override;
   double train_step(const data::Dataset& batch) override;
   void set_mask(const std::string& layer, const Tensor& mask) override;
   void reset_optimizer() override { make_optimizer(); }
@@ -141,15 +141,41 @@ class TorchEngine final : public Engine {
     return torch::mse_loss(out.view(y.sizes()), y);
   }
 
-  double step(const torch::Tensor& xb, const torch::Tensor& yb, torch::Tensor* out_logits) {
+  // The teacher's outputs of `d` (undefined without a teacher or distillation); error naming
+  // the data when their shape does not fit.
+  torch::Tensor teacher(const data::Dataset& d) const {
+    if (d.teacher.shape.empty() || cfg.distill_weight == 0) return {};
+    if (d.teacher.shape != Shape{d.size(), d.num_outputs()})
+      throw Error(fmt::format("{}: teacher outputs of shape {}, expected ({}, {})", d.source,
+                              shape_str(d.teacher.shape), d.size(), d.num_outputs()));
+    return to_torch(d.teacher);
+  }
+
+  // The distillation term of `out` against the teacher's outputs `tb`.
+  torch::Tensor teacher_term(const torch::Tensor& out, const torch::Tensor& tb) const {
+    if (!classification) return torch::mse_loss(out.view(tb.sizes()), tb);
+    const double T = cfg.distill_temperature;
+    const torch::Tensor target = torch::log_softmax(tb / T, 1);
+    return torch::kl_div(torch::log_softmax(out / T, 1), target, at::Reduction::None,
+                         /*log_target=*/true)
+               .sum(1)
+               .mean() *
+           (T * T);
+  }
+
+  // One optimizer step; `tb` the batch's teacher outputs (undefined: none).
+  double step(const torch::Tensor& xb, const torch::Tensor& yb, const torch::Tensor& tb,
+              torch::Tensor* out_logits) {
     optimizer->zero_grad();
     torch::Tensor out = net.forward(xb, /*train=*/true);
     torch::Tensor l = loss(out, yb);
-    // The regulariser joins the gradient only; the returned (reported) loss excludes it.
-    if (net.has_regulariser())
-      (l + net.regulariser()).backward();
-    else
-      l.backward();
+    // Distillation and the regulariser join the gradient only; the returned (reported) loss
+    // is the data's.
+    torch::Tensor objective = l;
+    if (tb.defined())
+      objective = (1 - cfg.distill_weight) * l + cfg.distill_weight * teacher_term(out, tb);
+    if (net.has_regulariser()) objective = objective + net.regulariser();
+    objective.backward();
     optimizer->step();
     net.apply_masks();  // masks, shared groups, dead channels
     if (out_logits) *out_logits = out.detach();
@@ -237,7 +263,7 @@ std::vector<EpochStats> TorchEngine::fit(const data::Dataset& train, const data:
     throw Error("early stopping needs validation data (use a validation split)");
   torch::set_num_threads(cfg.threads);
   torch::manual_seed(cfg.seed);
-  const torch::Tensor x = to_torch(train.x), y = im.targets(train);
+  const torch::Tensor x = to_torch(train.x), y = im.targets(train), t = im.teacher(train);
   const int64_t n = train.size();
   const int64_t batches = (n + cfg.batch_size - 1) / cfg.batch_size;
   std::mt19937_64 rng(cfg.seed ^ 0x5DEECE66DULL);
@@ -264,7 +290,8 @@ std::vector<EpochStats> TorchEngine::fit(const data::Dataset& train, const data:
       const torch::Tensor idx = perm.narrow(0, start, len);
       torch::Tensor out;
       const torch::Tensor yb = y.index_select(0, idx);
-      const double l = im.step(x.index_select(0, idx), yb, &out);
+      const double l = im.step(x.index_select(0, idx), yb,
+                               t.defined() ? t.index_select(0, idx) : torch::Tensor(), &out);
       if (!std::isfinite(l))
         throw Error(
             fmt::format("training diverged: loss is {} at epoch {}, batch {} (try a "
@@ -309,17 +336,17 @@ std::vector<EpochStats> TorchEngine::fit(const data::Dataset& train, const data:
   return history;
 }
 
-Tensor TorchEngine::predict(const Tensor& x) {
+Tensor TorchEngine::predict(const Tensor& x, bool logits) {
   torch::NoGradGuard no_grad;
   if (x.rank() < 1 || Shape(x.shape.begin() + 1, x.shape.end()) != model.input_shape)
     throw Error(fmt::format("predict: input of shape {} does not fit model '{}' (input {})",
                             shape_str(x.shape), model.name, shape_str(model.input_shape)));
-  return from_torch(net.forward(to_torch(x), /*train=*/false, /*apply_final_softmax=*/true));
+  return from_torch(net.forward(to_torch(x), /*train=*/false, /*apply_final_softmax=*/!logits));
 }
 
 double TorchEngine::train_step(const data::Dataset& batch) {
   check_data(batch);
-  return step(to_torch(batch.x), targets(batch), nullptr);
+  return step(to_torch(batch.x), targets(batch), teacher(batch), nullptr);
 }
 
 void TorchEngine::set_mask(const std::string& layer, const Tensor& mask) {
