@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "detail.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::knapsack {
@@ -99,14 +100,8 @@ std::string to_lp(const ChoiceProblem& p) {
       "dimensions\nMaximize\n obj:",
       p.n_groups(), n, d);
   // Every variable appears in the objective (with coefficient 0 if need be) so cbc knows it.
-  for (std::size_t o = 0; o < n; ++o) {
-    const double v = p.value[o];
-    out += fmt::format("{}{}{:.17g} x{}", o > 0 && o % 8 == 0 ? "\n" : "",
-                       o == 0  ? " "
-                       : v < 0 ? " - "
-                               : " + ",
-                       o == 0 ? v : std::abs(v), o);
-  }
+  detail::append_lp_terms(
+      out, n, [&](std::size_t o) { return p.value[o]; }, false);
   out += "\nSubject To\n";
   for (std::size_t g = 0; g < p.n_groups(); ++g) {
     out += fmt::format(" g{}:", g);
@@ -117,14 +112,8 @@ std::string to_lp(const ChoiceProblem& p) {
   if (n > 0) {
     for (std::size_t k = 0; k < d; ++k) {
       out += fmt::format(" c{}:", k);
-      std::size_t written = 0;
-      for (std::size_t o = 0; o < n; ++o) {
-        const double w = p.weight[o * d + k];
-        if (w == 0 && !(written == 0 && o + 1 == n)) continue;  // keep one term per row
-        out += fmt::format("{}{}{:.17g} x{}", written > 0 && written % 8 == 0 ? "\n" : "",
-                           written > 0 ? " + " : " ", w, o);
-        ++written;
-      }
+      detail::append_lp_terms(
+          out, n, [&](std::size_t o) { return p.weight[o * d + k]; }, true);
       out += fmt::format(" <= {:.17g}\n", p.capacity[k]);
     }
   }
@@ -136,7 +125,8 @@ std::string to_lp(const ChoiceProblem& p) {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using detail::Clock;
+using detail::seconds_since;
 
 // The options worth deciding between: per group those that fit alone and are not dominated
 // (another option of the group worth at least as much and no heavier in any dimension), with
@@ -459,11 +449,11 @@ Incumbent hull_greedy(const Reduced& r, const std::vector<double>& lambda) {
   return c;
 }
 
-// The better of the repaired Lagrangian choice and the hull greedy, each improved; else the
-// lightest choice if it fits; found is false when none fits.
-Incumbent greedy(const Reduced& r, const std::vector<double>& lambda) {
+// The best of the repaired Lagrangian choice, the hull greedy and `light` (the lightest
+// choice), each that fits improved; found is false when none fits.
+Incumbent greedy(const Reduced& r, const std::vector<double>& lambda, const Incumbent& light) {
   Incumbent best;
-  for (Incumbent c : {repaired(r, lambda), hull_greedy(r, lambda), lightest(r)}) {
+  for (Incumbent c : {repaired(r, lambda), hull_greedy(r, lambda), light}) {
     if (!c.found) continue;
     improve(r, c);
     if (!best.found || c.value > best.value) best = std::move(c);
@@ -517,11 +507,20 @@ bool branch_and_bound(const Reduced& r, const Lagrange& lag, const Options& opt,
   };
   std::size_t i = 0;
   bool entering = true;
+  // Back to the parent, undoing its choice, on to its next option; false at the root.
+  auto up = [&] {
+    if (i == 0) return false;
+    --i;
+    const std::size_t o = chosen[i];
+    for (std::size_t k = 0; k < d; ++k) load[k] -= r.w[o * d + k];
+    value -= r.v[o];
+    ++pos[i];
+    entering = false;
+    return true;
+  };
   while (true) {
     if (entering) {
-      if ((++nodes & 4095) == 0 &&
-          std::chrono::duration<double>(Clock::now() - t0).count() > opt.time_limit_s)
-        return false;
+      if ((++nodes & 4095) == 0 && seconds_since(t0) > opt.time_limit_s) return false;
       bool prune = i < G && best.found && node_bound(i) <= best.value + tolerance();
       for (std::size_t k = 0; k < d && !prune && i < G; ++k)
         prune = load[k] + min_w[i * d + k] > r.cap[k] * (1 + 1e-12);
@@ -535,13 +534,7 @@ bool branch_and_bound(const Reduced& r, const Lagrange& lag, const Options& opt,
         prune = true;
       }
       if (prune) {
-        if (i == 0) return true;
-        entering = false;
-        --i;
-        const std::size_t o = chosen[i];
-        for (std::size_t k = 0; k < d; ++k) load[k] -= r.w[o * d + k];
-        value -= r.v[o];
-        ++pos[i];
+        if (!up()) return true;
         continue;
       }
       pos[i] = 0;
@@ -565,14 +558,7 @@ bool branch_and_bound(const Reduced& r, const Lagrange& lag, const Options& opt,
       descended = true;
       break;
     }
-    if (descended) continue;
-    if (i == 0) return true;
-    --i;
-    const std::size_t o = chosen[i];
-    for (std::size_t k = 0; k < d; ++k) load[k] -= r.w[o * d + k];
-    value -= r.v[o];
-    ++pos[i];
-    entering = false;
+    if (!descended && !up()) return true;
   }
 }
 
@@ -582,18 +568,14 @@ bool branch_and_bound(const Reduced& r, const Lagrange& lag, const Options& opt,
 std::pair<Incumbent, Lagrange> incumbent_and_bound(const Reduced& r) {
   const Incumbent light = lightest(r);
   Lagrange lag = multipliers(r, light.found ? light.value : std::nan(""));
-  Incumbent c = greedy(r, lag.lambda);
+  Incumbent c = greedy(r, lag.lambda, light);
   if (!c.found) return {c, lag};
   const Lagrange refined = multipliers(r, c.value, lag);
   if (refined.lambda != lag.lambda) {
-    Incumbent again = greedy(r, refined.lambda);
+    Incumbent again = greedy(r, refined.lambda, light);
     if (again.found && again.value > c.value) c = std::move(again);
   }
   return {c, refined};
-}
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
 // The solution of the problem from a reduced choice; error when none was found.

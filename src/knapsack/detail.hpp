@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "hwprune/knapsack/knapsack.hpp"
@@ -13,6 +15,16 @@
 namespace hwprune::knapsack::detail {
 
 using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Appends the LP terms " c0 x0 + c1 x1 - c2 x2 ..." of variables 0..n-1 to `out` (numbers
+// exact, {:.17g}; eight terms per line). With skip_zero, terms with coefficient 0 are left out
+// except the last variable's when nothing was written (a row keeps one term).
+void append_lp_terms(std::string& out, std::size_t n,
+                     const std::function<double(std::size_t)>& coef, bool skip_zero);
 
 // What preprocessing leaves to decide: the free items (positive value, fit alone, nonzero weight
 // in some binding dimension) restricted to the binding dimensions (those whose summed weight

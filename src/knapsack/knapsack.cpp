@@ -14,6 +14,7 @@
 namespace hwprune::knapsack {
 
 using detail::Clock;
+using detail::seconds_since;
 
 void validate(const Problem& p) {
   if (p.value.size() != p.n_items)
@@ -81,29 +82,34 @@ double Solution::gap() const {
   return (upper_bound - value) / std::max(1.0, std::abs(upper_bound));
 }
 
+void detail::append_lp_terms(std::string& out, std::size_t n,
+                             const std::function<double(std::size_t)>& coef, bool skip_zero) {
+  std::size_t written = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double c = coef(i);
+    if (skip_zero && c == 0 && !(written == 0 && i + 1 == n)) continue;
+    out += fmt::format("{}{}{:.17g} x{}", written > 0 && written % 8 == 0 ? "\n" : "",
+                       written == 0 ? " "
+                       : c < 0      ? " - "
+                                    : " + ",
+                       written == 0 || !(c < 0) ? c : -c, i);
+    ++written;
+  }
+}
+
 std::string to_lp(const Problem& p) {
   validate(p);
   std::string out = fmt::format(
       "\\ hwprune knapsack: {} items, {} dimensions\nMaximize\n obj:", p.n_items, p.n_dims);
-  auto terms = [&](auto coef) {
-    std::size_t written = 0;
-    for (std::size_t i = 0; i < p.n_items; ++i) {
-      const double c = coef(i);
-      if (c == 0 && !(written == 0 && i + 1 == p.n_items)) continue;  // keep one term per row
-      out += fmt::format("{}{}{:.17g} x{}", written > 0 && written % 8 == 0 ? "\n" : "",
-                         written > 0 ? " + " : " ", c, i);
-      ++written;
-    }
-  };
   // Every variable appears in the objective (with coefficient 0 if need be) so cbc knows it.
-  for (std::size_t i = 0; i < p.n_items; ++i)
-    out += fmt::format("{}{}{:.17g} x{}", i > 0 && i % 8 == 0 ? "\n" : "", i > 0 ? " + " : " ",
-                       p.value[i], i);
+  detail::append_lp_terms(
+      out, p.n_items, [&](std::size_t i) { return p.value[i]; }, false);
   out += "\nSubject To\n";
   if (p.n_items > 0) {
     for (std::size_t k = 0; k < p.n_dims; ++k) {
       out += fmt::format(" c{}:", k);
-      terms([&](std::size_t i) { return p.weight[i * p.n_dims + k]; });
+      detail::append_lp_terms(
+          out, p.n_items, [&](std::size_t i) { return p.weight[i * p.n_dims + k]; }, true);
       out += fmt::format(" <= {:.17g}\n", p.capacity[k]);
     }
   }
@@ -114,10 +120,6 @@ std::string to_lp(const Problem& p) {
 }
 
 namespace {
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // Turns a reduced selection into the Solution; repairs (never seen in practice) a selection that
 // rounding pushed over the feasibility rule by dropping its least valuable reduced items.
