@@ -50,9 +50,11 @@ std::string strategy_cell(const hw::LayerHw& h) {
 std::string table(const hw::HardwareModel& hwm, const hw::ModelEstimate& e,
                   const std::string& title) {
   std::vector<std::vector<std::string>> rows{{"layer", "RF", "strategy", "BF", "mults", "DSP",
-                                              "BRAM18", "params (nz/all)", "FF~", "cycles"}};
+                                              "BRAM18", "LUT (mult)", "params (nz/all)", "FF~",
+                                              "cycles"}};
   auto figures = [](std::vector<std::string> row, const hw::LayerEstimate& l) {
     for (int64_t v : {l.multipliers, l.dsp, l.bram18}) row.push_back(std::to_string(v));
+    row.push_back(l.lut_multipliers < 0 ? "?" : std::to_string(l.lut_multipliers));
     row.push_back(fmt::format("{}/{}", l.nonzero, l.parameters));
     row.push_back(std::to_string(l.ff));
     row.push_back(std::to_string(l.latency));
@@ -123,6 +125,17 @@ void run_estimate(const EstimateArgs& a) {
   print_notes(stdout, hwm.adjustments);
   fmt::print("{}\n", table(hwm, dense, "Unpruned design (every weight present):"));
   fmt::print("{}", table(hwm, now, "Current model (masked and zero weights cost nothing):"));
+  // Per-group widths (joint pruning and precision): the live weights at each width.
+  for (const auto& l : now.layers)
+    if (l.widths.size() > 1) {
+      std::vector<std::string> parts;
+      for (const auto& [bits, n] : l.widths) parts.push_back(fmt::format("{} at {} bits", n, bits));
+      fmt::print("Widths of '{}': {}\n", l.name, fmt::join(parts, ", "));
+    }
+  if (dense.total.lut_multipliers >= 0 && now.total.lut_multipliers >= 0 &&
+      dense.total.lut_multipliers != now.total.lut_multipliers)
+    fmt::print("LUT multipliers: {} -> {} (table measured with Yosys)\n",
+               dense.total.lut_multipliers, now.total.lut_multipliers);
   fmt::print("Savings: DSP {}, BRAM18 {}, multipliers {}, non-zero parameters {}\n",
              ratio(dense.total.dsp, now.total.dsp), ratio(dense.total.bram18, now.total.bram18),
              ratio(dense.total.multipliers, now.total.multipliers),

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "hwprune/hw/widths.hpp"
 #include "hwprune/prune/pipeline.hpp"
 #include "hwprune/util/fs.hpp"
 #include "progress.hpp"
@@ -24,6 +25,7 @@ struct PruneArgs {
   std::string objective = "dsp", scheduler = "polynomial", ranking = "l2", solver = "exact",
               metric = "auto", optimizer = "adam", schedule = "cosine",
               baseline_schedule = "cosine";
+  std::string widths;  // joint pruning and precision, e.g. "0,4,6,8,16"
   std::optional<double> alpha;
   bool no_reduce = false, keep_dead_biases = false, no_reg_fine_tune = false, quiet = false;
 };
@@ -114,20 +116,24 @@ std::string change(int64_t before, int64_t after) {
 // Per-layer estimate of the unpruned baseline and of the final model, side by side.
 std::string resource_table(const hw::ModelEstimate& before, const hw::ModelEstimate& after) {
   std::vector<std::vector<std::string>> rows{
-      {"layer", "RF", "DSP", "BRAM18", "multipliers", "non-zero params", "cycles"}};
+      {"layer", "RF", "DSP", "BRAM18", "LUT (mult)", "multipliers", "non-zero params", "cycles"}};
+  auto luts = [](int64_t v) { return v < 0 ? std::string("?") : std::to_string(v); };
   auto row = [&](const hw::LayerEstimate& b, const hw::LayerEstimate* a) {
     if (!a)
-      return std::vector<std::string>{b.name, std::to_string(b.reuse_factor), "removed", "", "", "",
-                                      ""};
-    return std::vector<std::string>{b.name,
-                                    b.reuse_factor == a->reuse_factor
-                                        ? std::to_string(b.reuse_factor)
-                                        : fmt::format("{}->{}", b.reuse_factor, a->reuse_factor),
-                                    change(b.dsp, a->dsp),
-                                    change(b.bram18, a->bram18),
-                                    change(b.multipliers, a->multipliers),
-                                    change(b.parameters, a->nonzero),
-                                    change(b.latency, a->latency)};
+      return std::vector<std::string>{
+          b.name, std::to_string(b.reuse_factor), "removed", "", "", "", "", ""};
+    return std::vector<std::string>{
+        b.name,
+        b.reuse_factor == a->reuse_factor ? std::to_string(b.reuse_factor)
+                                          : fmt::format("{}->{}", b.reuse_factor, a->reuse_factor),
+        change(b.dsp, a->dsp),
+        change(b.bram18, a->bram18),
+        b.lut_multipliers == a->lut_multipliers
+            ? luts(b.lut_multipliers)
+            : luts(b.lut_multipliers) + " -> " + luts(a->lut_multipliers),
+        change(b.multipliers, a->multipliers),
+        change(b.parameters, a->nonzero),
+        change(b.latency, a->latency)};
   };
   for (const auto& b : before.layers) {
     const hw::LayerEstimate* a = nullptr;
@@ -164,6 +170,7 @@ prune::PipelineConfig pipeline_config(PruneArgs& a) {
   p.objective_options.bram = hw::parse_bram_model(a.hw.bram);
   p.scheduler.kind = prune::parse_scheduler(a.scheduler);
   p.ranking = prune::parse_ranking(a.ranking);
+  if (!a.widths.empty()) p.widths = hw::parse_widths(a.widths);
   p.metric = prune::parse_metric(a.metric);
   p.greedy = prune::kSolverNames.parse(a.solver);
   p.train.optimizer = train::parse_optimizer(a.optimizer);
@@ -287,6 +294,13 @@ std::function<void()> add_prune_command(CLI::App& app) {
   cmd->add_option("--score-samples", c.score_samples, "Samples for oracle/saliency scores")
       ->capture_default_str();
   cmd->add_flag("--local", c.local, "One knapsack per layer instead of one over all layers");
+  cmd->add_option("--widths", a->widths,
+                  "Joint pruning and precision: the weight widths a group may take, e.g. "
+                  "0,4,6,8,16 (0 = pruned; integer bits stay the layer's). Needs --objective "
+                  "dsp-lut and --ranking saliency");
+  cmd->add_option("--lut-budget", c.lut_budget,
+                  "With --widths: LUTs the LUT multipliers may use (default: the unpruned design "
+                  "with every group at the widest listed width below the DSP threshold)");
   cmd->add_option("--solver", a->solver,
                   fmt::format("Knapsack solver:\n{}", prune::kSolverNames.help_lines("    ")))
       ->capture_default_str();

@@ -1,6 +1,8 @@
 // The estimator's formulas (docs/hardware-model.md).
 #include "hwprune/hw/estimate.hpp"
 
+#include "hwprune/hw/lut_costs.hpp"
+
 #include <algorithm>
 #include <bit>
 
@@ -59,23 +61,55 @@ nlohmann::json to_json(const LayerEstimate& e) {
           {"parameters", e.parameters},
           {"nonzero", e.nonzero},
           {"ff", e.ff},
-          {"latency_cycles", e.latency}};
+          {"latency_cycles", e.latency},
+          {"lut_multipliers",
+           e.lut_multipliers < 0 ? nlohmann::json() : nlohmann::json(e.lut_multipliers)},
+          {"weight_widths", [&] {
+             nlohmann::json w = nlohmann::json::object();
+             for (const auto& [bits, n] : e.widths) w[std::to_string(bits)] = n;
+             return w;
+           }()}};
 }
 
-std::vector<uint8_t> live_weights(const Layer& layer, const LayerHw& hw) {
+std::vector<int64_t> raw_weights(const Layer& layer, const LayerHw& hw) {
   const Tensor& kernel = layer.weight("kernel");
   if (kernel.numel() != hw.n_products)
     throw Error(fmt::format("layer '{}': kernel has {} weights, the hardware model expects {}",
                             layer.name, kernel.numel(), hw.n_products));
   const FixedType type = saturating(hw.weight);
-  std::vector<uint8_t> live(static_cast<size_t>(hw.n_products));
-  const bool masked = !layer.mask.empty();
-  for (int64_t k = 0; k < hw.n_products; ++k) {
-    const size_t ks = static_cast<size_t>(k);
-    live[ks] = (!masked || layer.mask.data[ks] != 0.0f) &&
-               type.quantize_raw(static_cast<double>(kernel.data[ks])) != 0;
-  }
+  const Tensor k =
+      layer.widths.empty() && layer.mask.empty() ? kernel : effective_kernel(layer, true);
+  std::vector<int64_t> raw(k.data.size());
+  for (size_t i = 0; i < raw.size(); ++i)
+    raw[i] = type.quantize_raw(static_cast<double>(k.data[i]));
+  return raw;
+}
+
+std::vector<uint8_t> live_weights(const Layer& layer, const LayerHw& hw) {
+  const std::vector<int64_t> raw = raw_weights(layer, hw);
+  std::vector<uint8_t> live(raw.size());
+  for (size_t k = 0; k < raw.size(); ++k) live[k] = raw[k] != 0;
   return live;
+}
+
+std::vector<int> weight_bits(const Layer& layer, const LayerHw& hw) {
+  std::vector<int> bits(static_cast<size_t>(hw.n_products), hw.weight.width);
+  if (!layer.widths.empty())
+    for (size_t k = 0; k < bits.size(); ++k)
+      bits[k] = std::min(hw.weight.width, static_cast<int>(layer.widths.data[k]));
+  return bits;
+}
+
+std::vector<int> lane_bits(const LayerHw& hw, const std::vector<uint8_t>& live,
+                           const std::vector<int>& bits) {
+  std::vector<int> lanes(static_cast<size_t>(hw.block_factor), 0);
+  for (int64_t k = 0; k < hw.n_products; ++k) {
+    const auto ks = static_cast<size_t>(k);
+    if (!live[ks]) continue;
+    int& b = lanes[static_cast<size_t>(transposed_index(hw, k) / hw.reuse_factor)];
+    b = std::max(b, bits[ks]);
+  }
+  return lanes;
 }
 
 std::vector<uint8_t> live_lanes(const LayerHw& hw, const std::vector<uint8_t>& live) {
@@ -88,22 +122,18 @@ std::vector<uint8_t> live_lanes(const LayerHw& hw, const std::vector<uint8_t>& l
 
 int64_t nonconstant_rom_bits(const Layer& layer, const LayerHw& hw,
                              const std::vector<uint8_t>& lanes) {
-  const Tensor& kernel = layer.weight("kernel");
-  const FixedType type = saturating(hw.weight);
-  const bool masked = !layer.mask.empty();
+  const std::vector<int64_t> raw = raw_weights(layer, hw);
   const int64_t w = hw.weight.width, rf = hw.reuse_factor;
   const uint64_t all = w >= 64 ? ~uint64_t{0} : (uint64_t{1} << w) - 1;
-  // Per lane: bits that are 1 in some word (ones) and 0 in some word (zeros).
+  // Per lane: bits that are 1 in some word (ones) and 0 in some word (zeros). A lane at a
+  // narrower width (Layer::widths) holds its weights on a coarser grid: its low bits are
+  // constant 0 and drop out here as Yosys drops them.
   std::vector<uint64_t> ones(lanes.size(), 0), zeros(lanes.size(), 0);
   std::vector<int64_t> words(lanes.size(), 0);
   for (int64_t k = 0; k < hw.n_products; ++k) {
-    const size_t ks = static_cast<size_t>(k);
     const auto m = static_cast<size_t>(transposed_index(hw, k) / rf);
     if (!lanes[m]) continue;
-    const int64_t raw = masked && layer.mask.data[ks] == 0.0f
-                            ? 0
-                            : type.quantize_raw(static_cast<double>(kernel.data[ks]));
-    const uint64_t bits = static_cast<uint64_t>(raw) & all;
+    const uint64_t bits = static_cast<uint64_t>(raw[static_cast<size_t>(k)]) & all;
     ones[m] |= bits;
     zeros[m] |= ~bits & all;
     ++words[m];
@@ -119,11 +149,19 @@ int64_t nonconstant_rom_bits(const Layer& layer, const LayerHw& hw,
 }
 
 int64_t rom_bram18(const LayerHw& hw, const Device& device, const std::vector<uint8_t>& lanes,
-                   BramModel model) {
+                   BramModel model, const std::vector<int>* bits) {
   if (!hw.uses_rom()) return 0;
   const int64_t w = hw.weight.width;
   const int64_t depth = hw.reuse_factor;
-  if (model != BramModel::Hls4ml) return bram18_for(depth, count(lanes) * w, device);
+  if (model != BramModel::Hls4ml) {
+    int64_t total = count(lanes) * w;
+    if (bits) {
+      total = 0;
+      for (size_t m = 0; m < lanes.size(); ++m)
+        if (lanes[m]) total += (*bits)[m];
+    }
+    return bram18_for(depth, total, device);
+  }
   // hls4ml layout: lane m keeps bits [m*W, (m+1)*W); a column of the chosen aspect ratio
   // disappears only if no live lane has a bit in it.
   int64_t best = -1;
@@ -193,26 +231,68 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
     per_instance = count(lanes);
   }
   e.multipliers = per_instance * hw.instances();
-  if (options.constants_by_value && options.sparse && hw.reuse_factor == 1) {
-    // Fully unrolled (any strategy at RF 1): every weight is a constant operand, sized by its
-    // value.
-    const Tensor& kernel = layer.weight("kernel");
-    const FixedType type = saturating(hw.weight);
-    int64_t dsp = 0;
-    for (int64_t k = 0; k < hw.n_products; ++k)
-      if (live[static_cast<size_t>(k)])
-        dsp += hw.dsp_per_constant(
-            type.quantize_raw(static_cast<double>(kernel.data[static_cast<size_t>(k)])), device);
-    e.dsp = dsp * hw.instances();
+
+  // Each multiplier at its weight's width (Layer::widths): per weight at RF 1 (a constant), per
+  // lane at RF > 1 (a ROM lane as wide as its widest weight); the Latency strategy's shared
+  // multipliers at RF > 1 and the unpruned design (sparse = false) at the type's width.
+  const std::vector<int> bits =
+      options.sparse ? weight_bits(layer, hw) : std::vector<int>(live.size(), hw.weight.width);
+  const std::vector<int> lbits = lanes.empty() ? std::vector<int>() : lane_bits(hw, live, bits);
+  const int x = hw.input.width + (hw.input.is_signed ? 0 : 1);
+  int64_t dsp = 0, lut = 0, lut_ff = 0;
+  bool lut_known = true;
+  // A constant sized by its value (constants_by_value, what synthesis does and the generator
+  // builds): a DSP product when its odd part reaches the threshold, else a LUT multiplier.
+  const bool by_value = options.constants_by_value && options.sparse;
+  auto add = [&](int b, const int64_t* constant) {
+    const bool valued = constant && by_value;
+    if (valued && *constant == 0) return;
+    if (valued ? odd_part(*constant).bits >= device.dsp_min_weight_bits
+               : b >= device.dsp_min_weight_bits) {
+      LayerHw at = hw;
+      at.weight = at_width(hw.weight, b);
+      dsp += valued ? at.dsp_per_constant(*constant, device) : at.dsp_per_multiplier(device);
+      return;
+    }
+    lut_ff += b + hw.input.width;  // a LUT multiplier's product register
+    if (constant) {
+      if (*constant == 0) return;
+      if (!lut_table_has(odd_part(*constant).bits, x, true)) lut_known = false;
+      if (lut_known) lut += lut_constant_multiplier(*constant, x);
+      return;
+    }
+    const int sb = b + (hw.weight.is_signed ? 0 : 1);
+    if (!lut_table_has(sb, x, false)) lut_known = false;
+    if (lut_known) lut += lut_multiplier(sb, x);
+  };
+  if (hw.reuse_factor == 1) {
+    // Fully unrolled (any strategy at RF 1): every weight is a constant operand.
+    std::vector<int64_t> raw;
+    if (options.sparse) {
+      raw = raw_weights(layer, hw);
+    } else {
+      const FixedType type = saturating(hw.weight);
+      for (float v : layer.weight("kernel").data)
+        raw.push_back(type.quantize_raw(static_cast<double>(v)));
+    }
+    for (size_t k = 0; k < live.size(); ++k)
+      if (live[k]) add(bits[k], &raw[k]);
+  } else if (hw.strategy == Strategy::Latency) {
+    for (int64_t i = 0; i < per_instance; ++i) add(hw.weight.width, nullptr);
   } else {
-    e.dsp = e.multipliers * hw.dsp_per_multiplier(device);
+    for (size_t m = 0; m < lanes.size(); ++m)
+      if (lanes[m]) add(lbits[m], nullptr);
   }
+  for (size_t k = 0; k < live.size(); ++k)
+    if (live[k]) ++e.widths[bits[k]];
+  e.dsp = dsp * hw.instances();
+  e.lut_multipliers = lut_known ? lut * hw.instances() : -1;
   if (!hw.uses_rom())
     e.bram18 = 0;
   else if (options.bram == BramModel::Trimmed && options.sparse)
     e.bram18 = bram18_for(hw.reuse_factor, nonconstant_rom_bits(layer, hw, lanes), device);
   else
-    e.bram18 = rom_bram18(hw, device, lanes, options.bram);
+    e.bram18 = rom_bram18(hw, device, lanes, options.bram, options.sparse ? &lbits : nullptr);
 
   e.parameters = hw.n_products + (layer.use_bias ? hw.n_out : 0);
   e.nonzero = n_live;
@@ -225,7 +305,6 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
   // Registers outside the hard blocks: a DSP multiplier's product register is the DSP48's
   // M/P register and a ROM's output register is the block RAM's read register, so only LUT
   // multipliers pay for theirs (docs/hardware-model.md).
-  const int64_t product_bits = hw.weight.width + hw.input.width;
   const int64_t cycles = kernel_cycles(hw, live);
   if (streamed(hw)) {
     // The streamed layer: per kernel instance the output register, at RF > 1 the accumulators
@@ -248,7 +327,7 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
       e.ff += hw.n_out * hw.instances() * hw.accum.width + registered_inputs(hw) * hw.input.width;
     e.latency = layer_latency(hw, cycles);
   }
-  if (hw.dsp_per_multiplier(device) == 0) e.ff += e.multipliers * product_bits;
+  e.ff += lut_ff * hw.instances();
   return e;
 }
 
@@ -268,6 +347,10 @@ ModelEstimate estimate_model(const Model& model, const HardwareModel& hardware,
     out.total.nonzero += e.nonzero;
     out.total.ff += e.ff;
     out.total.latency += e.latency;
+    for (const auto& [bits, n] : e.widths) out.total.widths[bits] += n;
+    out.total.lut_multipliers = out.total.lut_multipliers < 0 || e.lut_multipliers < 0
+                                    ? -1
+                                    : out.total.lut_multipliers + e.lut_multipliers;
     out.layers.push_back(std::move(e));
   }
   return out;

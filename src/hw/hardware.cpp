@@ -86,12 +86,17 @@ int LayerHw::dsp_per_multiplier(const Device& device) const {
                         input.width + (input.is_signed ? 0 : 1), device);
 }
 
-int LayerHw::dsp_per_constant(int64_t raw, const Device& device) const {
-  if (raw == 0 || weight.width < device.dsp_min_weight_bits) return 0;
+OddPart odd_part(int64_t raw) {
+  if (raw == 0) return {};
   // Trailing zero bits are a shift (wiring), not multiplier width.
   const int64_t odd = raw >> std::countr_zero(static_cast<uint64_t>(raw));
   const auto magnitude = static_cast<uint64_t>(odd < 0 ? ~odd : odd);
-  const int64_t bits = std::bit_width(magnitude) + 1;  // with the sign bit
+  return {odd, static_cast<int>(std::bit_width(magnitude)) + 1};  // with the sign bit
+}
+
+int LayerHw::dsp_per_constant(int64_t raw, const Device& device) const {
+  if (raw == 0 || weight.width < device.dsp_min_weight_bits) return 0;
+  const int bits = odd_part(raw).bits;
   if (bits < device.dsp_min_weight_bits) return 0;
   return dsp_for_widths(bits, input.width + (input.is_signed ? 0 : 1), device);
 }

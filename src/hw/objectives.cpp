@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "hwprune/hw/widths.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::hw {
@@ -146,6 +147,68 @@ std::unique_ptr<Objective> dsp_bram_objective(BramModel bram) {
       });
 }
 
+// DSP slices and the LUTs of LUT multipliers. A group's cost at a width is its multipliers'
+// (widths.hpp: DSP at or above the device's threshold, else the measured LUT table, by the
+// weight's value at that width when the layer is fully unrolled).
+class DspLutObjective final : public Objective {
+ public:
+  std::string name() const override { return "dsp-lut"; }
+  std::vector<std::string> dimensions() const override { return {"DSP", "LUT"}; }
+  GroupKind structure(const LayerHw& hw) const override { return multiplier_structure(hw); }
+  std::vector<double> resources(const Layer& layer, const LayerHw& hw, const Device& device,
+                                bool sparse) const override {
+    const auto e = estimate_of(layer, hw, device, sparse);
+    if (e.lut_multipliers < 0)
+      throw Error(fmt::format(
+          "layer '{}': the measured LUT table (hw/lut_costs.hpp) does not cover its {} weights "
+          "times {} inputs",
+          layer.name, hw.weight.str(), hw.input.str()));
+    return {static_cast<double>(e.dsp), static_cast<double>(e.lut_multipliers)};
+  }
+  GroupCosts group_costs(const Layer& layer, const LayerHw& hw, const Device& device,
+                         const GroupSet& groups) const override {
+    ChoiceCosts c = choice_costs(layer, hw, device, groups, {hw.weight.width});
+    return GroupCosts{std::move(c.fixed), std::move(c.cost)};
+  }
+  ChoiceCosts choice_costs(const Layer& layer, const LayerHw& hw, const Device& device,
+                           const GroupSet& groups, const std::vector<int>& widths) const override {
+    const size_t nw = widths.size();
+    const bool constants = hw.reuse_factor == 1;
+    const Tensor* kernel = constants ? &layer.weight("kernel") : nullptr;
+    const double per_weight = multipliers_per_weight(hw);
+    auto cost_at = [&](size_t g, int bits, double* out) {
+      out[0] = out[1] = 0.0;
+      if (bits == 0) return;
+      if (!constants) {
+        const MultiplierCost m = multiplier_cost(hw, device, bits);
+        const double n = lanes_in(hw, groups, g) * per_weight;
+        out[0] = n * m.dsp;
+        out[1] = n * m.lut;
+        return;
+      }
+      for (int64_t k : groups.group(g)) {
+        const MultiplierCost m = multiplier_cost(
+            hw, device, bits, static_cast<double>(kernel->data[static_cast<size_t>(k)]));
+        out[0] += per_weight * m.dsp;
+        out[1] += per_weight * m.lut;
+      }
+    };
+    ChoiceCosts c;
+    c.cost.assign(groups.size() * nw * 2, 0.0);
+    c.fixed = resources(layer, hw, device, /*sparse=*/false);
+    double own[2];
+    for (size_t g = 0; g < groups.size(); ++g) {
+      for (size_t j = 0; j < nw; ++j) cost_at(g, widths[j], &c.cost[(g * nw + j) * 2]);
+      cost_at(g, hw.weight.width, own);
+      c.fixed[0] -= own[0];
+      c.fixed[1] -= own[1];
+    }
+    for (auto& f : c.fixed)
+      if (f < 0 && f > -1e-6) f = 0;  // rounding of fractional sums
+    return c;
+  }
+};
+
 std::unique_ptr<Objective> ff_objective() {
   return std::make_unique<BuiltinObjective>(
       "ff", std::vector<std::string>{"FF"}, multiplier_structure,
@@ -206,6 +269,11 @@ const ObjectiveTable& objective_table() {
          "DSP slices: multiplier patterns at RF > 1, single weights at RF 1"},
         {"dsp-bram", [](const ObjectiveOptions& o) { return dsp_bram_objective(o.bram); },
          "DSP slices and BRAM18 (ROM lanes, --bram-model) together"},
+        {"dsp-lut",
+         [](const ObjectiveOptions&) -> std::unique_ptr<Objective> {
+           return std::make_unique<DspLutObjective>();
+         },
+         "DSP slices and the LUTs of LUT multipliers (per-group widths: --widths)"},
         {"ff", [](const ObjectiveOptions&) { return ff_objective(); },
          "flip-flops (only LUT multipliers' product registers can go)"},
         {"flops", [](const ObjectiveOptions&) { return flops_objective(); },
@@ -213,6 +281,14 @@ const ObjectiveTable& objective_table() {
         {"latency", [](const ObjectiveOptions&) { return latency_objective(); },
          "clock cycles (ROM words skipped by the Unrolled strategy)"}}}};
   return table;
+}
+
+ChoiceCosts Objective::choice_costs(const Layer& layer, const LayerHw&, const Device&,
+                                    const GroupSet&, const std::vector<int>&) const {
+  throw Error(fmt::format(
+      "objective '{}' prices one weight width per layer (layer '{}'); joint pruning and "
+      "precision (per-group widths) needs the dsp-lut objective",
+      name(), layer.name));
 }
 
 std::unique_ptr<Objective> make_objective(const std::string& name,

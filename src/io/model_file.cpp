@@ -95,6 +95,11 @@ json layer_json(const Layer& l, ZipWriter& zip) {
     zip.add(member, npy_bytes(l.mask));
     j["mask"] = member;
   }
+  if (!l.widths.empty()) {
+    const std::string member = fmt::format("widths/{}/kernel.npy", l.name);
+    zip.add(member, npy_bytes(l.widths));
+    j["widths"] = member;
+  }
   return j;
 }
 
@@ -201,6 +206,7 @@ Layer read_layer(const Reader& r, const json& j, size_t index) {
     l.weights[key] = r.tensor(member.get<std::string>());
   }
   if (j.contains("mask")) l.mask = r.tensor(r.get<std::string>(j, "mask", where));
+  if (j.contains("widths")) l.widths = r.tensor(r.get<std::string>(j, "widths", where));
   if (j.contains("hardware")) {
     const json& hw = j.at("hardware");
     const std::string hw_where = where + " hardware";

@@ -506,4 +506,13 @@ Precision saturating(const Precision& p) {
   return p ? Precision(saturating(*p)) : p;
 }
 
+FixedType at_width(const FixedType& type, int bits) {
+  if (bits < 1 || bits > FixedType::kMaxWidth)
+    throw Error(fmt::format("weight width {} is out of range (1..{})", bits, FixedType::kMaxWidth));
+  FixedType t = type;
+  t.width = bits;
+  t.int_spelling = false;
+  return t;
+}
+
 }  // namespace hwprune

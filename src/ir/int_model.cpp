@@ -75,10 +75,19 @@ IntDense make_dense(const Layer& l, const FixedType& input, int64_t reuse_factor
     if (!l.mask.empty() && l.mask.data[j] == 0.0f) continue;  // pruned: 0
     const float v = l.mask.empty() ? kernel.data[j] : kernel.data[j] * l.mask.data[j];
     try {
-      d.w[j] = wq.quantize_raw(static_cast<double>(v));
+      // A weight at its own width (Layer::widths) lies on a coarser grid of the same type.
+      const double x = l.widths.empty()
+                           ? static_cast<double>(v)
+                           : kernel_weight_type(l, j)->quantize(static_cast<double>(v));
+      d.w[j] = wq.quantize_raw(x);
     } catch (const Error& e) {
       throw Error(fmt::format("{}: kernel value {}: {}", where, j, e.what()));
     }
+  }
+  if (!l.widths.empty()) {
+    d.bits.resize(d.w.size());
+    for (size_t j = 0; j < d.bits.size(); ++j)
+      d.bits[j] = std::min(d.weight.width, static_cast<int>(l.widths.data[j]));
   }
   d.b.assign(static_cast<size_t>(d.n_out), 0);
   if (l.use_bias) {
@@ -426,6 +435,7 @@ IntConv make_conv(const Layer& l, const FixedType& input, int64_t reuse_factor) 
   flat.units = l.filters;
   flat.weight("kernel").shape = {patch, l.filters};
   if (!flat.mask.empty()) flat.mask.shape = {patch, l.filters};
+  if (!flat.widths.empty()) flat.widths.shape = {patch, l.filters};
   c.core = make_dense(flat, input, reuse_factor);
   return c;
 }

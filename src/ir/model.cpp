@@ -180,6 +180,21 @@ void Model::infer_shapes() {
         if (v != 0.0f && v != 1.0f)
           throw Error(fmt::format("{}: mask values must be 0 or 1, found {}", where, v));
     }
+    if (!l.widths.empty()) {
+      if (!l.has_kernel())
+        throw Error(fmt::format("{}: only Dense and Conv layers can have weight widths", where));
+      if (l.widths.shape != l.weight("kernel").shape)
+        throw Error(fmt::format("{}: widths shape {} differs from kernel shape {}", where,
+                                shape_str(l.widths.shape), shape_str(l.weight("kernel").shape)));
+      if (!l.precision.weight)
+        throw Error(fmt::format("{}: weight widths need a fixed-point weight precision", where));
+      for (float v : l.widths.data)
+        if (!(v >= 1.0f && v <= static_cast<float>(FixedType::kMaxWidth)) || v != std::floor(v))
+          throw Error(
+              fmt::format("{}: weight widths must be whole numbers of bits in 1..{}, "
+                          "found {}",
+                          where, FixedType::kMaxWidth, v));
+    }
     for (const auto& [key, t] : l.weights)
       for (float v : t.data)
         if (!std::isfinite(v))

@@ -168,12 +168,24 @@ void batchnorm_affine(const Layer& l, std::vector<float>& scale, std::vector<flo
 
 }  // namespace
 
+Precision kernel_weight_type(const Layer& l, size_t k) {
+  if (!l.precision.weight) return std::nullopt;
+  if (l.widths.empty()) return saturating(*l.precision.weight);
+  const int bits = static_cast<int>(l.widths.data[k]);
+  return saturating(bits < l.precision.weight->width ? at_width(*l.precision.weight, bits)
+                                                     : *l.precision.weight);
+}
+
 Tensor effective_kernel(const Layer& l, bool quantize) {
   Tensor k = l.weight("kernel");
   if (!l.mask.empty())
     for (size_t i = 0; i < k.data.size(); ++i)
       if (l.mask.data[i] == 0.0f) k.data[i] = 0.0f;
-  if (quantize) quantize_all(k.data, saturating(l.precision.weight));
+  if (quantize && l.widths.empty()) quantize_all(k.data, saturating(l.precision.weight));
+  if (quantize && !l.widths.empty())
+    for (size_t i = 0; i < k.data.size(); ++i)
+      k.data[i] =
+          static_cast<float>(kernel_weight_type(l, i)->quantize(static_cast<double>(k.data[i])));
   return k;
 }
 

@@ -4,7 +4,9 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "hwprune/hw/widths.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::prune {
@@ -43,6 +45,21 @@ void check_loop(const PruneConfig& c) {
     if (!(a >= 0 && std::isfinite(a)))
       throw Error(fmt::format("candidate alpha {} must be finite and >= 0", a));
   if (!(r.share_tolerance >= 0)) throw Error("share tolerance must be >= 0");
+  if (c.lut_budget && !(*c.lut_budget >= 0 && std::isfinite(*c.lut_budget)))
+    throw Error(fmt::format("LUT budget must be finite and >= 0, got {}", *c.lut_budget));
+  if (c.lut_budget && c.widths.empty())
+    throw Error("a LUT budget applies to joint pruning and precision: give --widths too");
+  if (c.widths.empty()) return;
+  (void)hw::parse_widths(fmt::format("{}", fmt::join(c.widths, ",")));  // one rule for the list
+  if (c.objective != "dsp-lut")
+    throw Error(
+        fmt::format("per-group widths (--widths) need the dsp-lut objective, not {}", c.objective));
+  if (c.ranking != Ranking::Saliency)
+    throw Error(
+        fmt::format("per-group widths are ranked by the empirical Fisher: use --ranking "
+                    "saliency, not {}",
+                    to_string(c.ranking)));
+  if (c.local) throw Error("per-group widths need one global knapsack (no --local)");
 }
 
 template <typename T>
@@ -138,6 +155,8 @@ json to_json(const PipelineConfig& c) {
               {"class_floor", optional_json(p.class_floor)},
               {"ranking", to_string(p.ranking)},
               {"local", p.local},
+              {"widths", p.widths},
+              {"lut_budget", optional_json(p.lut_budget)},
               {"solver", kSolverNames.name(p.greedy)},
               {"solver_time_limit", p.solver_time_limit},
               {"epochs_per_step", p.epochs_per_step},

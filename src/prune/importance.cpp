@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "hwprune/hw/map_model.hpp"
+#include "hwprune/hw/widths.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::prune {
@@ -87,6 +89,69 @@ std::vector<std::vector<double>> ranked_importance(const Model& model, const str
   auto imp = group_importance(fold_batchnorm(model), plan, ranking, scores);
   normalise_per_layer(imp);
   return imp;
+}
+
+std::vector<std::vector<double>> choice_importance(const Model& model, const structures::Plan& plan,
+                                                   const std::vector<int>& widths,
+                                                   const std::map<std::string, Tensor>& fisher) {
+  for (int b : widths)
+    if (b < 0 || b > FixedType::kMaxWidth)
+      throw Error(fmt::format("weight width {} is out of range (0..{})", b, FixedType::kMaxWidth));
+  const Model folded = fold_batchnorm(model);
+  const size_t nw = widths.size();
+  std::vector<std::vector<double>> out;
+  out.reserve(plan.layers.size());
+  for (const auto& lp : plan.layers) {
+    const hw::GroupSet& gs = lp.groups;
+    const Layer& layer = folded.layer(gs.layer_name);
+    const Tensor& kernel = layer.weight("kernel");
+    const Tensor& unfolded = model.layer(gs.layer_name).weight("kernel");
+    auto it = fisher.find(gs.layer_name);
+    if (it == fisher.end())
+      throw Error(fmt::format("layer '{}': no Fisher information", gs.layer_name));
+    if (it->second.shape != kernel.shape)
+      throw Error(fmt::format("layer '{}': Fisher values of shape {} for a kernel of shape {}",
+                              gs.layer_name, shape_str(it->second.shape), shape_str(kernel.shape)));
+    if (!layer.precision.weight)
+      throw Error(
+          fmt::format("layer '{}': per-group widths need a fixed-point weight type, not "
+                      "float",
+                      gs.layer_name));
+    const FixedType type = saturating(*layer.precision.weight);
+    std::vector<FixedType> at(nw, type);
+    for (size_t j = 0; j < nw; ++j)
+      if (widths[j] > 0) at[j] = at_width(type, widths[j]);
+    const bool masked = !layer.mask.empty();
+    std::vector<double> v(gs.size() * nw, 0.0);
+    double sal_sum = 0;  // the scale: the mean of the non-zero width-0 values (saliency)
+    size_t sal_n = 0;
+    for (size_t g = 0; g < gs.size(); ++g) {
+      double sal = 0;
+      for (int64_t idx : gs.group(g)) {
+        const auto k = static_cast<size_t>(idx);
+        if (masked && layer.mask.data[k] == 0.0f) continue;
+        double f = it->second.data[k];
+        if (!std::isfinite(f) || f < 0)
+          throw Error(fmt::format("layer '{}': Fisher value {} of weight {} (must be finite, >= 0)",
+                                  gs.layer_name, f, idx));
+        const double w = kernel.data[k], w0 = unfolded.data[k];
+        if (w != 0 && w0 != w) f *= (w0 / w) * (w0 / w);
+        sal += 0.5 * f * w * w;
+        for (size_t j = 0; j < nw; ++j) {
+          const double e = widths[j] == 0 ? w : w - at[j].quantize(w);
+          v[g * nw + j] += 0.5 * f * e * e;
+        }
+      }
+      if (sal > 0) {
+        sal_sum += sal;
+        ++sal_n;
+      }
+    }
+    if (sal_n > 0)
+      for (double& x : v) x /= sal_sum / static_cast<double>(sal_n);
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 }  // namespace hwprune::prune

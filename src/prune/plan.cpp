@@ -126,6 +126,86 @@ std::vector<uint8_t> select_groups(const structures::Plan& plan,
   return take;
 }
 
+JointPlan joint_plan(const Model& model, const hw::Objective& objective,
+                     const hw::HardwareSpec& hardware, const structures::Plan& plan,
+                     const PruneConfig& config) {
+  const hw::MappedModel mapped = hw::map_model(model, hardware);
+  const int widest = config.widths.empty() ? 0 : config.widths.back();
+  for (const auto& lp : plan.layers) {
+    const hw::LayerHw* h = mapped.hardware.find(lp.groups.layer);
+    if (h && h->weight.width < widest)
+      throw Error(fmt::format(
+          "layer '{}': weight precision {} is narrower than the widest of the widths ({} bits); "
+          "give a precision of at least {} bits or drop the wider widths",
+          h->name, h->weight.str(), widest, widest));
+  }
+  JointPlan j;
+  j.choices =
+      structures::make_choice_plan(mapped.model, mapped.hardware, objective, plan, config.widths);
+  if (config.lut_budget) {
+    j.lut_budget = *config.lut_budget;
+    return j;
+  }
+  // The unpruned design at the widest LUT width: the fixed part plus every group at it.
+  const auto& dims = plan.dimensions;
+  const auto lut_dim = std::find(dims.begin(), dims.end(), "LUT");
+  const int threshold = hardware.device.dsp_min_weight_bits;
+  int lut_width = -1;
+  for (size_t i = 0; i < config.widths.size(); ++i)
+    if (config.widths[i] > 0 && config.widths[i] < threshold) lut_width = static_cast<int>(i);
+  if (lut_dim == dims.end() || lut_width < 0) return j;
+  const auto d = static_cast<size_t>(lut_dim - dims.begin());
+  const size_t nw = config.widths.size(), nd = dims.size();
+  j.lut_budget = plan.fixed[d];
+  for (size_t li = 0; li < plan.layers.size(); ++li)
+    for (size_t g = 0; g < plan.layers[li].groups.size(); ++g)
+      j.lut_budget += j.choices.costs[li].cost[(g * nw + static_cast<size_t>(lut_width)) * nd + d];
+  return j;
+}
+
+std::vector<std::vector<int>> group_widths(const Model& m, const structures::Plan& plan) {
+  std::vector<std::vector<int>> out;
+  for (const auto& lp : plan.layers) {
+    const Layer& l = m.layer(lp.groups.layer_name);
+    const int full = l.precision.weight ? l.precision.weight->width : FixedType::kMaxWidth;
+    std::vector<int> w(lp.groups.size(), 0);
+    for (size_t g = 0; g < lp.groups.size(); ++g)
+      for (int64_t idx : lp.groups.group(g)) {
+        const auto k = static_cast<size_t>(idx);
+        if (!l.mask.empty() && l.mask.data[k] == 0.0f) continue;
+        w[g] = std::max(
+            w[g], l.widths.empty() ? full : std::min(full, static_cast<int>(l.widths.data[k])));
+      }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+std::vector<std::vector<int>> select_widths(const structures::Plan& plan, const JointPlan& joint,
+                                            const std::vector<std::vector<double>>& importance,
+                                            const std::vector<std::vector<int>>& limit,
+                                            double target, const PruneConfig& cfg, bool* optimal) {
+  if (!(target >= 0 && target <= 1))
+    throw Error(fmt::format("target sparsity must be in [0, 1], got {}", target));
+  std::vector<double> budget(plan.dimensions.size());
+  for (size_t k = 0; k < budget.size(); ++k)
+    budget[k] = plan.dimensions[k] == "LUT"
+                    ? std::max(joint.lut_budget, plan.fixed[k])
+                    : std::max((1.0 - target) * plan.baseline[k], plan.fixed[k]);
+  const structures::WidthProblem wp =
+      structures::width_problem(plan, joint.choices, importance, budget, limit);
+  knapsack::ChoiceSolution s;
+  if (cfg.greedy) {
+    s = knapsack::solve_choice_greedy(wp.problem);
+  } else {
+    knapsack::Options o;
+    o.time_limit_s = cfg.solver_time_limit;
+    s = knapsack::solve_choice_exact(wp.problem, o);
+  }
+  if (optimal) *optimal = s.optimal;
+  return structures::chosen_widths(plan, wp, s.choice);
+}
+
 std::vector<uint8_t> dead_groups(const Model& m, const structures::Plan& plan) {
   std::vector<uint8_t> dead;
   for (const auto& lp : plan.layers) {

@@ -3,6 +3,7 @@
 #include "run.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hwprune/util/error.hpp"
 #include "hwprune/util/fs.hpp"
@@ -81,6 +82,13 @@ void plan_groups(Run& run) {
         "final sparsity {:.4f} capped at {:.4f}: the rest of the {} is fixed (no group removes it)",
         run.schedule.final_sparsity, reachable, run.loop.objective));
     run.schedule.final_sparsity = reachable;
+  }
+  if (!run.loop.widths.empty()) {
+    run.joint = joint_plan(run.baseline, *run.objective, run.config.hardware, run.plan, run.loop);
+    run.message(
+        fmt::format("per-group widths {}: LUT budget {:.0f}{}", fmt::join(run.loop.widths, ","),
+                    run.joint->lut_budget,
+                    run.loop.lut_budget ? "" : " (the unpruned design at the widest LUT width)"));
   }
   if (run.observer) run.observer->planned(run.plan.dimensions, run.plan.baseline);
   run.scheduler = std::make_unique<Scheduler>(run.schedule);

@@ -87,6 +87,7 @@ struct Run {
 
   // The loop (plan_groups, regularise, prune_steps).
   structures::Plan plan;
+  std::optional<JointPlan> joint;  // joint pruning and precision (loop.widths)
   std::vector<double> layer_factor;
   SchedulerConfig schedule;  // config's, with the final sparsity capped at what is reachable
   std::unique_ptr<Scheduler> scheduler;

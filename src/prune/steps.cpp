@@ -24,6 +24,32 @@ std::vector<std::vector<double>> ranked(const Run& run, const Model& m, uint64_t
   return ranked_importance(m, run.plan, run.loop.ranking, &scores);
 }
 
+// Joint pruning and precision: the per-width importance of every plan group of `m` (the
+// empirical Fisher of `m` weighs each width's quantization error).
+std::vector<std::vector<double>> ranked_widths(const Run& run, const Model& m, uint64_t seed) {
+  Model scratch = m;
+  train::Trainer scorer(scratch, run.train_config(seed, 0));
+  const auto fisher =
+      scorer.weight_scores(run.train(), train::ScoreKind::Fisher, run.loop.score_samples);
+  return choice_importance(m, run.plan, run.loop.widths, fisher);
+}
+
+// The knapsack's choice at `target`, applied to m: groups masked (pruning) or, in joint mode,
+// each group at its chosen width. `optimal`: proven optimal.
+void select_and_apply(const Run& run, Model& m, double target, uint64_t seed, bool* optimal) {
+  if (run.joint) {
+    const auto limit = group_widths(m, run.plan);
+    const auto widths = select_widths(run.plan, *run.joint, ranked_widths(run, m, seed), limit,
+                                      target, run.loop, optimal);
+    structures::apply_widths(m, run.plan, widths);
+    return;
+  }
+  const auto importance = ranked(run, m, seed);
+  const auto take =
+      select_groups(run.plan, importance, dead_groups(m, run.plan), target, run.loop, optimal);
+  structures::apply_plan(m, run.plan, take);
+}
+
 // Weight sharing: kept groups whose weights have (nearly) one value, tied to their mean.
 // Groups whose unmasked weights are all equal already count as tied.
 std::vector<hw::GroupSet> shared_groups(Model& m, const Run& run) {
@@ -83,9 +109,12 @@ void fine_tune(Model& m, const Run& run, uint64_t seed, int epochs, StepRow& row
   run.put_score(run.score(t), row);
 }
 
-// Unmasked training of m so that pruned weights may regrow before the ranking.
+// Unmasked training of m (full widths) so that pruned weights may regrow before the ranking.
 void rewind(Model& m, const Run& run, uint64_t seed) {
-  for (const auto& lp : run.plan.layers) m.layer(lp.groups.layer_name).mask = Tensor{};
+  for (const auto& lp : run.plan.layers) {
+    m.layer(lp.groups.layer_name).mask = Tensor{};
+    m.layer(lp.groups.layer_name).widths = Tensor{};
+  }
   train::Trainer t(m, run.train_config(seed ^ 0x9E3779B97F4A7C15ULL, run.loop.rewind_epochs));
   t.set_regulariser(run.penalties(run.state.alpha));
   t.fit(run.train(), nullptr, run.progress());
@@ -124,11 +153,8 @@ void prune_step(Run& run) {
   const uint64_t seed = trial_seed(run.loop.train.seed, st.trial);
   Model m = run.current;
   if (run.loop.rewind_epochs > 0) rewind(m, run, seed);
-  const auto importance = ranked(run, m, seed);
   bool optimal = true;
-  const auto take =
-      select_groups(run.plan, importance, dead_groups(m, run.plan), target, run.loop, &optimal);
-  structures::apply_plan(m, run.plan, take);
+  select_and_apply(run, m, target, seed, &optimal);
   StepRow row;
   row.step = st.trial;
   row.target = target;

@@ -5,13 +5,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "hwprune/hw/estimate.hpp"
 #include "hwprune/hw/stream.hpp"
+#include "hwprune/rtl/lut_products.hpp"
 #include "hwprune/util/error.hpp"
 
 namespace hwprune::rtl {
@@ -51,6 +55,9 @@ int clog2(int64_t n) {  // bits to count 0..n-1 (at least 1)
   while ((int64_t{1} << b) < n) ++b;
   return b;
 }
+
+// A LUT multiplier module the design uses: (constant, odd value or weight bits, input bits).
+using ProductKey = std::tuple<bool, int64_t, int>;
 
 std::string ident(const std::string& s) {
   std::string out;
@@ -233,10 +240,16 @@ std::string function(const std::string& name, const std::vector<std::pair<std::s
   return s;
 }
 
-// RF 1: one constant multiplier per non-zero weight; one output register. The weights are
-// a constant vector indexed in loops (synthesis unrolls them: products with a constant 0
-// weight vanish, powers of two become wiring); simulators keep the loops compact.
-std::string latency_module(const IntDense& l, const std::string& mod, LayerRtl& info) {
+// RF 1: one constant multiplier per non-zero weight; one output register. The products are
+// wires: a constant whose odd part is narrower than the DSP threshold is an instance of the
+// LUT multiplier module of that odd value (rtl/lut_products.hpp, named with `prefix`; the
+// module's text is the one hw/lut_costs.hpp's table was measured on, so synthesis counts
+// the table's LUTs for it), shifted by the constant's trailing zero bits; a wider one is a
+// product synthesis maps to DSPs. `products` collects the LUT multiplier shapes used. The
+// sums run in loops over the product bus; simulators keep the loops compact.
+std::string latency_module(const IntDense& l, const std::string& mod, int dsp_min_bits,
+                           const std::string& prefix, std::set<ProductKey>& products,
+                           LayerRtl& info) {
   const FixedType& a = l.accum;
   const FixedType yt = l.output_type();
   const int wx = l.input.width, wy = yt.width;
@@ -244,11 +257,33 @@ std::string latency_module(const IntDense& l, const std::string& mod, LayerRtl& 
   const int pw = sww + sx;
   const int pf = l.weight.frac_bits() + l.input.frac_bits();
   int64_t mults = 0;
-  std::string wk, bk;  // weights at t = o*n_in + i (highest first), biases cast to accum
-  for (int64_t t = l.n_in * l.n_out; t-- > 0;) {
+  std::string products_text, bk;  // bk: biases cast to accum (highest first)
+  for (int64_t t = 0; t < l.n_in * l.n_out; ++t) {
     const int64_t w = l.w[static_cast<size_t>((t % l.n_in) * l.n_out + t / l.n_in)];
-    mults += w != 0;
-    wk += digits(sww, w);
+    const int64_t i = t % l.n_in;
+    const std::string slot = fmt::format("pp[{}:{}]", (t + 1) * pw - 1, t * pw);
+    const std::string x = fmt::format("$signed(xs[{}:{}])", (i + 1) * sx - 1, i * sx);
+    if (w == 0) {
+      products_text += fmt::format("  assign {} = {};\n", slot, lit(pw, 0));
+      continue;
+    }
+    ++mults;
+    const hw::OddPart odd = hw::odd_part(w);
+    if (odd.bits >= dsp_min_bits) {
+      products_text += fmt::format("  assign {} = $signed({}) * {};\n", slot, lit(sww, w), x);
+      continue;
+    }
+    const ProductShape shape = constant_product(odd.value, sx);
+    products.emplace(true, odd.value, sx);
+    const int ow = odd.bits + sx, tz = std::countr_zero(static_cast<uint64_t>(w));
+    const std::string m = fmt::format("m{}", t);
+    const std::string wide =
+        pw > ow ? fmt::format("{{{{{}{{{}[{}]}}}}, {}}}", pw - ow, m, ow - 1, m) : m;
+    products_text +=
+        fmt::format("  wire [{}:0] {};\n  {} u{} (.x(xs[{}:{}]), .p({}));\n", ow - 1, m,
+                    prefix + product_module_name(shape), t, (i + 1) * sx - 1, i * sx, m);
+    products_text += fmt::format("  assign {} = {}{};\n", slot, wide,
+                                 tz > 0 ? fmt::format(" << {}", tz) : std::string());
   }
   for (int64_t o = l.n_out; o-- > 0;) {
     bk += digits(sa, a.requantize(l.b[static_cast<size_t>(o)], l.bias.frac_bits()));
@@ -263,8 +298,6 @@ std::string latency_module(const IntDense& l, const std::string& mod, LayerRtl& 
       "  output reg done,\n  output reg [{}:0] y\n);\n",
       l.name, l.n_in, l.n_out, mults, mod, l.n_in * wx - 1, l.n_out * wy - 1);
   v += kLintHeader;
-  v += fmt::format("  localparam [{}:0] WK = {}'b{};\n", l.n_in * l.n_out * sww - 1,
-                   l.n_in * l.n_out * sww, wk);
   v += fmt::format("  localparam [{}:0] BK = {}'b{};\n", l.n_out * sa - 1, l.n_out * sa, bk);
   v += function("cast_p", {{"p", pw}}, sa, [&](Body& b) { return b.cast({"p", pw, pf}, a); });
   if (a.overflow != OverflowMode::WRAP)
@@ -282,16 +315,15 @@ std::string latency_module(const IntDense& l, const std::string& mod, LayerRtl& 
   for (int64_t i = 0; i < l.n_in; ++i)
     v += fmt::format("  assign xs[{}:{}] = {};\n", (i + 1) * sx - 1, i * sx,
                      view(fmt::format("x[{}:{}]", (i + 1) * wx - 1, i * wx), l.input));
+  v += fmt::format("  wire [{}:0] pp;\n", l.n_in * l.n_out * pw - 1);
+  v += "  /* verilator lint_off WIDTH */\n" + products_text + "  /* verilator lint_on WIDTH */\n";
   v += fmt::format(
       "  reg [{0}:0] y_next;\n  reg [{1}:0] acc;\n  reg [{2}:0] p;\n  integer o, i;\n"
       "  always @(*) begin\n    y_next = {3}'b0;\n    acc = {4}'b0;\n    p = {5}'b0;\n"
       "    for (o = 0; o < {6}; o = o + 1) begin\n      acc = BK[o*{4} +: {4}];\n"
       "      for (i = 0; i < {7}; i = i + 1) begin\n",
       l.n_out * wy - 1, sa - 1, pw - 1, l.n_out * wy, sa, pw, l.n_out, l.n_in);
-  v += "        /* verilator lint_off WIDTH */\n";
-  v += fmt::format("        p = $signed(WK[(o*{0} + i)*{1} +: {1}]) * $signed(xs[i*{2} +: {2}]);\n",
-                   l.n_in, sww, sx);
-  v += "        /* verilator lint_on WIDTH */\n";
+  v += fmt::format("        p = pp[(o*{0} + i)*{1} +: {1}];\n", l.n_in, pw);
   v += a.overflow == OverflowMode::WRAP ? "        acc = acc + cast_p(p);\n"
                                         : "        acc = add_acc(acc, cast_p(p));\n";
   v += "      end\n";
@@ -337,6 +369,39 @@ std::string lane_module(const IntDense& l, const std::string& name) {
       "  /* verilator lint_on UNUSED */\nendmodule\n\n",
       l.name, l.weight.str(), l.input.str(), u, name, wx - 1, ww - 1, u - 1, kLintHeader, wx - 1,
       pw - 1, view("w", l.weight), view("x", l.input), u - 1);
+}
+
+// A multiplier lane of a layer with per-weight widths whose ROM lane holds `bits`-bit weights
+// (the weight >> (W - bits), exact: the lane's weights lie on that grid): the narrow product,
+// from a DSP (bits at or above the threshold) or the LUT multiplier module `lut` (the one the
+// LUT table was measured on), shifted back by W - bits; its `product_bits_read` low bits.
+std::string narrow_lane_module(const IntDense& l, const std::string& name, int bits,
+                               const std::string& lut) {
+  const FixedType wt = at_width(l.weight, bits);
+  const int wx = l.input.width, sb = signed_width(wt), sx = signed_width(l.input);
+  const int shift = l.weight.width - bits, pw = signed_width(l.weight) + sx;
+  const int u = product_bits_read(l), nw = sb + sx;
+  std::string prod =
+      lut.empty() ? fmt::format(
+                        "  /* verilator lint_off WIDTH */\n  wire [{}:0] prod = $signed({}) * "
+                        "$signed({});\n  /* verilator lint_on WIDTH */\n",
+                        nw - 1, view("w", wt), view("x", l.input))
+                  : fmt::format("  wire [{0}:0] prod;\n  {1} u_mul (.x({2}), .w({3}), .p(prod));\n",
+                                nw - 1, lut, view("x", l.input), view("w", wt));
+  // The narrow product sign-extended to the layer's product width (pw = nw + shift), then
+  // shifted back to the layer's fraction bits.
+  const std::string full =
+      shift > 0 ? fmt::format("{{{{{}{{prod[{}]}}}}, prod}}", pw - nw, nw - 1) : "prod";
+  return fmt::format(
+      "// Multiplier lane of layer '{}': {} x {} ({}), the product shifted by {} (the {} low "
+      "bits).\nmodule {} (\n  input clk,\n  input [{}:0] x_in,\n  input [{}:0] w,\n"
+      "  output [{}:0] p\n);\n{}"
+      "  reg [{}:0] x;\n  always @(posedge clk) begin\n    x <= x_in;\n  end\n{}"
+      "  wire [{}:0] full = {}{};\n  assign p = full[{}:0];\n"
+      "  /* verilator lint_on UNUSED */\nendmodule\n\n",
+      l.name, wt.str(), l.input.str(), lut.empty() ? "DSP" : "LUTs", shift, u, name, wx - 1,
+      bits - 1, u - 1, kLintHeader, wx - 1, prod, pw - 1, full,
+      shift > 0 ? fmt::format(" << {}", shift) : std::string(), u - 1);
 }
 
 // One output's sum and output stage as a module: the accumulator `acc` plus `terms` products
@@ -393,6 +458,7 @@ std::string sum_module(const IntDense& l, const std::string& name, int64_t terms
 // counter, the ROM and its read, the enables are shared, each instance has its own input
 // register, input selection, lanes, accumulators and output register.
 std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min_bits,
+                            const std::string& prefix, std::set<ProductKey>& products,
                             const std::string& mod, LayerRtl& info, int64_t copies) {
   const FixedType& a = l.accum;
   if (a.overflow != OverflowMode::WRAP)
@@ -425,13 +491,38 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
   const int64_t nl = static_cast<int64_t>(lanes.size());
   const int64_t nw = static_cast<int64_t>(words.size());
   const int64_t first = words.front(), last = words.back();
-  const int64_t romw = std::max<int64_t>(1, nl * ww);
+  // Per live lane: its ROM lane's width and first bit. With per-weight widths (l.bits) a lane
+  // is as wide as its widest live weight (hw::lane_bits) and holds its weights >> (W - width);
+  // otherwise every lane is W bits wide.
+  std::vector<int> lb(static_cast<size_t>(nl), ww);
+  std::vector<int64_t> lo_bit(static_cast<size_t>(nl), 0);
+  if (!l.bits.empty()) {
+    std::vector<int> bits_t(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t)
+      bits_t[static_cast<size_t>(t)] =
+          l.bits[static_cast<size_t>((t % l.n_in) * l.n_out + t / l.n_in)];
+    for (int64_t j = 0; j < nl; ++j) {
+      int b = 0;
+      const int64_t m = lanes[static_cast<size_t>(j)];
+      for (int64_t t = m * rf; t < std::min(m * rf + rf, n); ++t)
+        if (weight_at(t) != 0) b = std::max(b, bits_t[static_cast<size_t>(t)]);
+      lb[static_cast<size_t>(j)] = b;
+    }
+  }
+  int64_t rom_bits_total = 0;
+  for (int64_t j = 0; j < nl; ++j) {
+    lo_bit[static_cast<size_t>(j)] = rom_bits_total;
+    rom_bits_total += lb[static_cast<size_t>(j)];
+  }
+  const int64_t romw = std::max<int64_t>(1, rom_bits_total);
   // DSP lanes and the per-output sums are shared modules. Products narrower than the DSP
   // threshold become LUT multipliers, whose logic shrinks with the ROM's constant bit columns
-  // (Yosys sees those only inside the layer module): they and their sums stay inline.
-  const bool modules = nl > 0 && std::min(sww, sx) >= dsp_min_bits;
+  // (Yosys sees those only inside the layer module): they and their sums stay inline. A layer
+  // with per-weight widths always uses modules: each lane's width picks its lane module (a
+  // DSP, or the measured LUT multiplier module).
+  const bool modules = nl > 0 && (!l.bits.empty() || std::min(sww, sx) >= dsp_min_bits);
   info.multipliers = nl * copies;
-  info.rom_width = nl * ww;
+  info.rom_width = rom_bits_total;
   info.rom_depth = rf;
   info.latency = nw + 1;
 
@@ -468,8 +559,22 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
   std::string v;
   const std::string lane_mod = mod + "_lane";
   std::map<std::pair<int64_t, int64_t>, std::string> sum_mods;  // (terms, conditional)
+  if (modules && l.bits.empty()) v += lane_module(l, lane_mod);
+  if (modules && !l.bits.empty()) {
+    // One lane module per lane width: a DSP at or above the threshold, else the measured LUT
+    // multiplier of that width.
+    std::set<int> widths(lb.begin(), lb.end());
+    for (int b : widths) {
+      const int sb = signed_width(at_width(l.weight, b));
+      std::string lut;
+      if (std::min(sb, sx) < dsp_min_bits) {
+        products.emplace(false, sb, sx);
+        lut = prefix + product_module_name(variable_product(sb, sx));
+      }
+      v += narrow_lane_module(l, fmt::format("{}_b{}", lane_mod, b), b, lut);
+    }
+  }
   if (modules) {
-    v += lane_module(l, lane_mod);
     for (const auto& ts : terms) {
       if (ts.empty()) continue;
       const auto c = static_cast<int64_t>(
@@ -487,8 +592,8 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
       "module {} (\n  input clk,\n  input rst,\n  input start,\n{}"
       "  output reg done,\n  output {}[{}:0] y\n);\n",
       l.name, l.n_in, l.n_out, rf, nl, bf,
-      copies > 1 ? fmt::format(", {} instances in lockstep", copies) : "", rf, nl * ww, nw, nw,
-      nw + 1, rf, mod,
+      copies > 1 ? fmt::format(", {} instances in lockstep", copies) : "", rf, rom_bits_total, nw,
+      nw, nw + 1, rf, mod,
       // With one word run there is no input register: pruned inputs leave x bits unread.
       nw > 1 ? fmt::format("  input [{}:0] x,\n", copies * l.n_in * wx - 1)
              : fmt::format("  /* verilator lint_off UNUSED */\n  input [{}:0] x,\n"
@@ -534,7 +639,8 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
   for (int64_t ir = 0; ir < rf; ++ir) {
     std::string& bits = words_bits[static_cast<size_t>(ir)];
     for (int64_t j = nl; j-- > 0;) {
-      bits += digits(ww, weight_at(ir + lanes[static_cast<size_t>(j)] * rf));
+      const int b = lb[static_cast<size_t>(j)];
+      bits += digits(b, weight_at(ir + lanes[static_cast<size_t>(j)] * rf) >> (ww - b));
     }
     if (bits.empty()) bits = "0";
   }
@@ -656,9 +762,13 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
       // One wire per lane product (not one bus: see sum_module).
       for (int64_t j = 0; j < nl; ++j) body += fmt::format("  wire [{}:0] {}pr_{};\n", u - 1, p, j);
       for (int64_t j = 0; j < nl; ++j)
-        body += fmt::format("  {} {}u_lane{} (.clk(clk), .w({}), .x_in({}), .p({}pr_{}));\n",
-                            lane_mod, p, j, rom_bits((j + 1) * ww - 1, j * ww),
-                            mux_name(i, (lanes[static_cast<size_t>(j)] * rf) % l.n_in), p, j);
+        body += fmt::format(
+            "  {} {}u_lane{} (.clk(clk), .w({}), .x_in({}), .p({}pr_{}));\n",
+            l.bits.empty() ? lane_mod : fmt::format("{}_b{}", lane_mod, lb[static_cast<size_t>(j)]),
+            p, j,
+            rom_bits(lo_bit[static_cast<size_t>(j)] + lb[static_cast<size_t>(j)] - 1,
+                     lo_bit[static_cast<size_t>(j)]),
+            mux_name(i, (lanes[static_cast<size_t>(j)] * rf) % l.n_in), p, j);
       for (int64_t o = 0; o < l.n_out; ++o) {
         const auto& ts = terms[static_cast<size_t>(o)];
         if (ts.empty()) continue;
@@ -1029,10 +1139,12 @@ void check_kernel(const std::string& name, const IntDense& l, const hw::LayerHw&
 // The Dense module of `l` (RF 1: constant multipliers; RF > 1: ROM and lanes, `copies`
 // instances in lockstep).
 std::string dense_module(const IntDense& l, const hw::LayerHw& h, int dsp_min_bits,
+                         const std::string& prefix, std::set<ProductKey>& products,
                          const std::string& mod, LayerRtl& info, int64_t copies = 1) {
   info.reuse_factor = l.reuse_factor;
-  std::string text = l.reuse_factor > 1 ? resource_module(l, h, dsp_min_bits, mod, info, copies)
-                                        : latency_module(l, mod, info);
+  std::string text = l.reuse_factor > 1
+                         ? resource_module(l, h, dsp_min_bits, prefix, products, mod, info, copies)
+                         : latency_module(l, mod, dsp_min_bits, prefix, products, info);
   info.interval = l.reuse_factor;
   return text;
 }
@@ -1055,6 +1167,7 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
   VerilogDesign d;
   const std::string top = ident(options.top);
   std::string text;
+  std::set<ProductKey> products;  // the LUT multiplier modules used
   std::vector<Stage> stages;
   FixedType in = net.input;
   size_t kernels = 0;  // Dense/Conv layers so far (index into `hardware`)
@@ -1083,7 +1196,7 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
       LayerRtl info;
       info.name = name;
       info.module = mod;
-      text += dense_module(*l, h, options.dsp_min_weight_bits, mod, info);
+      text += dense_module(*l, h, options.dsp_min_weight_bits, top + "_", products, mod, info);
       st.out_bits = l->n_out * l->output_type().width;
       st.interval = l->reuse_factor;
       d.layers.push_back(info);
@@ -1106,7 +1219,8 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
       // modules each; the kernel module gives the latency.
       sk.sched = hw::kernel_schedule(h, 1);
       const int64_t group = sk.sched.lockstep;
-      text += dense_module(c->core, h, options.dsp_min_weight_bits, sk.module, info, group);
+      text += dense_module(c->core, h, options.dsp_min_weight_bits, top + "_", products, sk.module,
+                           info, group);
       sk.sched.latency = info.latency;
       sk.in_bits = group * c->core.n_in * in.width;
       sk.out_bits = c->core.n_out * c->core.output_type().width;
@@ -1265,8 +1379,13 @@ VerilogDesign generate_verilog(const IntNetwork& net, const std::vector<hw::Laye
     t += fmt::format("  assign done = {};\n  assign y = {};\n", prev_done, prev_y);
   }
   t += "endmodule\n";
+  std::string lut_modules;
+  for (const auto& [constant, value, x] : products)
+    lut_modules += product_module(
+        constant ? constant_product(value, x) : variable_product(static_cast<int>(value), x),
+        top + "_");
   d.verilog = "// Generated by hwprune (docs/rtl.md). Do not edit.\n`default_nettype none\n\n" +
-              text + t + "`default_nettype wire\n";
+              lut_modules + text + t + "`default_nettype wire\n";
   return d;
 }
 

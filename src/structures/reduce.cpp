@@ -77,7 +77,7 @@ float q(const Precision& p, float v) {
 float effective_weight(const Layer& l, int64_t i, bool quantize) {
   float k = l.weight("kernel").data[static_cast<size_t>(i)];
   if (!l.mask.empty()) k *= l.mask.data[static_cast<size_t>(i)];
-  if (quantize) k = q(saturating(l.precision.weight), k);
+  if (quantize) k = q(kernel_weight_type(l, static_cast<size_t>(i)), k);
   return k;
 }
 
@@ -247,6 +247,7 @@ Model remove_channels(const Model& model, size_t li, size_t consumer,
   const size_t last = k.shape.size() - 1;
   k = drop_along(k, last, drop);
   if (!l.mask.empty()) l.mask = drop_along(l.mask, last, drop);
+  if (!l.widths.empty()) l.widths = drop_along(l.widths, last, drop);
   if (l.use_bias) l.weight("bias") = drop_along(l.weight("bias"), 0, drop);
   const int64_t kept = f - static_cast<int64_t>(channels.size());
   (l.kind == LayerKind::Dense ? l.units : l.filters) = kept;
@@ -267,6 +268,7 @@ Model remove_channels(const Model& model, size_t li, size_t consumer,
   const size_t in_axis = ck.shape.size() - 2;
   ck = drop_along(ck, in_axis, rows);
   if (!cons.mask.empty()) cons.mask = drop_along(cons.mask, in_axis, rows);
+  if (!cons.widths.empty()) cons.widths = drop_along(cons.widths, in_axis, rows);
 
   m.infer_shapes();
   return m;

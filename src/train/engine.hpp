@@ -23,6 +23,7 @@ class Engine {
   virtual Tensor predict(const Tensor& x, bool logits) = 0;
   virtual double train_step(const data::Dataset& batch) = 0;
   virtual void set_mask(const std::string& layer, const Tensor& mask) = 0;
+  virtual void set_widths(const std::string& layer, const Tensor& widths) = 0;
   virtual void reset_optimizer() = 0;
   virtual void set_learning_rate(double lr) = 0;
   virtual void set_regulariser(std::vector<GroupPenalty> penalties) = 0;
@@ -39,7 +40,7 @@ class Engine {
 
 // What libhwprune_torch.so exports (C symbol hwprune_torch_engine). `abi` must equal
 // kEngineAbi: the library and its loader come from one build.
-inline constexpr int kEngineAbi = 2;
+inline constexpr int kEngineAbi = 3;
 struct EngineLibrary {
   int abi = 0;
   // A new engine for `model` (config checked already); throws hwprune::Error.

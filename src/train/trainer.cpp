@@ -58,6 +58,10 @@ Tensor Trainer::predict(const Tensor& x, bool logits) {
 double Trainer::train_step(const data::Dataset& batch) {
   return engine_->train_step(batch);
 }
+void Trainer::set_widths(const std::string& layer, const Tensor& widths) {
+  engine_->set_widths(layer, widths);
+}
+
 void Trainer::set_mask(const std::string& layer, const Tensor& mask) {
   engine_->set_mask(layer, mask);
 }

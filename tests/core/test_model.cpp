@@ -132,6 +132,15 @@ TEST(ModelShapes, ErrorsNameTheLayer) {
     Model bad = m;
     bad.layer("fc1").mask = Tensor({16, 64}, 0.5f);
     EXPECT_THAT(error_of([&] { bad.infer_shapes(); }), HasSubstr("mask values must be 0 or 1"));
+    bad.layer("fc1").mask = Tensor();
+    bad.layer("fc1").widths = Tensor({16, 63}, 4.0f);
+    EXPECT_THAT(error_of([&] { bad.infer_shapes(); }), HasSubstr("widths shape"));
+    bad.layer("fc1").widths = Tensor({16, 64}, 4.0f);
+    EXPECT_THAT(error_of([&] { bad.infer_shapes(); }),
+                HasSubstr("weight widths need a fixed-point weight precision"));
+    bad.set_precision(FixedType::parse("ap_fixed<8,3>"));
+    bad.layer("fc1").widths.data[9] = 0.0f;
+    EXPECT_THAT(error_of([&] { bad.infer_shapes(); }), HasSubstr("in 1..63, found 0"));
   }
   {
     Model bad = m;
@@ -236,6 +245,8 @@ TEST(ModelFile, RoundTripIsExact) {
   m.layer("dense").precision.accum = std::nullopt;
   m.layer("dense").mask = Tensor({8, 5}, 1.0f);
   m.layer("dense").mask.data[7] = 0.0f;
+  m.layer("conv").widths = Tensor({3, 3, 4}, 12.0f);
+  m.layer("conv").widths.data[5] = 3.0f;
   m.standardisation = {{0.5f, -1.0f, 2.0f}, {1.0f, 3.0f, 0.25f}};
   m.standardisation.mean.resize(27, 0.125f);
   m.standardisation.scale.resize(27, 2.0f);
@@ -252,6 +263,7 @@ TEST(ModelFile, RoundTripIsExact) {
     EXPECT_EQ(a.kind, b.kind);
     EXPECT_EQ(a.weights, b.weights) << a.name;
     EXPECT_EQ(a.mask, b.mask) << a.name;
+    EXPECT_EQ(a.widths, b.widths) << a.name;
     EXPECT_EQ(a.precision, b.precision) << a.name;
     EXPECT_EQ(a.strides, b.strides);
     EXPECT_EQ(a.padding, b.padding);

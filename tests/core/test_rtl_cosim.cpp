@@ -176,7 +176,12 @@ CosimRun check_network(const Net& n, const test::ScratchDir& dir, int samples = 
     if (l.reuse_factor > 1) {
       const int64_t lanes = count_live_lanes(l, n.hw[k]);
       EXPECT_EQ(lr.multipliers, lanes) << l.name;
-      EXPECT_EQ(lr.rom_width, lanes * l.weight.width) << l.name;
+      int64_t rom_width = lanes * l.weight.width;
+      if (!l.bits.empty()) {  // each lane as wide as its widest live weight
+        rom_width = 0;
+        for (int b : hw::lane_bits(n.hw[k], live_weights(l), l.bits)) rom_width += b;
+      }
+      EXPECT_EQ(lr.rom_width, rom_width) << l.name;
       EXPECT_EQ(lr.rom_depth, l.reuse_factor) << l.name;
       // The first word is read on the edge that samples start; the last writes y.
       EXPECT_EQ(lr.latency, run_words(l, n.hw[k]) + 1) << l.name;
@@ -248,6 +253,36 @@ TEST(RtlCosim, Rf2And4W8LanesAndScatteredZeros) {
   const CosimRun r = check_network(n, dir);
   EXPECT_THAT(r.design.verilog, HasSubstr("(* rom_style = \"block\" *)"));
   EXPECT_LT(r.design.layers[0].multipliers, 256);  // some lanes were pruned
+}
+
+// Per-weight widths (joint pruning and precision): every lane of a 16-bit layer at its own
+// width (3, 5, 8 bits: LUT multiplier modules; 12, 16 bits: DSPs), its weights on that grid;
+// the ROM packs the lanes at their widths. Bit-exact at RF 2 and 4.
+TEST(RtlCosim, LanesAtTheirOwnWidths) {
+  Net n = make_net(
+      kIn,
+      {{32, 16, 2, kW16, "ap_fixed<24,12,AP_RND_CONV>", "ap_fixed<16,6,AP_RND,AP_SAT>",
+        "ap_ufixed<12,4,AP_RND_CONV,AP_SAT>", Zeros::Lanes},
+       {16, 8, 4, kW16, "ap_fixed<24,12,AP_TRN>", "ap_fixed<16,6>", nullptr, Zeros::Scattered}},
+      7);
+  const int widths[] = {3, 5, 8, 12, 16};
+  for (size_t k = 0; k < n.net.layers.size(); ++k) {
+    IntDense& l = std::get<IntDense>(n.net.layers[k]);
+    l.bits.resize(l.w.size());
+    for (size_t i = 0; i < l.w.size(); ++i) {
+      const hw::WeightSlot slot = hw::weight_slot(n.hw[k], static_cast<int64_t>(i));
+      const int b = widths[static_cast<size_t>(slot.multiplier) % 5];
+      // Half the weights of a lane one step narrower: the lane is as wide as its widest.
+      const int own = (i % 2 && b > 3) ? b - 2 : b;
+      l.bits[i] = own;
+      l.w[i] = (l.w[i] >> (16 - own)) * (int64_t{1} << (16 - own));
+    }
+  }
+  test::ScratchDir dir;
+  const CosimRun r = check_network(n, dir, 600);
+  EXPECT_THAT(r.design.verilog, HasSubstr("lutmul_w5_x16"));
+  EXPECT_THAT(r.design.verilog, HasSubstr("_lane_b12"));
+  EXPECT_LT(r.design.layers[0].rom_width, r.design.layers[0].multipliers * 16);
 }
 
 TEST(RtlCosim, Rf4And8W16Lanes) {

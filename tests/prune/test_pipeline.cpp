@@ -3,6 +3,7 @@
 // is refused, naming the setting, when any setting that changes the result differs.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
 
@@ -102,6 +103,68 @@ TEST(Pipeline, ADistilledRunResumesToTheUninterruptedResultAndDiffers) {
   const PipelineResult a = run_pipeline(plain), b = run_pipeline(c);
   expect_same_weights(a.baseline, b.baseline);  // the teacher is the same baseline
   EXPECT_NE(a.model.layer("fc1").weight("kernel"), b.model.layer("fc1").weight("kernel"));
+}
+
+// Joint pruning and precision: groups pruned or narrowed to LUT multipliers under the DSP
+// target and the LUT budget, the widths kept exactly through fine-tuning and saved, and a
+// killed run resumes to the same widths.
+TEST(Pipeline, JointWidthsMeetTheBudgetsAndResumeIdentically) {
+  test::ScratchDir dir;
+  PipelineConfig c = small_run(dir);
+  c.prune.objective = "dsp-lut";
+  c.prune.ranking = Ranking::Saliency;
+  c.prune.score_samples = 128;
+  c.prune.widths = {0, 4, 6, 8, 16};
+  c.prune.scheduler.final_sparsity = 0.75;
+  expect_resumes_to_the_uninterrupted_result(c);
+  const PipelineResult r = run_pipeline(c);
+  ASSERT_TRUE(r.any_accepted);
+  ASSERT_EQ(r.baseline_resources.size(), 2u);  // DSP, LUT
+  EXPECT_EQ(r.baseline_resources[1], 0);       // 16-bit weights: DSPs only
+  EXPECT_LE(r.final_resources[0], (1 - r.final_sparsity) * r.baseline_resources[0] + 1e-9);
+  const Model saved = io::load_model(c.out);
+  expect_same_weights(saved, r.model);
+  std::map<int, int64_t> histogram;
+  for (const Layer& l : saved.layers) {
+    if (!l.has_kernel()) continue;
+    ASSERT_FALSE(l.widths.empty()) << l.name;
+    const Tensor k = effective_kernel(l, true);
+    for (size_t i = 0; i < k.data.size(); ++i) {
+      const int b = static_cast<int>(l.widths.data[i]);
+      ++histogram[l.mask.data[i] == 0 ? 0 : b];
+      // On its width's grid (ap_fixed<b,6>: steps of 2^(6-b)).
+      EXPECT_EQ(std::fmod(static_cast<double>(k.data[i]), std::ldexp(1.0, 6 - b)), 0.0)
+          << l.name << " " << i;
+    }
+  }
+  EXPECT_GT(histogram[0], 0);                                // pruned
+  EXPECT_GT(histogram[4] + histogram[6] + histogram[8], 0);  // LUT multipliers
+  EXPECT_GT(histogram[16], 0);                               // DSPs
+  EXPECT_GT(r.final_resources[1], 0);
+  const auto j = to_json(r, c);
+  EXPECT_EQ(j["config"]["widths"], nlohmann::json({0, 4, 6, 8, 16}));
+  // Resuming with other widths is refused by name.
+  {
+    Killer killer(1);
+    EXPECT_THROW(run_pipeline(c, &killer), std::runtime_error);
+    PipelineConfig other = c;
+    other.resume = true;
+    other.prune.widths = {0, 8, 16};
+    try {
+      run_pipeline(other);
+      ADD_FAILURE() << "resumed with other widths";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("widths was [0,4,6,8,16]"), std::string::npos)
+          << e.what();
+    }
+  }
+  // Widths need the dsp-lut objective and the saliency ranking.
+  PipelineConfig bad = c;
+  bad.prune.objective = "dsp";
+  EXPECT_THROW(run_pipeline(bad), Error);
+  bad = c;
+  bad.prune.ranking = Ranking::L2;
+  EXPECT_THROW(run_pipeline(bad), Error);
 }
 
 // Every setting that changes the result is refused on resume, by its name. The baseline

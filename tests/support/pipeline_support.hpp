@@ -34,6 +34,7 @@ inline void expect_same_weights(const Model& a, const Model& b) {
         ASSERT_EQ(t.data[j], u.data[j]) << la.name << " " << k << "[" << j << "]";
     }
     ASSERT_EQ(la.mask.data, lb.mask.data) << la.name;
+    ASSERT_EQ(la.widths.data, lb.widths.data) << la.name;
   }
 }
 

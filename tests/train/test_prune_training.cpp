@@ -562,6 +562,11 @@ TEST(WeightScores, OracleAndSaliencyMatchHandWrittenBackprop) {
     EXPECT_EQ(oracle.at("fc").data[k], 0.0f);
     EXPECT_EQ(saliency.at("fc").data[k], 0.0f);
   }
+  // The Fisher diagonal itself (joint pruning and precision); masked weights get no gradient.
+  const auto fisher = t.weight_scores(d, ScoreKind::Fisher, n);
+  for (int64_t k : {0, 5, 11}) fisher_fc[k] = 0;
+  check(fisher.at("fc"), fisher_fc, "fisher fc");
+  check(fisher.at("out"), fisher_out, "fisher out");
 }
 
 // A CNN with BatchNorm (folded when quantized, standalone in float), masks: scores are
@@ -646,6 +651,92 @@ TEST(WeightScores, RegressionMseAndBadArguments) {
               HasSubstr("max_samples must be >= 1"));
   EXPECT_THAT(error_of([&] { t.weight_scores(make_blobs(4, {5}, 2, 1), ScoreKind::Oracle); }),
               HasSubstr("class labels, but the loss is MSE"));
+}
+
+}  // namespace
+}  // namespace hwprune::train
+
+namespace hwprune::train {
+namespace {
+
+// Per-weight widths (joint pruning and precision): widths 3, 6 and the full width side by
+// side in one kernel, through training with and without a folded BatchNorm.
+Tensor mixed_widths(const Shape& shape) {
+  Tensor w(shape);
+  for (size_t k = 0; k < w.data.size(); ++k)
+    w.data[k] = k % 3 == 0 ? 3.0f : k % 3 == 1 ? 6.0f : 10.0f;
+  return w;
+}
+
+TEST(Widths, AWidthStaysExactThroughTrainingAndTheReferenceComputesWithIt) {
+  const data::Dataset blobs = make_blobs(64, {5}, 3, 21);
+  const data::Dataset images = make_blobs(48, {5, 5, 2}, 3, 22);
+  for (const bool cnn : {false, true}) {
+    Model m = cnn ? tiny_cnn(true) : tiny_mlp();
+    const data::Dataset& d = cnn ? images : blobs;
+    m.set_precision(parse_precision("ap_fixed<10,2,AP_RND,AP_SAT>"));
+    const std::string layer = cnn ? "conv" : "fc";
+    const Tensor widths = mixed_widths(m.layer(layer).weight("kernel").shape);
+    m.layer(layer).mask = ones_with_zeros(widths.shape, {1, 2});
+    TrainConfig cfg = small_config();
+    cfg.epochs = 3;
+    Trainer t(m, cfg);
+    const Tensor before = t.predict(d.x);
+    t.set_widths(layer, widths);
+    const Tensor narrowed = t.predict(d.x);
+    EXPECT_NE(before.data, narrowed.data) << layer;  // 3-bit weights change the outputs
+    t.fit(d, nullptr);
+    t.sync_to_model();
+    const Layer& l = m.layer(layer);
+    ASSERT_EQ(l.widths.data, widths.data);
+    // The hardware's kernel (BatchNorm folded when there is one): every weight on its grid.
+    const Model folded = fold_batchnorm(m);
+    const Tensor k = effective_kernel(folded.layer(layer), true);
+    for (size_t i = 0; i < k.data.size(); ++i) {
+      const double step = std::ldexp(1.0, 2 - static_cast<int>(widths.data[i]));
+      EXPECT_EQ(std::fmod(static_cast<double>(k.data[i]), step), 0.0) << layer << " " << i;
+      if (i == 1 || i == 2) {
+        EXPECT_EQ(k.data[i], 0.0f);
+      }
+    }
+    // Training's inference is the reference's, widths included (rare rounding flips only).
+    const Tensor got = t.predict(d.x), want = reference_forward(m, d.x, true);
+    ASSERT_EQ(got.shape, want.shape);
+    int64_t differ = 0;
+    for (int64_t i = 0; i < got.numel(); ++i) differ += std::abs(got.data[i] - want.data[i]) > 1e-5;
+    EXPECT_LE(differ, got.numel() / 50) << layer;
+    Model without = m;
+    without.layer(layer).widths = Tensor();
+    EXPECT_NE(reference_forward(without, d.x, true).data, want.data) << layer;
+  }
+}
+
+TEST(Widths, BadWidthsAreRefusedNamingTheLayer) {
+  Model m = tiny_mlp();
+  m.set_precision(parse_precision("ap_fixed<8,2>"));
+  Trainer t(m, small_config());
+  EXPECT_THAT(error_of([&] {
+                t.set_widths("fc", Tensor({2, 2}, 4.0f));
+              }),
+              HasSubstr("layer 'fc': widths shape"));
+  EXPECT_THAT(error_of([&] {
+                t.set_widths("fc", Tensor({5, 4}, 0.0f));
+              }),
+              HasSubstr("whole numbers of bits in 1..63, found 0"));
+  EXPECT_THAT(error_of([&] { t.set_widths("fc", Tensor({5, 4}, 2.5f)); }), HasSubstr("found 2.5"));
+  EXPECT_THAT(error_of([&] {
+                t.set_widths("nope", Tensor({5, 4}, 4.0f));
+              }),
+              HasSubstr("no layer 'nope'"));
+  Model f = tiny_mlp();
+  Trainer tf(f, small_config());
+  EXPECT_THAT(error_of([&] {
+                tf.set_widths("fc", Tensor({5, 4}, 4.0f));
+              }),
+              HasSubstr("need a fixed-point weight precision"));
+  // The model itself refuses widths that do not fit.
+  m.layer("out").widths = Tensor({4, 3}, 64.0f);
+  EXPECT_THAT(error_of([&] { m.infer_shapes(); }), HasSubstr("found 64"));
 }
 
 }  // namespace

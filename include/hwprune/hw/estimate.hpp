@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,20 @@ inline BramModel parse_bram_model(std::string_view s) {
   return kBramModelNames.parse(s);
 }
 
+// The raw kernel weights (flat Keras layout) in the layer's weight type as the hardware holds
+// them: effective_kernel (masked weights 0, each weight at its own width when the layer has
+// widths), quantized to saturating(weight type) (exact).
+std::vector<int64_t> raw_weights(const Layer& layer, const LayerHw& hw);
 // 1 for every kernel weight (flat Keras layout) that is present in hardware: not masked
-// and non-zero after quantization to the layer's weight type.
+// and non-zero after quantization (raw_weights).
 std::vector<uint8_t> live_weights(const Layer& layer, const LayerHw& hw);
+// Per weight, the width its multiplier is built at: its Layer::widths entry capped at the
+// weight type's width, or that width for a layer without widths.
+std::vector<int> weight_bits(const Layer& layer, const LayerHw& hw);
+// Per multiplier lane m in [0, BF): the width of its ROM lane and multiplier, the widest of its
+// live weights' weight_bits; 0 for a lane without live weights.
+std::vector<int> lane_bits(const LayerHw& hw, const std::vector<uint8_t>& live,
+                           const std::vector<int>& bits);
 // 1 for every multiplier lane m in [0, BF) that processes at least one live weight.
 std::vector<uint8_t> live_lanes(const LayerHw& hw, const std::vector<uint8_t>& live);
 // Bits of the packed ROM word (kept lanes x W) that are not the same in every ROM word: the
@@ -60,6 +72,13 @@ struct LayerEstimate {
   int64_t nonzero = 0;     // live kernel weights + non-zero biases
   int64_t ff = 0;          // approximation, docs/hardware-model.md
   int64_t latency = 0;     // cycles
+  // LUTs of the LUT multipliers (weights narrower than the DSP threshold), from the table
+  // measured with Yosys (lut_costs.hpp; constants at RF 1 by value); -1 when the table does
+  // not cover the layer's widths (a total is -1 when a layer's is).
+  int64_t lut_multipliers = 0;
+  // Live kernel weights per weight width in bits (weight_bits; one entry, the type's width,
+  // for a layer without per-group widths; summed over the layers in a total).
+  std::map<int, int64_t> widths;
 };
 
 struct ModelEstimate {
@@ -72,13 +91,15 @@ struct EstimateOptions {
   bool sparse = true;  // false: every weight counts as live (the unpruned design)
   // Fully unrolled layers (RF 1, any strategy) multiply by constants: with this set (and sparse),
   // a weight's DSPs follow its value as synthesis sizes it (LayerHw::dsp_per_constant)
-  // instead of its type. What `synth` compares against Yosys; the pruning objectives keep
-  // the type rule (hls4ml's).
+  // instead of its type, and a constant whose odd part is narrower than the DSP threshold is
+  // a LUT multiplier (lut_multipliers) whatever its type. What `synth` compares against
+  // Yosys; the pruning objectives keep the type rule (hls4ml's).
   bool constants_by_value = false;
 };
 
 // One layer's (or a total's) figures as JSON: name, reuse_factor, block_factor, multipliers,
-// dsp, bram18, parameters, nonzero, ff, latency_cycles (docs/json.md).
+// dsp, bram18, parameters, nonzero, ff, latency_cycles, lut_multipliers (null when unknown),
+// weight_widths ({"<bits>": live weights}) (docs/json.md).
 nlohmann::json to_json(const LayerEstimate& e);
 
 LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device& device,
@@ -88,8 +109,11 @@ ModelEstimate estimate_model(const Model& model, const HardwareModel& hardware,
                              const EstimateOptions& options);
 
 // Pieces of the formulas, shared with the objectives.
+
+// `bits` (optional, lane_bits): each lane's own width, packed (Packed, Trimmed); the Hls4ml
+// layout keeps the weight type's width per lane.
 int64_t rom_bram18(const LayerHw& hw, const Device& device, const std::vector<uint8_t>& lanes,
-                   BramModel model);
+                   BramModel model, const std::vector<int>* bits = nullptr);
 // Cycles from a layer's input to its output. A Dense layer as the Verilog generator builds it
 // (io_parallel; RF 1, or Resource/Unrolled): 1 at RF 1, cycles + 1 at RF > 1 (what the
 // generated RTL takes). Any other layer: passes x cycles + 2 register stages (hls4ml).

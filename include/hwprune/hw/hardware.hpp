@@ -87,6 +87,15 @@ struct LayerHw {
   int dsp_per_constant(int64_t raw, const Device& device) const;
 };
 
+// The odd part of a non-zero constant weight (raw without its trailing zero bits, which are a
+// shift) and the fewest signed bits that hold it: the width synthesis sizes a constant
+// multiplier by. {0, 0} for 0.
+struct OddPart {
+  int64_t value = 0;
+  int bits = 0;
+};
+OddPart odd_part(int64_t raw);
+
 // Where one weight is processed (Resource map t = cycle + multiplier * RF).
 struct WeightSlot {
   int64_t transposed = 0;  // t

@@ -1,6 +1,6 @@
 // Resource objectives: the plugin interface that turns a layer and its hardware attributes
-// into a resource vector and into the saving of each weight group, and the built-in
-// objectives (params, dsp, dsp-bram, ff, flops, latency).
+// into a resource vector and into the saving of each weight group (or of each width a group
+// may take), and the built-in objectives (params, dsp, dsp-bram, dsp-lut, ff, flops, latency).
 #pragma once
 
 #include <memory>
@@ -23,6 +23,16 @@ struct GroupCosts {
   std::vector<double> cost;   // groups.size() * dims, group-major
 };
 
+// What an objective charges for one layer's groups when each group takes one width of a
+// list (joint pruning and precision, widths ascending, 0 = pruned):
+//   resources(layer) ~= fixed + sum over groups g of cost[(g * widths + j) * dims + d]
+// for the width j each group takes. A pruned group costs 0; `fixed` is what the dense design
+// at the layer's own weight type costs beyond its groups' costs at that width.
+struct ChoiceCosts {
+  std::vector<double> fixed;  // dims
+  std::vector<double> cost;   // groups.size() * widths.size() * dims
+};
+
 class Objective {
  public:
   virtual ~Objective() = default;
@@ -38,16 +48,20 @@ class Objective {
   // The linear cost model for the groups `structure(hw)` gives (ignoring the current mask).
   virtual GroupCosts group_costs(const Layer& layer, const LayerHw& hw, const Device& device,
                                  const GroupSet& groups) const = 0;
+  // The cost model per width (hw/widths.hpp). The default is an error: only objectives that
+  // price widths (dsp-lut) take part in joint pruning and precision.
+  virtual ChoiceCosts choice_costs(const Layer& layer, const LayerHw& hw, const Device& device,
+                                   const GroupSet& groups, const std::vector<int>& widths) const;
 };
 
 struct ObjectiveOptions {
   BramModel bram = BramModel::Packed;  // dsp-bram: packed lanes or hls4ml's column groups
 };
 
-// The built-in objectives by name (params, dsp, dsp-bram, ff, flops, latency), each with a
+// The built-in objectives by name (params, dsp, dsp-bram, dsp-lut, ff, flops, latency), each with a
 // one-line description and its factory: the one list the parser, --help and errors use.
 using ObjectiveFactory = std::unique_ptr<Objective> (*)(const ObjectiveOptions&);
-using ObjectiveTable = NameTable<ObjectiveFactory, 6>;
+using ObjectiveTable = NameTable<ObjectiveFactory, 7>;
 const ObjectiveTable& objective_table();
 // Error listing the known objectives if `name` is not one of them.
 std::unique_ptr<Objective> make_objective(const std::string& name,

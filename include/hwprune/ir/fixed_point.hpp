@@ -98,6 +98,10 @@ std::string precision_str(const Precision& p);  // "float" for nullopt
 // are quantized with it (hwprune writes the saturated values, so the hardware never wraps
 // a weight), and so are results while training (QKeras clips). See docs/model-semantics.md.
 FixedType saturating(FixedType t);
+// The type of a weight kept at `bits` bits (joint pruning and precision, Layer::widths): the
+// same integer bits, signedness and modes, `bits` wide: the range stays, the step grows, and
+// its grid lies on `type`'s when bits <= type.width. Error for bits outside 1..kMaxWidth.
+FixedType at_width(const FixedType& type, int bits);
 Precision saturating(const Precision& p);
 
 // A float quantizer for one type, for the C++ reference inference (millions of values):

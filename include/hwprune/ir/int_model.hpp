@@ -39,6 +39,10 @@ struct IntDense {
   int64_t n_in = 0, n_out = 0;
   FixedType input, weight, bias, accum, result;
   std::vector<int64_t> w;  // raw weights, Keras layout (n_in, n_out): w[i * n_out + o]
+  // Per weight (Keras layout), the width its multiplier is built at (Layer::widths, capped at
+  // the weight type's width: w[k] is a multiple of 2^(W - bits[k])); empty: every weight at
+  // the weight type's width.
+  std::vector<int> bits;
   std::vector<int64_t> b;  // raw biases (n_out), at `bias`; all 0 without a bias (then
                            // `bias` is the accumulator type if the model's bias precision is
                            // float)

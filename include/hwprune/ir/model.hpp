@@ -7,6 +7,10 @@
 //   Conv2D    kernel (KH, KW, C, F),      bias (F)        input (H, W, C)
 //   BatchNorm gamma, beta, moving_mean, moving_variance  (C) over the last axis
 // A mask, when present, has the kernel's shape and holds 0/1: a 0 weight is pruned.
+// Widths, when present, have the kernel's shape and hold each weight's width in bits (joint
+// pruning and precision): the weight is quantized with at_width(weight precision, width)
+// instead of the weight precision (a width at or above the precision's width changes
+// nothing). The hardware builds its multiplier at that width.
 #pragma once
 
 #include <cstdint>
@@ -172,6 +176,7 @@ struct Layer {
 
   std::map<std::string, Tensor> weights;  // "kernel", "bias", "gamma", "beta", ...
   Tensor mask;                            // empty, or the kernel's shape with 0/1 values
+  Tensor widths;  // empty, or the kernel's shape with each weight's width in bits (1..63)
   LayerPrecision precision;
   LayerHardware hardware;
 
@@ -291,10 +296,13 @@ struct ReferenceOptions {
 
 // A Dense/Conv layer's kernel as the reference computes with it and every export writes it:
 // masked weights exact zeros (+0.0) and, when `quantize`, each weight quantized with
-// saturating(weight precision) (the type's rounding, saturation even where the type wraps;
-// nothing for a float precision), so quantizing the written values to that type again
-// changes nothing.
+// kernel_weight_type: saturating(weight precision), at the weight's own width when the layer
+// has widths (the type's rounding, saturation even where the type wraps; nothing for a float
+// precision), so quantizing the written values to the weight precision again changes nothing.
 Tensor effective_kernel(const Layer& l, bool quantize);
+// The saturating type weight k of a Dense/Conv layer is quantized with: its width's
+// (Layer::widths) or the weight precision's; nullopt for a float precision.
+Precision kernel_weight_type(const Layer& l, size_t k);
 // Its bias (zeros without one), quantized the same way with the bias precision.
 Tensor effective_bias(const Layer& l, bool quantize);
 

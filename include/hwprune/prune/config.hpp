@@ -76,7 +76,16 @@ struct PruneConfig {
   // times the baseline's recall of the class (nullopt: no floor).
   std::optional<double> class_floor;
   Ranking ranking = Ranking::L2;
-  bool local = false;   // one knapsack per layer instead of one over all layers
+  bool local = false;  // one knapsack per layer instead of one over all layers
+  // Joint pruning and precision (docs/pruning.md, "Per-group widths"): the widths a group may
+  // take (hw::parse_widths; 0 = pruned). Empty: pruning only, every group at its layer's
+  // width. Needs the dsp-lut objective, the saliency ranking (widths are ranked by the
+  // empirical Fisher) and one global knapsack.
+  std::vector<int> widths;
+  // Joint mode's LUT budget (the LUTs of the LUT multipliers); nullopt: what the unpruned
+  // design costs with every group at the widest listed width below the DSP threshold (no
+  // more LUT than uniform quantization at that width), 0 if there is none.
+  std::optional<double> lut_budget;
   bool greedy = false;  // greedy knapsack instead of the exact solver
   double solver_time_limit = 30.0;
   int epochs_per_step = 5;  // masked fine-tuning epochs per step, at most

@@ -53,4 +53,19 @@ std::vector<std::vector<double>> ranked_importance(
     const Model& model, const structures::Plan& plan, Ranking ranking,
     const std::map<std::string, Tensor>* weight_scores = nullptr);
 
+// Joint pruning and precision: the importance of each width a group may take, the expected
+// loss increase of quantizing its weights to that width (second order, empirical Fisher):
+//   1/2 sum over the group's unmasked weights of F_ii (w_i - q_b(w_i))^2
+// with q_b the layer's weight type at b bits (hw::at_width) and q_0 = 0, so width 0 gives
+// the saliency ranking's value. w is the kernel of `model` with its BatchNorms folded (as the
+// plan was built, and as the hardware quantizes it); `fisher` (train::ScoreKind::Fisher, keyed
+// by layer name, kernel shape) belongs to the unfolded kernel and is carried over to the
+// folded one per weight (F (w / w_folded)^2). Normalised per layer as ranked_importance: every
+// value is divided by the mean of the layer's non-zero width-0 values.
+// out[plan layer][g * widths.size() + j]. Error naming the layer for missing or misshaped
+// Fisher values, a non-finite or negative one, or a width outside 0..FixedType::kMaxWidth.
+std::vector<std::vector<double>> choice_importance(const Model& model, const structures::Plan& plan,
+                                                   const std::vector<int>& widths,
+                                                   const std::map<std::string, Tensor>& fisher);
+
 }  // namespace hwprune::prune

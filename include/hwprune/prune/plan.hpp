@@ -39,6 +39,34 @@ std::vector<uint8_t> select_groups(const structures::Plan& plan,
                                    const std::vector<uint8_t>& dead, double target,
                                    const PruneConfig& config, bool* optimal = nullptr);
 
+// Joint pruning and precision (config.widths): the plan's groups priced at every width, on
+// the model mapped to hardware as prune_plan maps it, and the LUT budget in effect
+// (config.lut_budget, or the unpruned design's LUTs with every group at the widest listed
+// width below the DSP threshold). Error for an objective that does not price widths, or a
+// layer whose weight precision is narrower than the widest width (it could not hold it).
+struct JointPlan {
+  structures::ChoicePlan choices;
+  double lut_budget = 0;
+};
+JointPlan joint_plan(const Model& model, const hw::Objective& objective,
+                     const hw::HardwareSpec& hardware, const structures::Plan& plan,
+                     const PruneConfig& config);
+
+// Each group's width now (per plan layer): 0 when every weight is masked, else the widest
+// of its weights' widths (Layer::widths, capped at the weight precision's width). A group
+// never widens in later steps.
+std::vector<std::vector<int>> group_widths(const Model& model, const structures::Plan& plan);
+
+// The multiple-choice knapsack's widths at `target` (DSP <= (1 - target) * baseline, LUT <=
+// the joint plan's budget; any other dimension like DSP), minimising the summed
+// choice_importance, no group wider than `limit` (group_widths); the exact solver with
+// config.solver_time_limit, or the greedy one. `optimal` tells whether it was proven optimal.
+std::vector<std::vector<int>> select_widths(const structures::Plan& plan, const JointPlan& joint,
+                                            const std::vector<std::vector<double>>& importance,
+                                            const std::vector<std::vector<int>>& limit,
+                                            double target, const PruneConfig& config,
+                                            bool* optimal = nullptr);
+
 // Groups whose every weight is masked (pruned before), indexed like the plan's groups.
 std::vector<uint8_t> dead_groups(const Model& model, const structures::Plan& plan);
 

@@ -128,8 +128,10 @@ struct GroupPenalty {
 //             (mean over samples of the squared per-sample gradient), an estimate of the
 //             Hessian diagonal that is never negative (Optimal Brain Damage with the
 //             Gauss-Newton/Fisher approximation).
-// Masked weights score 0. Every value is finite and >= 0.
-enum class ScoreKind { Oracle, Saliency };
+//   Fisher    F_ii itself: what the per-width importance of joint pruning and precision
+//             weighs quantization errors by.
+// Masked weights score 0 (they get no gradient). Every value is finite and >= 0.
+enum class ScoreKind { Oracle, Saliency, Fisher };
 
 struct EpochStats {
   int epoch = 0;  // 1-based
@@ -178,6 +180,11 @@ class Trainer {
   double train_step(const data::Dataset& batch);
 
   void set_mask(const std::string& layer, const Tensor& mask);  // kernel shape, 0/1
+  // Per-weight widths (Layer::widths, kernel shape; empty: none): from the next forward pass
+  // each kernel weight is fake-quantized at its own width, with the same gradient rule. Error
+  // naming the layer for a wrong shape, a value that is not a whole number of bits in 1..63,
+  // or a float weight precision.
+  void set_widths(const std::string& layer, const Tensor& widths);
   void reset_optimizer();  // fresh optimizer state (e.g. after a new mask)
   void set_learning_rate(double lr);
 

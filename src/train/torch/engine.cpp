@@ -69,6 +69,9 @@ class TorchEngine final : public Engine {
   Tensor predict(const Tensor& x, bool logits) override;
   double train_step(const data::Dataset& batch) override;
   void set_mask(const std::string& layer, const Tensor& mask) override;
+  void set_widths(const std::string& layer, const Tensor& widths) override {
+    net.set_widths(layer, widths);
+  }
   void reset_optimizer() override { make_optimizer(); }
   void set_learning_rate(double lr) override { set_lr(lr); }
   void set_regulariser(std::vector<GroupPenalty> penalties) override;
@@ -227,6 +230,8 @@ class TorchEngine final : public Engine {
       if (kind == ScoreKind::Saliency) {
         const torch::Tensor w = net.masked_kernel(layers[k]).detach().to(torch::kFloat64);
         score = w.pow(2) * (score / static_cast<double>(n)) * 0.5;
+      } else if (kind == ScoreKind::Fisher) {
+        score = score / static_cast<double>(n);
       }
       out[m.layers[layers[k]].name] = from_torch_kernel(m.layers[layers[k]], score);
     }

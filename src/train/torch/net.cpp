@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -130,6 +131,7 @@ Net::Net(const Model& model, bool quantize, GradientRule rule, double overflow_p
       s.kernel = to_torch_kernel(l, l.weight("kernel")).set_requires_grad(true);
       if (l.use_bias) s.bias = to_torch(l.weight("bias")).set_requires_grad(true);
       if (!l.mask.empty()) s.mask = to_torch_kernel(l, l.mask);
+      if (!l.widths.empty()) load_widths(i, l.widths);
       // In quantization-aware training a BatchNorm right after a Dense/Conv is folded into
       // it, so the weights that get quantized are the ones the hardware will hold.
       if (quantize_ && i + 1 < model_.layers.size() &&
@@ -371,6 +373,58 @@ torch::Tensor Net::param(const torch::Tensor& t, const Precision& p) const {
   return fake_quant(t, saturating(p), rule_);
 }
 
+torch::Tensor Net::kernel_param(size_t i, const torch::Tensor& t) const {
+  const Precision& p = model_.layers[i].precision.weight;
+  torch::Tensor q = param(t, p);
+  if (!quantize_ || !p) return q;
+  // Each narrower width quantizes its own weights (the same rule and gradient, exact values).
+  for (const auto& [bits, where] : st_[i].narrow)
+    q = torch::where(where, fake_quant(t, saturating(at_width(*p, bits)), rule_), q);
+  return q;
+}
+
+void Net::load_widths(size_t i, const Tensor& widths) {
+  const Layer& l = model_.layers[i];
+  if (widths.shape != l.weight("kernel").shape)
+    throw Error(fmt::format("set_widths: layer '{}': widths shape {} differs from kernel shape {}",
+                            l.name, shape_str(widths.shape), shape_str(l.weight("kernel").shape)));
+  if (!widths.empty() && !l.precision.weight)
+    throw Error(
+        fmt::format("set_widths: layer '{}': widths need a fixed-point weight precision", l.name));
+  std::set<int> narrow;
+  for (float v : widths.data) {
+    if (!(v >= 1.0f && v <= static_cast<float>(FixedType::kMaxWidth)) || v != std::floor(v))
+      throw Error(
+          fmt::format("set_widths: layer '{}': widths must be whole numbers of bits in "
+                      "1..{}, found {}",
+                      l.name, FixedType::kMaxWidth, v));
+    if (static_cast<int>(v) < l.precision.weight->width) narrow.insert(static_cast<int>(v));
+  }
+  LayerState& s = st_[i];
+  s.narrow.clear();
+  const torch::Tensor t = to_torch_kernel(l, widths);
+  for (int b : narrow) s.narrow.emplace_back(b, t.eq(static_cast<float>(b)));
+}
+
+void Net::set_widths(const std::string& layer, const Tensor& widths) {
+  for (size_t i = 0; i < model_.layers.size(); ++i) {
+    Layer& l = model_.layers[i];
+    if (l.name != layer) continue;
+    if (!l.has_kernel())
+      throw Error(
+          fmt::format("set_widths: layer '{}' ({}) has no kernel", layer, to_string(l.kind)));
+    if (widths.empty()) {
+      st_[i].narrow.clear();
+      l.widths = Tensor();
+      return;
+    }
+    load_widths(i, widths);
+    l.widths = widths;
+    return;
+  }
+  throw Error(fmt::format("set_widths: model '{}' has no layer '{}'", model_.name, layer));
+}
+
 torch::Tensor Net::result(const torch::Tensor& t, const Precision& p, bool train, int layer) {
   if (!quantize_ || !p) return t;
   const bool wraps = p->overflow == OverflowMode::WRAP;
@@ -426,7 +480,7 @@ torch::Tensor Net::weight_layer(size_t i, const torch::Tensor& x, bool train) {
   const torch::Tensor kernel = masked_kernel(i);
 
   if (s.folded_bn < 0) {
-    torch::Tensor y = op(param(kernel, l.precision.weight));
+    torch::Tensor y = op(kernel_param(i, kernel));
     if (s.bias.defined()) y = y + param(s.bias, l.precision.bias).view(yview);
     return result(y, l.precision.result, train, static_cast<int>(i));
   }
@@ -452,7 +506,7 @@ torch::Tensor Net::weight_layer(size_t i, const torch::Tensor& x, bool train) {
       b.running_var.mul_(m).add_(var_b.detach() * (count / std::max(count - 1.0, 1.0)), 1.0 - m);
     }
     const torch::Tensor folded = kernel * (b.gamma / sigma_run).view(kview);
-    torch::Tensor y = op(param(folded, l.precision.weight)) * (sigma_run / sigma_b).view(yview);
+    torch::Tensor y = op(kernel_param(i, folded)) * (sigma_run / sigma_b).view(yview);
     torch::Tensor shift = b.beta - b.gamma * mean_b / sigma_b;
     if (s.bias.defined()) shift = shift + b.gamma * s.bias / sigma_b;
     return result(y + shift.view(yview), bn.precision.result, train, static_cast<int>(i));
@@ -466,8 +520,7 @@ torch::Tensor Net::weight_layer(size_t i, const torch::Tensor& x, bool train) {
   const torch::Tensor bias =
       ((bias0 - b.running_mean.to(torch::kFloat64)) * scale + b.beta.to(torch::kFloat64))
           .to(torch::kFloat32);
-  torch::Tensor y =
-      op(param(folded, l.precision.weight)) + param(bias, l.precision.bias).view(yview);
+  torch::Tensor y = op(kernel_param(i, folded)) + param(bias, l.precision.bias).view(yview);
   return result(y, bn.precision.result, train, static_cast<int>(i));
 }
 
@@ -579,6 +632,7 @@ void Net::sync_to(Model& model) const {
       l.weights["kernel"] = from_torch_kernel(l, s.kernel);
       if (s.bias.defined()) l.weights["bias"] = from_torch(s.bias);
       if (s.mask.defined()) l.mask = from_torch_kernel(l, s.mask);
+      l.widths = model_.layers[i].widths;
     } else if (l.kind == LayerKind::BatchNorm) {
       l.weights["gamma"] = from_torch(s.gamma);
       l.weights["beta"] = from_torch(s.beta);

@@ -43,6 +43,9 @@ class Net {
   // the gamma/beta of the BatchNorm right after the layer (folded into it), become +0.0.
   void apply_masks();
   void set_mask(const std::string& layer, const Tensor& mask_keras_layout);
+  // Trainer::set_widths: each kernel weight fake-quantized at its own width (empty: the
+  // weight precision's).
+  void set_widths(const std::string& layer, const Tensor& widths_keras_layout);
   // Trainer::add_shared_groups / clear_shared_groups (apply_masks() applies them).
   void add_shared_groups(const hw::GroupSet& groups);
   void clear_shared_groups();
@@ -71,6 +74,9 @@ class Net {
     bool skip = false;   // a BatchNorm folded into the previous layer
     torch::Tensor dead;  // zero_dead_channels: bool per output channel (fully masked), or
                          // undefined when no channel is dead
+    // Layer::widths: per width narrower than the weight precision, where its weights are
+    // (bool, kernel shape, torch layout).
+    std::vector<std::pair<int, torch::Tensor>> narrow;
   };
   // Groups whose unmasked weights share one value (add_shared_groups).
   struct SharedGroups {
@@ -106,6 +112,11 @@ class Net {
   // A weight/bias/scale quantized to its precision: saturating (hwprune writes in-range
   // weights). Identity when not quantizing.
   torch::Tensor param(const torch::Tensor& t, const Precision& p) const;
+  // Layer i's kernel (or its folded kernel) quantized: param with the weight precision, each
+  // weight at its own width (Layer::widths).
+  torch::Tensor kernel_param(size_t i, const torch::Tensor& t) const;
+  // Builds LayerState::narrow from `widths` (Keras layout) after checking it.
+  void load_widths(size_t i, const Tensor& widths);
   // A layer's result (layer -1: the input) quantized to its precision. Training saturates
   // and adds the range-penalty gradient where the type wraps; inference uses the exact
   // type and counts wrapped values in stats_ when set.
