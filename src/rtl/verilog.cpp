@@ -261,7 +261,8 @@ std::string latency_module(const IntDense& l, const std::string& mod, int dsp_mi
   for (int64_t t = 0; t < l.n_in * l.n_out; ++t) {
     const int64_t w = l.w[static_cast<size_t>((t % l.n_in) * l.n_out + t / l.n_in)];
     const int64_t i = t % l.n_in;
-    const std::string slot = fmt::format("pp[{}:{}]", (t + 1) * pw - 1, t * pw);
+    const int64_t o = t / l.n_in;
+    const std::string slot = fmt::format("pp{}[{}:{}]", o, (i + 1) * pw - 1, i * pw);
     const std::string x = fmt::format("$signed(xs[{}:{}])", (i + 1) * sx - 1, i * sx);
     if (w == 0) {
       products_text += fmt::format("  assign {} = {};\n", slot, lit(pw, 0));
@@ -315,22 +316,28 @@ std::string latency_module(const IntDense& l, const std::string& mod, int dsp_mi
   for (int64_t i = 0; i < l.n_in; ++i)
     v += fmt::format("  assign xs[{}:{}] = {};\n", (i + 1) * sx - 1, i * sx,
                      view(fmt::format("x[{}:{}]", (i + 1) * wx - 1, i * wx), l.input));
-  v += fmt::format("  wire [{}:0] pp;\n", l.n_in * l.n_out * pw - 1);
+  // One product bus per output (a single bus of every product makes Verilator copy it
+  // whole for each partial assignment: a stack overflow on a 64 x 32 layer).
+  for (int64_t o = 0; o < l.n_out; ++o)
+    v += fmt::format("  wire [{}:0] pp{};\n", l.n_in * pw - 1, o);
   v += "  /* verilator lint_off WIDTH */\n" + products_text + "  /* verilator lint_on WIDTH */\n";
   v += fmt::format(
-      "  reg [{0}:0] y_next;\n  reg [{1}:0] acc;\n  reg [{2}:0] p;\n  integer o, i;\n"
-      "  always @(*) begin\n    y_next = {3}'b0;\n    acc = {4}'b0;\n    p = {5}'b0;\n"
-      "    for (o = 0; o < {6}; o = o + 1) begin\n      acc = BK[o*{4} +: {4}];\n"
-      "      for (i = 0; i < {7}; i = i + 1) begin\n",
-      l.n_out * wy - 1, sa - 1, pw - 1, l.n_out * wy, sa, pw, l.n_out, l.n_in);
-  v += fmt::format("        p = pp[(o*{0} + i)*{1} +: {1}];\n", l.n_in, pw);
-  v += a.overflow == OverflowMode::WRAP ? "        acc = acc + cast_p(p);\n"
-                                        : "        acc = add_acc(acc, cast_p(p));\n";
-  v += "      end\n";
-  // An unsigned WRAP accumulator sums modulo 2^W: its extra sign bit is 0.
-  if (a.overflow == OverflowMode::WRAP && !a.is_signed)
-    v += fmt::format("      acc[{}] = 1'b0;\n", sa - 1);
-  v += fmt::format("      y_next[o*{0} +: {0}] = out_y(acc);\n    end\n  end\n", wy);
+      "  reg [{0}:0] y_next;\n  reg [{1}:0] acc;\n  reg [{2}:0] p;\n  integer i;\n"
+      "  always @(*) begin\n    y_next = {3}'b0;\n    acc = {4}'b0;\n    p = {5}'b0;\n",
+      l.n_out * wy - 1, sa - 1, pw - 1, l.n_out * wy, sa, pw);
+  for (int64_t o = 0; o < l.n_out; ++o) {
+    v += fmt::format("    acc = BK[{0}*{1} +: {1}];\n    for (i = 0; i < {2}; i = i + 1) begin\n",
+                     o, sa, l.n_in);
+    v += fmt::format("      p = pp{}[i*{} +: {}];\n", o, pw, pw);
+    v += a.overflow == OverflowMode::WRAP ? "      acc = acc + cast_p(p);\n"
+                                          : "      acc = add_acc(acc, cast_p(p));\n";
+    v += "    end\n";
+    // An unsigned WRAP accumulator sums modulo 2^W: its extra sign bit is 0.
+    if (a.overflow == OverflowMode::WRAP && !a.is_signed)
+      v += fmt::format("    acc[{}] = 1'b0;\n", sa - 1);
+    v += fmt::format("    y_next[{0}*{1} +: {1}] = out_y(acc);\n", o, wy);
+  }
+  v += "  end\n";
   v += "  /* verilator lint_on UNUSED */\n";
   v += "  always @(posedge clk) begin\n    if (rst) done <= 1'b0;\n    else done <= start;\n"
        "    if (start) y <= y_next;\n  end\nendmodule\n\n";
