@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Joint pruning and precision benchmark (issue 16): one trained jet-mlp pruned four ways at
+RF 1 and RF 2, with DSPs, LUTs of the LUT multipliers (the estimate's measured table) and the
+test accuracy of each, as a table and as plot-ready JSON.
+
+Variants (each from the same baseline, polynomial steps to at most 95%, rtol 0.99):
+
+  prune16  pruning only at the baseline's 16-bit weights (--objective dsp)
+  uniform8 every kept group at 8 bits: --objective dsp-lut --widths 0,8 (8-bit QAT with
+           pruning; below the DSP threshold, so no DSP at all)
+  uniform6 the same at 6 bits (--widths 0,6)
+  joint    --widths 0,4,6,8,16: the multiple-choice knapsack picks each group's width under
+           the DSP target and the default LUT budget (uniform 8-bit's LUTs)
+
+With --synth each result also goes through `hwprune synth` (Verilator co-simulation and the
+whole Yosys flow): the Yosys DSP and LUT columns (LUT: the whole design, adders included), and
+the LUTs of the LUT multiplier modules. RF 1 designs take about 10 minutes of Yosys each.
+
+  python3 bench/joint_bench.py --baseline letter-base.hwp [--data letter] [--rf 1 2]
+      [--variant prune16 uniform8 uniform6 joint] [--synth] [--work /tmp/hwprune-joint-bench]
+      [--out bench/results/joint_letter.json]
+
+The baseline is a trained jet-mlp at ap_fixed<16,6> (bench/prune_loop_bench.py's letter
+baseline: `hwprune train --model jet-mlp --data letter --epochs 60 --schedule cosine --lr 0.003`).
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+VARIANTS = {
+    "prune16": ["--objective", "dsp"],
+    "uniform8": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,8"],
+    "uniform6": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,6"],
+    "joint": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,4,6,8,16"],
+}
+LOOP = ["--lr", "0.003", "--final-sparsity", "0.95", "--steps", "10", "--epochs-per-step", "10",
+        "--threads", "1", "--solver-time-limit", "2"]
+
+
+def run(cmd, log):
+    print("$ " + " ".join(cmd), flush=True)
+    t0 = time.monotonic()
+    with open(log, "w") as f:
+        rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
+                             env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
+    if rc != 0:
+        with open(log) as f:
+            sys.exit(f"joint_bench: failed (exit {rc}), see {log}:\n{f.read()[-2000:]}")
+    return time.monotonic() - t0
+
+
+def stat_lut_modules(folder):
+    """LUTs of the <top>_lutmul_* modules in a synth folder's Yosys statistics (per instance
+    count from the hierarchy)."""
+    path = glob.glob(os.path.join(folder, "yosys", "*_stat.json"))[0]
+    with open(path) as f:
+        lines = [l for l in f.read().splitlines() if l.strip()[:1] in '"{}[],']
+    mods = json.loads("\n".join(lines))["modules"]
+    names = {m.lstrip("\\"): m for m in mods}
+    count = {}
+
+    def walk(m, k):
+        count[m] = count.get(m, 0) + k
+        for cell, n in mods[m]["num_cells_by_type"].items():
+            if cell.lstrip("\\") in names:
+                walk(names[cell.lstrip("\\")], k * n)
+
+    walk(names["hwprune_top"], 1)
+    luts = lambda m: sum(n for c, n in mods[m]["num_cells_by_type"].items() if c.startswith("LUT"))
+    return sum(luts(m) * count.get(m, 0) for m in mods if "lutmul" in m)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline", required=True)
+    ap.add_argument("--data", default="letter")
+    ap.add_argument("--rf", nargs="+", type=int, default=[1, 2])
+    ap.add_argument("--variant", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--synth", action="store_true")
+    ap.add_argument("--work", default="/tmp/hwprune-joint-bench")
+    ap.add_argument("--out", default="")
+    ap.add_argument("--hwprune", default=os.path.join(ROOT, "build", "hwprune"))
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    points = []
+    for rf in a.rf:
+        for v in a.variant:
+            out = os.path.join(a.work, f"{v}-rf{rf}")
+            wall = run([a.hwprune, "prune", "--model", a.baseline, "--data", a.data, "--rf",
+                        str(rf)] + LOOP + VARIANTS[v] + ["--out", out + ".hwp", "--json",
+                                                         out + ".json"], out + ".log")
+            with open(out + ".json") as f:
+                j = json.load(f)
+            t, test = j["total"], j.get("test", {})
+            p = {"rf": rf, "variant": v, "dsp_base": t["baseline"]["dsp"],
+                 "dsp": t["final"]["dsp"], "lut_mult": t["final"]["lut_multipliers"],
+                 "bram18": t["final"]["bram18"],
+                 "acc_base": test.get("baseline", {}).get("accuracy"),
+                 "acc": test.get("pruned", {}).get("accuracy"),
+                 "widths": t["final"].get("weight_widths"), "seconds": round(wall, 1)}
+            if a.synth:
+                run([a.hwprune, "synth", "--model", out + ".hwp", "--data", a.data, "--out",
+                     out + "-synth", "--json", out + "-synth.json"], out + "-synth.log")
+                with open(out + "-synth.json") as f:
+                    s = json.load(f)
+                p.update({"yosys_dsp": s["yosys_total"]["dsp"], "yosys_lut": s["yosys_total"]["lut"],
+                          "yosys_lut_mult": stat_lut_modules(out + "-synth"),
+                          "cosim_mismatches": s["cosim"]["mismatches"]})
+            points.append(p)
+    print()
+    print(f"{'RF':>2} {'variant':9} {'DSP':>13} {'LUT (mult)':>11} {'test acc':>8} {'delta':>8} "
+          f"{'Yosys DSP/LUT/LUT mult':>24} {'s':>6}")
+    for p in points:
+        y = (f"{p['yosys_dsp']}/{p['yosys_lut']}/{p['yosys_lut_mult']}" if "yosys_dsp" in p
+             else "-")
+        print(f"{p['rf']:>2} {p['variant']:9} {str(p['dsp_base']) + ' -> ' + str(p['dsp']):>13} "
+              f"{p['lut_mult']:>11} {100 * p['acc']:>7.2f}% {100 * (p['acc'] - p['acc_base']):>+7.2f}pp "
+              f"{y:>24} {p['seconds']:>6}")
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"baseline": a.baseline, "data": a.data, "loop": LOOP, "points": points}, f,
+                      indent=1)
+        print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
