@@ -1,6 +1,9 @@
 // Baseline training: quantization-aware training of the unpruned model (a builtin) before
 // pruning, kept as a checkpoint so a killed run does not train it again; then the check of
 // its results' ranges against their types, and its outputs as the teacher of distillation.
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "run.hpp"
@@ -26,7 +29,33 @@ void train_baseline(Run& run) {
   }
 }
 
+namespace {
+
+// Joint pruning and precision: a narrow width keeps its layer's weight integer bits
+// (at_width), so they are first fitted to the weights the hardware holds (the folded kernel's
+// largest magnitude), the width kept: ap_fixed<16,6> with |w| < 1 becomes ap_fixed<16,1>, and
+// 8 bits then mean a step of 2^-7 instead of 2^-2.
+void fit_weight_ranges(Run& run) {
+  if (run.loop.widths.empty()) return;
+  const Model folded = fold_batchnorm(run.baseline);
+  for (Layer& l : run.baseline.layers) {
+    if (!l.has_kernel() || !l.precision.weight) continue;
+    const FixedType t = *l.precision.weight;
+    double max_abs = 0;
+    for (float v : effective_kernel(folded.layer(l.name), false).data)
+      max_abs = std::max(max_abs, std::abs(static_cast<double>(v)));
+    const int need = integer_bits_for(max_abs, t.is_signed);
+    if (need >= t.integer) continue;
+    l.precision.weight = FixedType::make(t.width, need, t.is_signed, t.quant, t.overflow);
+    run.message(fmt::format("per-group widths: '{}' weights {} -> {} (|w| up to {:.4g})", l.name,
+                            t.str(), l.precision.weight->str(), max_abs));
+  }
+}
+
+}  // namespace
+
 void fit_ranges(Run& run) {
+  fit_weight_ranges(run);
   const train::TrainConfig tc = run.train_config(run.loop.train.seed, 0);
   if (run.config.fit_integer_bits) {
     for (const auto& line : train::fit_result_ranges(run.baseline, run.train(), tc))

@@ -16,7 +16,7 @@ PipelineResult run_pipeline(data::TrainingInputs inputs, const PipelineConfig& c
   map_to_hardware(run);         // an invalid RF or precision fails before any training
   open_checkpoint(run);         // resume only a checkpoint of this very configuration
   train_baseline(run);          // QAT of a builtin (skipped when resumed past it)
-  fit_ranges(run);              // results that wrap: reported, or their integer bits fitted
+  fit_ranges(run);              // results that wrap: reported or fitted; joint: weight ranges
   teach(run);                   // with distillation: the baseline's outputs on the training rows
   plan_groups(run);             // groups, costs, per-layer regulariser strength, schedule
   regularise(run);              // strength search and the group-regularised start: row 0

@@ -124,6 +124,8 @@ TEST(Pipeline, JointWidthsMeetTheBudgetsAndResumeIdentically) {
   EXPECT_LE(r.final_resources[0], (1 - r.final_sparsity) * r.baseline_resources[0] + 1e-9);
   const Model saved = io::load_model(c.out);
   expect_same_weights(saved, r.model);
+  // The weight integer bits were fitted to the weights before narrowing (builtin: 6).
+  EXPECT_LT(saved.layer("fc1").precision.weight->integer, 6);
   std::map<int, int64_t> histogram;
   for (const Layer& l : saved.layers) {
     if (!l.has_kernel()) continue;
@@ -132,8 +134,9 @@ TEST(Pipeline, JointWidthsMeetTheBudgetsAndResumeIdentically) {
     for (size_t i = 0; i < k.data.size(); ++i) {
       const int b = static_cast<int>(l.widths.data[i]);
       ++histogram[l.mask.data[i] == 0 ? 0 : b];
-      // On its width's grid (ap_fixed<b,6>: steps of 2^(6-b)).
-      EXPECT_EQ(std::fmod(static_cast<double>(k.data[i]), std::ldexp(1.0, 6 - b)), 0.0)
+      // On its width's grid (ap_fixed<b,I>: steps of 2^(I-b)).
+      const int integer = l.precision.weight->integer;
+      EXPECT_EQ(std::fmod(static_cast<double>(k.data[i]), std::ldexp(1.0, integer - b)), 0.0)
           << l.name << " " << i;
     }
   }
