@@ -118,7 +118,7 @@ def run(cmd, log):
     if rc != 0:
         with open(log) as f:
             tail = f.read()[-2000:]
-        sys.exit(f"prune_loop_bench: step failed (exit {rc}), see {log}:\n{tail}")
+        sys.exit(f"{os.path.basename(sys.argv[0])}: step failed (exit {rc}), see {log}:\n{tail}")
     return time.monotonic() - t0
 
 

@@ -93,10 +93,8 @@ std::vector<uint8_t> live_weights(const Layer& layer, const LayerHw& hw) {
 }
 
 std::vector<int> weight_bits(const Layer& layer, const LayerHw& hw) {
-  std::vector<int> bits(static_cast<size_t>(hw.n_products), hw.weight.width);
-  if (!layer.widths.empty())
-    for (size_t k = 0; k < bits.size(); ++k)
-      bits[k] = std::min(hw.weight.width, static_cast<int>(layer.widths.data[k]));
+  std::vector<int> bits(static_cast<size_t>(hw.n_products));
+  for (size_t k = 0; k < bits.size(); ++k) bits[k] = kernel_weight_bits(layer, k);
   return bits;
 }
 
@@ -238,7 +236,7 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
   const std::vector<int> bits =
       options.sparse ? weight_bits(layer, hw) : std::vector<int>(live.size(), hw.weight.width);
   const std::vector<int> lbits = lanes.empty() ? std::vector<int>() : lane_bits(hw, live, bits);
-  const int x = hw.input.width + (hw.input.is_signed ? 0 : 1);
+  const int x = signed_width(hw.input);
   int64_t dsp = 0, lut = 0, lut_ff = 0;
   bool lut_known = true;
   // A constant sized by its value (constants_by_value, what synthesis does and the generator
@@ -249,9 +247,7 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
     if (valued && *constant == 0) return;
     if (valued ? odd_part(*constant).bits >= device.dsp_min_weight_bits
                : b >= device.dsp_min_weight_bits) {
-      LayerHw at = hw;
-      at.weight = at_width(hw.weight, b);
-      dsp += valued ? at.dsp_per_constant(*constant, device) : at.dsp_per_multiplier(device);
+      dsp += valued ? hw.dsp_per_constant(*constant, device) : hw.dsp_at_width(b, device);
       return;
     }
     lut_ff += b + hw.input.width;  // a LUT multiplier's product register
@@ -261,7 +257,7 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
       if (lut_known) lut += lut_constant_multiplier(*constant, x);
       return;
     }
-    const int sb = b + (hw.weight.is_signed ? 0 : 1);
+    const int sb = signed_width(at_width(hw.weight, b));
     if (!lut_table_has(sb, x, false)) lut_known = false;
     if (lut_known) lut += lut_multiplier(sb, x);
   };

@@ -80,10 +80,13 @@ int dsp_for_widths(int64_t w, int64_t x, const Device& device) {
 }  // namespace
 
 int LayerHw::dsp_per_multiplier(const Device& device) const {
-  if (weight.width < device.dsp_min_weight_bits) return 0;
+  return dsp_at_width(weight.width, device);
+}
+
+int LayerHw::dsp_at_width(int weight_bits, const Device& device) const {
+  if (weight_bits < device.dsp_min_weight_bits) return 0;
   // Signed operand widths (an unsigned b-bit operand needs b + 1 signed bits).
-  return dsp_for_widths(weight.width + (weight.is_signed ? 0 : 1),
-                        input.width + (input.is_signed ? 0 : 1), device);
+  return dsp_for_widths(weight_bits + (weight.is_signed ? 0 : 1), signed_width(input), device);
 }
 
 OddPart odd_part(int64_t raw) {
@@ -98,7 +101,7 @@ int LayerHw::dsp_per_constant(int64_t raw, const Device& device) const {
   if (raw == 0 || weight.width < device.dsp_min_weight_bits) return 0;
   const int bits = odd_part(raw).bits;
   if (bits < device.dsp_min_weight_bits) return 0;
-  return dsp_for_widths(bits, input.width + (input.is_signed ? 0 : 1), device);
+  return dsp_for_widths(bits, signed_width(input), device);
 }
 
 int64_t transposed_index(const LayerHw& hw, int64_t k) {

@@ -86,8 +86,7 @@ IntDense make_dense(const Layer& l, const FixedType& input, int64_t reuse_factor
   }
   if (!l.widths.empty()) {
     d.bits.resize(d.w.size());
-    for (size_t j = 0; j < d.bits.size(); ++j)
-      d.bits[j] = std::min(d.weight.width, static_cast<int>(l.widths.data[j]));
+    for (size_t j = 0; j < d.bits.size(); ++j) d.bits[j] = kernel_weight_bits(l, j);
   }
   d.b.assign(static_cast<size_t>(d.n_out), 0);
   if (l.use_bias) {

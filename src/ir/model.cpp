@@ -183,17 +183,7 @@ void Model::infer_shapes() {
     if (!l.widths.empty()) {
       if (!l.has_kernel())
         throw Error(fmt::format("{}: only Dense and Conv layers can have weight widths", where));
-      if (l.widths.shape != l.weight("kernel").shape)
-        throw Error(fmt::format("{}: widths shape {} differs from kernel shape {}", where,
-                                shape_str(l.widths.shape), shape_str(l.weight("kernel").shape)));
-      if (!l.precision.weight)
-        throw Error(fmt::format("{}: weight widths need a fixed-point weight precision", where));
-      for (float v : l.widths.data)
-        if (!(v >= 1.0f && v <= static_cast<float>(FixedType::kMaxWidth)) || v != std::floor(v))
-          throw Error(
-              fmt::format("{}: weight widths must be whole numbers of bits in 1..{}, "
-                          "found {}",
-                          where, FixedType::kMaxWidth, v));
+      check_widths(l, l.widths, where);
     }
     for (const auto& [key, t] : l.weights)
       for (float v : t.data)
@@ -351,6 +341,18 @@ double apply_activation(const Layer& l, double x) {
       break;
   }
   throw Error(fmt::format("{}: softmax is not an element-wise activation", l.name));
+}
+
+void check_widths(const Layer& l, const Tensor& widths, const std::string& where) {
+  if (widths.shape != l.weight("kernel").shape)
+    throw Error(fmt::format("{}: widths shape {} differs from kernel shape {}", where,
+                            shape_str(widths.shape), shape_str(l.weight("kernel").shape)));
+  if (!l.precision.weight)
+    throw Error(fmt::format("{}: weight widths need a fixed-point weight precision", where));
+  for (float v : widths.data)
+    if (!(v >= 1.0f && v <= static_cast<float>(FixedType::kMaxWidth)) || v != std::floor(v))
+      throw Error(fmt::format("{}: weight widths must be whole numbers of bits in 1..{}, found {}",
+                              where, FixedType::kMaxWidth, v));
 }
 
 }  // namespace hwprune

@@ -168,10 +168,14 @@ void batchnorm_affine(const Layer& l, std::vector<float>& scale, std::vector<flo
 
 }  // namespace
 
+int kernel_weight_bits(const Layer& l, size_t k) {
+  const int full = l.precision.weight ? l.precision.weight->width : FixedType::kMaxWidth;
+  return l.widths.empty() ? full : std::min(full, static_cast<int>(l.widths.data[k]));
+}
+
 Precision kernel_weight_type(const Layer& l, size_t k) {
   if (!l.precision.weight) return std::nullopt;
-  if (l.widths.empty()) return saturating(*l.precision.weight);
-  const int bits = static_cast<int>(l.widths.data[k]);
+  const int bits = kernel_weight_bits(l, k);
   return saturating(bits < l.precision.weight->width ? at_width(*l.precision.weight, bits)
                                                      : *l.precision.weight);
 }

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "hwprune/hw/widths.hpp"
 #include "hwprune/util/error.hpp"
@@ -50,7 +49,7 @@ void check_loop(const PruneConfig& c) {
   if (c.lut_budget && c.widths.empty())
     throw Error("a LUT budget applies to joint pruning and precision: give --widths too");
   if (c.widths.empty()) return;
-  (void)hw::parse_widths(fmt::format("{}", fmt::join(c.widths, ",")));  // one rule for the list
+  hw::check_widths(c.widths);
   if (c.objective != "dsp-lut")
     throw Error(
         fmt::format("per-group widths (--widths) need the dsp-lut objective, not {}", c.objective));

@@ -15,6 +15,33 @@ bool needs_data(Ranking r) {
   return r == Ranking::Oracle || r == Ranking::Saliency;
 }
 
+namespace {
+
+// A layer's per-weight values from `scores` (by layer name), with the kernel's shape; `none`
+// and `values` name them in the errors ("no saliency scores", "scores of shape ...").
+const Tensor& layer_scores(const std::map<std::string, Tensor>& scores, const std::string& layer,
+                           const Tensor& kernel, const std::string& none,
+                           const std::string& values) {
+  auto it = scores.find(layer);
+  if (it == scores.end()) throw Error(fmt::format("layer '{}': no {}", layer, none));
+  if (it->second.shape != kernel.shape)
+    throw Error(fmt::format("layer '{}': {} of shape {} for a kernel of shape {}", layer, values,
+                            shape_str(it->second.shape), shape_str(kernel.shape)));
+  return it->second;
+}
+
+// One weight's value of them, which must be finite and >= 0 (`what`: "saliency score").
+double checked_score(const Tensor& values, int64_t idx, const std::string& layer,
+                     const std::string& what) {
+  const double s = values.data[static_cast<size_t>(idx)];
+  if (!std::isfinite(s) || s < 0)
+    throw Error(
+        fmt::format("layer '{}': {} {} of weight {} (must be finite, >= 0)", layer, what, s, idx));
+  return s;
+}
+
+}  // namespace
+
 std::vector<std::vector<double>> group_importance(const Model& model, const structures::Plan& plan,
                                                   Ranking ranking,
                                                   const std::map<std::string, Tensor>* scores) {
@@ -28,14 +55,8 @@ std::vector<std::vector<double>> group_importance(const Model& model, const stru
     const Tensor* per_weight = nullptr;
     if (needs_data(ranking)) {
       if (!scores) throw Error(fmt::format("{} ranking needs weight scores", to_string(ranking)));
-      auto it = scores->find(gs.layer_name);
-      if (it == scores->end())
-        throw Error(fmt::format("layer '{}': no {} scores", gs.layer_name, to_string(ranking)));
-      if (it->second.shape != kernel.shape)
-        throw Error(fmt::format("layer '{}': scores of shape {} for a kernel of shape {}",
-                                gs.layer_name, shape_str(it->second.shape),
-                                shape_str(kernel.shape)));
-      per_weight = &it->second;
+      per_weight = &layer_scores(*scores, gs.layer_name, kernel,
+                                 fmt::format("{} scores", to_string(ranking)), "scores");
     }
     std::vector<double> v(gs.size(), 0.0);
     for (size_t g = 0; g < gs.size(); ++g) {
@@ -51,14 +72,10 @@ std::vector<std::vector<double>> group_importance(const Model& model, const stru
             acc += w * w;
             break;
           case Ranking::Oracle:
-          case Ranking::Saliency: {
-            const double s = per_weight->data[idx];
-            if (!std::isfinite(s) || s < 0)
-              throw Error(fmt::format("layer '{}': {} score {} of weight {} (must be finite, >= 0)",
-                                      gs.layer_name, to_string(ranking), s, idx));
-            acc += s;
+          case Ranking::Saliency:
+            acc += checked_score(*per_weight, idx, gs.layer_name,
+                                 fmt::format("{} score", to_string(ranking)));
             break;
-          }
         }
       }
       v[g] = ranking == Ranking::L2 ? std::sqrt(acc) : acc;
@@ -106,12 +123,8 @@ std::vector<std::vector<double>> choice_importance(const Model& model, const str
     const Layer& layer = folded.layer(gs.layer_name);
     const Tensor& kernel = layer.weight("kernel");
     const Tensor& unfolded = model.layer(gs.layer_name).weight("kernel");
-    auto it = fisher.find(gs.layer_name);
-    if (it == fisher.end())
-      throw Error(fmt::format("layer '{}': no Fisher information", gs.layer_name));
-    if (it->second.shape != kernel.shape)
-      throw Error(fmt::format("layer '{}': Fisher values of shape {} for a kernel of shape {}",
-                              gs.layer_name, shape_str(it->second.shape), shape_str(kernel.shape)));
+    const Tensor& f_ii =
+        layer_scores(fisher, gs.layer_name, kernel, "Fisher information", "Fisher values");
     if (!layer.precision.weight)
       throw Error(
           fmt::format("layer '{}': per-group widths need a fixed-point weight type, not "
@@ -130,10 +143,7 @@ std::vector<std::vector<double>> choice_importance(const Model& model, const str
       for (int64_t idx : gs.group(g)) {
         const auto k = static_cast<size_t>(idx);
         if (masked && layer.mask.data[k] == 0.0f) continue;
-        double f = it->second.data[k];
-        if (!std::isfinite(f) || f < 0)
-          throw Error(fmt::format("layer '{}': Fisher value {} of weight {} (must be finite, >= 0)",
-                                  gs.layer_name, f, idx));
+        double f = checked_score(f_ii, idx, gs.layer_name, "Fisher value");
         const double w = kernel.data[k], w0 = unfolded.data[k];
         if (w != 0 && w0 != w) f *= (w0 / w) * (w0 / w);
         sal += 0.5 * f * w * w;

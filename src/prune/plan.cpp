@@ -14,11 +14,18 @@ namespace hwprune::prune {
 
 namespace {
 
-knapsack::Solution solve(const knapsack::Problem& p, const PruneConfig& cfg) {
-  if (cfg.greedy) return knapsack::solve_greedy(p);
+// The configured solver (config.greedy, config.solver_time_limit) on either knapsack.
+knapsack::Options solver_options(const PruneConfig& cfg) {
   knapsack::Options o;
   o.time_limit_s = cfg.solver_time_limit;
-  return knapsack::solve_exact(p, o);
+  return o;
+}
+knapsack::Solution solve(const knapsack::Problem& p, const PruneConfig& cfg) {
+  return cfg.greedy ? knapsack::solve_greedy(p) : knapsack::solve_exact(p, solver_options(cfg));
+}
+knapsack::ChoiceSolution solve(const knapsack::ChoiceProblem& p, const PruneConfig& cfg) {
+  return cfg.greedy ? knapsack::solve_choice_greedy(p)
+                    : knapsack::solve_choice_exact(p, solver_options(cfg));
 }
 
 double layer_baseline(const structures::LayerPlan& lp, size_t dims, size_t k) {
@@ -167,14 +174,12 @@ std::vector<std::vector<int>> group_widths(const Model& m, const structures::Pla
   std::vector<std::vector<int>> out;
   for (const auto& lp : plan.layers) {
     const Layer& l = m.layer(lp.groups.layer_name);
-    const int full = l.precision.weight ? l.precision.weight->width : FixedType::kMaxWidth;
     std::vector<int> w(lp.groups.size(), 0);
     for (size_t g = 0; g < lp.groups.size(); ++g)
       for (int64_t idx : lp.groups.group(g)) {
         const auto k = static_cast<size_t>(idx);
         if (!l.mask.empty() && l.mask.data[k] == 0.0f) continue;
-        w[g] = std::max(
-            w[g], l.widths.empty() ? full : std::min(full, static_cast<int>(l.widths.data[k])));
+        w[g] = std::max(w[g], kernel_weight_bits(l, k));
       }
     out.push_back(std::move(w));
   }
@@ -194,14 +199,7 @@ std::vector<std::vector<int>> select_widths(const structures::Plan& plan, const 
                     : std::max((1.0 - target) * plan.baseline[k], plan.fixed[k]);
   const structures::WidthProblem wp =
       structures::width_problem(plan, joint.choices, importance, budget, limit);
-  knapsack::ChoiceSolution s;
-  if (cfg.greedy) {
-    s = knapsack::solve_choice_greedy(wp.problem);
-  } else {
-    knapsack::Options o;
-    o.time_limit_s = cfg.solver_time_limit;
-    s = knapsack::solve_choice_exact(wp.problem, o);
-  }
+  const knapsack::ChoiceSolution s = solve(wp.problem, cfg);
   if (optimal) *optimal = s.optimal;
   return structures::chosen_widths(plan, wp, s.choice);
 }

@@ -12,26 +12,28 @@ namespace hwprune::prune {
 namespace {
 
 // Normalised importance of every plan group of `m` (scores from `m` for oracle/saliency).
+// Per-weight scores of `m` on the training rows (a scratch trainer; m is untouched).
+std::map<std::string, Tensor> scores_of(const Run& run, const Model& m, uint64_t seed,
+                                        train::ScoreKind kind) {
+  Model scratch = m;
+  train::Trainer scorer(scratch, run.train_config(seed, 0));
+  return scorer.weight_scores(run.train(), kind, run.loop.score_samples);
+}
+
 std::vector<std::vector<double>> ranked(const Run& run, const Model& m, uint64_t seed) {
   std::map<std::string, Tensor> scores;
-  if (needs_data(run.loop.ranking)) {
-    Model scratch = m;
-    train::Trainer scorer(scratch, run.train_config(seed, 0));
-    const auto kind =
-        run.loop.ranking == Ranking::Oracle ? train::ScoreKind::Oracle : train::ScoreKind::Saliency;
-    scores = scorer.weight_scores(run.train(), kind, run.loop.score_samples);
-  }
+  if (needs_data(run.loop.ranking))
+    scores = scores_of(run, m, seed,
+                       run.loop.ranking == Ranking::Oracle ? train::ScoreKind::Oracle
+                                                           : train::ScoreKind::Saliency);
   return ranked_importance(m, run.plan, run.loop.ranking, &scores);
 }
 
 // Joint pruning and precision: the per-width importance of every plan group of `m` (the
 // empirical Fisher of `m` weighs each width's quantization error).
 std::vector<std::vector<double>> ranked_widths(const Run& run, const Model& m, uint64_t seed) {
-  Model scratch = m;
-  train::Trainer scorer(scratch, run.train_config(seed, 0));
-  const auto fisher =
-      scorer.weight_scores(run.train(), train::ScoreKind::Fisher, run.loop.score_samples);
-  return choice_importance(m, run.plan, run.loop.widths, fisher);
+  return choice_importance(m, run.plan, run.loop.widths,
+                           scores_of(run, m, seed, train::ScoreKind::Fisher));
 }
 
 // The knapsack's choice at `target`, applied to m: groups masked (pruning) or, in joint mode,

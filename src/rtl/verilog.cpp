@@ -31,10 +31,6 @@ struct Val {
   int frac = 0;
 };
 
-int signed_width(const FixedType& t) {
-  return t.width + (t.is_signed ? 0 : 1);
-}
-
 // The `width` binary digits of `value` (sign-extended / truncated), most significant first.
 std::string digits(int width, int64_t value) {
   std::string bits(static_cast<size_t>(width), '0');
@@ -504,17 +500,9 @@ std::string resource_module(const IntDense& l, const hw::LayerHw& h, int dsp_min
   std::vector<int> lb(static_cast<size_t>(nl), ww);
   std::vector<int64_t> lo_bit(static_cast<size_t>(nl), 0);
   if (!l.bits.empty()) {
-    std::vector<int> bits_t(static_cast<size_t>(n));
-    for (int64_t t = 0; t < n; ++t)
-      bits_t[static_cast<size_t>(t)] =
-          l.bits[static_cast<size_t>((t % l.n_in) * l.n_out + t / l.n_in)];
-    for (int64_t j = 0; j < nl; ++j) {
-      int b = 0;
-      const int64_t m = lanes[static_cast<size_t>(j)];
-      for (int64_t t = m * rf; t < std::min(m * rf + rf, n); ++t)
-        if (weight_at(t) != 0) b = std::max(b, bits_t[static_cast<size_t>(t)]);
-      lb[static_cast<size_t>(j)] = b;
-    }
+    const std::vector<int> widths = hw::lane_bits(h, nonzero, l.bits);
+    for (int64_t j = 0; j < nl; ++j)
+      lb[static_cast<size_t>(j)] = widths[static_cast<size_t>(lanes[static_cast<size_t>(j)])];
   }
   int64_t rom_bits_total = 0;
   for (int64_t j = 0; j < nl; ++j) {

@@ -80,6 +80,9 @@ struct LayerHw {
   // (hw::KernelSchedule; hls4ml's HLS gives each pair of instances a dual-port copy).
   // DSP slices one multiplier of this layer takes on `device` (0: built from LUTs).
   int dsp_per_multiplier(const Device& device) const;
+  // The same for a multiplier whose weight is `weight_bits` wide (the weight type narrowed to
+  // that width: per-group widths, hw/widths.hpp).
+  int dsp_at_width(int weight_bits, const Device& device) const;
   // DSP slices of a product with the constant weight `raw` (Latency strategy: weights are
   // constants, and synthesis sizes a constant operand by its value: the fewest two's
   // complement bits that hold it once its trailing zero bits, a shift, are dropped). 0 for

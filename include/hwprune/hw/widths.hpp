@@ -16,6 +16,8 @@ namespace hwprune::hw {
 // width, each in 0..32, none twice; returned ascending. Error quoting the list and naming the
 // bad entry.
 std::vector<int> parse_widths(std::string_view text);
+// The same rules for a list already parsed (a configuration): Error naming the bad entry.
+void check_widths(const std::vector<int>& widths);
 
 // The type of a weight at a width is at_width (ir/fixed_point.hpp).
 

@@ -98,6 +98,12 @@ std::string precision_str(const Precision& p);  // "float" for nullopt
 // are quantized with it (hwprune writes the saturated values, so the hardware never wraps
 // a weight), and so are results while training (QKeras clips). See docs/model-semantics.md.
 FixedType saturating(FixedType t);
+// Bits of the two's complement integer that holds every raw value of `t`: its width, one more
+// for an unsigned type (what synthesis sees of an operand).
+inline int signed_width(const FixedType& t) {
+  return t.width + (t.is_signed ? 0 : 1);
+}
+
 // The type of a weight kept at `bits` bits (joint pruning and precision, Layer::widths): the
 // same integer bits, signedness and modes, `bits` wide: the range stays, the step grows, and
 // its grid lies on `type`'s when bits <= type.width. Error for bits outside 1..kMaxWidth.

@@ -300,6 +300,13 @@ struct ReferenceOptions {
 // has widths (the type's rounding, saturation even where the type wraps; nothing for a float
 // precision), so quantizing the written values to the weight precision again changes nothing.
 Tensor effective_kernel(const Layer& l, bool quantize);
+// Checks per-weight widths for a Dense/Conv layer `l` (Layer::widths, or ones about to be
+// set): the kernel's shape, a fixed-point weight precision, whole numbers of bits in
+// 1..FixedType::kMaxWidth. Error starting with `where`.
+void check_widths(const Layer& l, const Tensor& widths, const std::string& where);
+// The width weight k of a Dense/Conv layer is built at: its Layer::widths entry capped at
+// the weight precision's width, or that width (FixedType::kMaxWidth for a float precision).
+int kernel_weight_bits(const Layer& l, size_t k);
 // The saturating type weight k of a Dense/Conv layer is quantized with: its width's
 // (Layer::widths) or the weight precision's; nullopt for a float precision.
 Precision kernel_weight_type(const Layer& l, size_t k);

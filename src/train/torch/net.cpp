@@ -385,21 +385,10 @@ torch::Tensor Net::kernel_param(size_t i, const torch::Tensor& t) const {
 
 void Net::load_widths(size_t i, const Tensor& widths) {
   const Layer& l = model_.layers[i];
-  if (widths.shape != l.weight("kernel").shape)
-    throw Error(fmt::format("set_widths: layer '{}': widths shape {} differs from kernel shape {}",
-                            l.name, shape_str(widths.shape), shape_str(l.weight("kernel").shape)));
-  if (!widths.empty() && !l.precision.weight)
-    throw Error(
-        fmt::format("set_widths: layer '{}': widths need a fixed-point weight precision", l.name));
+  check_widths(l, widths, fmt::format("set_widths: layer '{}'", l.name));
   std::set<int> narrow;
-  for (float v : widths.data) {
-    if (!(v >= 1.0f && v <= static_cast<float>(FixedType::kMaxWidth)) || v != std::floor(v))
-      throw Error(
-          fmt::format("set_widths: layer '{}': widths must be whole numbers of bits in "
-                      "1..{}, found {}",
-                      l.name, FixedType::kMaxWidth, v));
+  for (float v : widths.data)
     if (static_cast<int>(v) < l.precision.weight->width) narrow.insert(static_cast<int>(v));
-  }
   LayerState& s = st_[i];
   s.narrow.clear();
   const torch::Tensor t = to_torch_kernel(l, widths);
