@@ -2,10 +2,13 @@
 // (src/hw/lut_table.inc): every variable-weight product of 1..12 x 1..24 signed bits and every
 // odd constant of 1..8 signed bits times 1..24-bit inputs, each synthesised as its own module
 // (rtl/lut_products.hpp), one Yosys run per input width and kind, `--jobs` at a time. About
-// 40 min of Yosys on one core.
+// 40 min of Yosys on one core. The variable-weight modules are synthesised out of context
+// (rtl/synth.hpp), each in a Yosys run of its own, as every design synthesises them.
+// --keep-constants measures only the variable-weight products and copies the constants' rows
+// from the table compiled in (about 18 min on one core).
 //
 //   build/bench/lut_table --out src/hw/lut_table.inc [--family xc7] [--jobs 2]
-//                         [--work /tmp/hwprune-lut-table]
+//                         [--work /tmp/hwprune-lut-table] [--keep-constants]
 #include <CLI/CLI.hpp>
 
 #include <atomic>
@@ -47,10 +50,13 @@ int main(int argc, char** argv) {
   CLI::App app{"Measure hwprune's LUT multiplier table with Yosys"};
   std::string out, family = "xc7", work = "/tmp/hwprune-lut-table";
   int jobs = 2;
+  bool keep_constants = false;
   app.add_option("--out", out, "the C++ table to write (src/hw/lut_table.inc)")->required();
   app.add_option("--family", family, "FPGA family the table is measured on");
   app.add_option("--jobs", jobs, "Yosys runs at a time")->check(CLI::Range(1, 64));
   app.add_option("--work", work, "folder for the Yosys runs");
+  app.add_flag("--keep-constants", keep_constants,
+               "measure the variable-weight products only; constants from the compiled table");
   CLI11_PARSE(app, argc, argv);
   try {
     const hw::Device device = hw::device_for_family(family);
@@ -61,6 +67,9 @@ int main(int argc, char** argv) {
       for (int w = 1; w <= hw::kLutWeightBits; ++w) v.shapes.push_back(rtl::variable_product(w, x));
       for (int64_t k = -half + 1; k < half; k += 2) c.shapes.push_back(rtl::constant_product(k, x));
       all.push_back(std::move(v));
+      if (keep_constants)
+        for (const rtl::ProductShape& k : c.shapes)
+          c.luts.push_back(hw::lut_constant_multiplier(k.value, x));
       all.push_back(std::move(c));
     }
     std::atomic<size_t> next{0};
@@ -68,6 +77,7 @@ int main(int argc, char** argv) {
     std::string failure;
     auto worker = [&] {
       for (size_t j; (j = next++) < all.size();) {
+        if (!all[j].luts.empty()) continue;  // kept from the compiled table
         try {
           all[j].luts =
               rtl::measure_product_luts(all[j].shapes, device, fmt::format("{}/run{}", work, j));

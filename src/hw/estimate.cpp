@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -271,8 +273,16 @@ LayerEstimate estimate_layer(const Layer& layer, const LayerHw& hw, const Device
       for (float v : layer.weight("kernel").data)
         raw.push_back(type.quantize_raw(static_cast<double>(v)));
     }
-    for (size_t k = 0; k < live.size(); ++k)
-      if (live[k]) add(bits[k], &raw[k]);
+    // Sized by value, a product is one per input and odd value: the generator builds x * odd
+    // once and shifts it for every weight odd * 2^s on that input (Yosys's opt_merge would
+    // merge the copies anyway).
+    std::set<std::pair<int64_t, int64_t>> built;
+    for (size_t k = 0; k < live.size(); ++k) {
+      if (!live[k]) continue;
+      const int64_t input = static_cast<int64_t>(k) / hw.n_out;
+      if (by_value && !built.emplace(input, odd_part(raw[k]).value).second) continue;
+      add(bits[k], &raw[k]);
+    }
   } else if (hw.strategy == Strategy::Latency) {
     for (int64_t i = 0; i < per_instance; ++i) add(hw.weight.width, nullptr);
   } else {

@@ -11,7 +11,9 @@ namespace hwprune::io::export_detail {
 // The model as exported: validated (infer_shapes) and, when it is quantized, with every
 // BatchNorm that follows a Dense/Conv folded into it (fold_batchnorm), as hwprune's quantized
 // model and its integer model compute it. hls4ml keeps a BatchNorm after a layer with a
-// result type separate, which gives other integers (docs/interop.md).
+// result type separate, which gives other integers (docs/interop.md). A layer with per-weight
+// widths (Layer::widths) has the weight precision of its widest live weight (the same values;
+// hls4ml's granularity is the layer).
 Model export_form(const Model& model);
 
 // The ONNX graph input's name: the one the model was imported with (metadata "onnx.input"),

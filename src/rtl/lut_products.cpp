@@ -61,8 +61,10 @@ std::string product_module(const ProductShape& s, const std::string& prefix) {
         s.value, s.input_bits, name, s.input_bits - 1, pw - 1,
         constant_literal(s.value, s.weight_bits));
   return fmt::format(
-      "// LUT multiplier: a signed {}-bit weight times a signed {}-bit input (full product).\n"
-      "module {} (\n  input [{}:0] x,\n  input [{}:0] w,\n  output [{}:0] p\n);\n"
+      "// LUT multiplier: a signed {}-bit weight times a signed {}-bit input (full product),\n"
+      "// synthesised out of context (rtl/synth.hpp).\n"
+      "(* hwprune_ooc *)\nmodule {} (\n  input [{}:0] x,\n  input [{}:0] w,\n  output [{}:0] "
+      "p\n);\n"
       "  assign p = $signed(x) * (* hwprune_lut *) $signed(w);\nendmodule\n\n",
       s.weight_bits, s.input_bits, name, s.input_bits - 1, s.weight_bits - 1, pw - 1);
 }

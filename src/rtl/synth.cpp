@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -212,7 +213,8 @@ std::string map_memory(const std::string& family) {
 }  // namespace
 
 std::string yosys_script(const std::string& verilog_path, const std::string& top,
-                         const hw::Device& device, SynthDepth depth, SynthHierarchy hierarchy) {
+                         const hw::Device& device, SynthDepth depth, SynthHierarchy hierarchy,
+                         const std::vector<std::string>& mapped) {
   check_inputs(top, device);
   const bool flat = hierarchy == SynthHierarchy::Flatten;
   const std::string source = fs::absolute(verilog_path).lexically_normal().string();
@@ -226,6 +228,9 @@ std::string yosys_script(const std::string& verilog_path, const std::string& top
   s += fmt::format("# that products whose narrower operand has < {} bits become LUT multipliers.\n",
                    t);
   s += fmt::format("read_verilog {}\n", quoted(source));
+  for (const std::string& m : mapped)
+    s += fmt::format("read_verilog -overwrite {}\n",
+                     quoted(fs::absolute(m).lexically_normal().string()));
   s += synth + " -run begin:map_dsp\n";
   s += fmt::format("chtype -set $__soft_mul t:$mul r:A_WIDTH<{} %i a:hwprune_dsp %d\n", t);
   s += fmt::format("chtype -set $__soft_mul t:$mul r:B_WIDTH<{} %i a:hwprune_dsp %d\n", t);
@@ -353,14 +358,38 @@ SynthResources subtree_resources(const SynthReport& report, const std::string& m
   return r;
 }
 
-SynthReport synthesize(const std::string& verilog_path, const std::string& top,
-                       const hw::Device& device, const std::string& work_dir, SynthDepth depth,
-                       SynthHierarchy hierarchy) {
-  // Checks the family and top.
-  const std::string script = yosys_script(verilog_path, top, device, depth, hierarchy);
-  std::error_code ec;
-  if (!fs::is_regular_file(verilog_path, ec))
-    throw Error(fmt::format("{}: no such Verilog file", verilog_path));
+std::vector<OutOfContextModule> out_of_context_modules(const std::string& verilog) {
+  static const std::string mark = "(* hwprune_ooc *)";
+  std::vector<OutOfContextModule> out;
+  for (size_t at = verilog.find(mark); at != std::string::npos;
+       at = verilog.find(mark, at + mark.size())) {
+    size_t k = at + mark.size();
+    while (k < verilog.size() && std::isspace(static_cast<unsigned char>(verilog[k]))) ++k;
+    const size_t line =
+        static_cast<size_t>(std::count(verilog.begin(), verilog.begin() + at, '\n')) + 1;
+    if (verilog.compare(k, 7, "module ") != 0)
+      throw Error(fmt::format("line {}: (* hwprune_ooc *) must stand right before `module`", line));
+    size_t n = k + 7;
+    while (n < verilog.size() && verilog[n] == ' ') ++n;
+    size_t e = n;
+    while (e < verilog.size() && (std::isalnum(static_cast<unsigned char>(verilog[e])) ||
+                                  verilog[e] == '_' || verilog[e] == '$'))
+      ++e;
+    const size_t end = verilog.find("endmodule", e);
+    if (e == n || end == std::string::npos)
+      throw Error(
+          fmt::format("line {}: no module name or no `endmodule` after (* hwprune_ooc *)", line));
+    out.push_back({verilog.substr(n, e - n), verilog.substr(at, end + 9 - at) + "\n"});
+  }
+  return out;
+}
+
+namespace {
+
+// Runs `script` (whose statistics name `top`) with Yosys in `dir`; `what` names the source in
+// errors.
+SynthReport run_yosys(const std::string& script, const std::string& top, const fs::path& dir,
+                      const std::string& what) {
   const std::string yosys = find_yosys();
   if (yosys.empty()) {
     const char* env = std::getenv("HWPRUNE_YOSYS");
@@ -368,9 +397,6 @@ SynthReport synthesize(const std::string& verilog_path, const std::string& top,
         "yosys not found ({}); install it with `apt-get install yosys`",
         env && *env ? fmt::format("HWPRUNE_YOSYS={}", env) : std::string("not on PATH")));
   }
-  fs::create_directories(work_dir, ec);
-  if (ec) throw Error(fmt::format("{}: cannot create folder ({})", work_dir, ec.message()));
-  const fs::path dir = fs::absolute(work_dir).lexically_normal();
   const fs::path script_path = dir / ("synth_" + top + ".ys");
   const fs::path log_path = dir / ("synth_" + top + ".log");
   const fs::path stat_path = dir / stat_name(top);
@@ -400,6 +426,7 @@ SynthReport synthesize(const std::string& verilog_path, const std::string& top,
   } catch (const Error&) {
   }
   remove_quietly(out_tmp);
+  std::error_code ec;
   bool have_log = fs::exists(log_tmp, ec);
   if (have_log) rename_into_place(log_tmp, log_path);
 
@@ -413,7 +440,7 @@ SynthReport synthesize(const std::string& verilog_path, const std::string& top,
       }
     }
     if (tail.empty()) tail = last_lines(output, 4);
-    throw Error(fmt::format("yosys failed on {} (top {}, exit status {}): {}{}", verilog_path, top,
+    throw Error(fmt::format("yosys failed on {} (top {}, exit status {}): {}{}", what, top,
                             result.status, tail.empty() ? "no output" : tail,
                             have_log ? "; full log: " + log_path.string() : std::string()));
   }
@@ -425,6 +452,41 @@ SynthReport synthesize(const std::string& verilog_path, const std::string& top,
   report.log_path = have_log ? log_path.string() : std::string();
   report.stat_path = stat_path.string();
   report.seconds = seconds;
+  return report;
+}
+
+}  // namespace
+
+SynthReport synthesize(const std::string& verilog_path, const std::string& top,
+                       const hw::Device& device, const std::string& work_dir, SynthDepth depth,
+                       SynthHierarchy hierarchy) {
+  check_inputs(top, device);
+  std::error_code ec;
+  if (!fs::is_regular_file(verilog_path, ec))
+    throw Error(fmt::format("{}: no such Verilog file", verilog_path));
+  fs::create_directories(work_dir, ec);
+  if (ec) throw Error(fmt::format("{}: cannot create folder ({})", work_dir, ec.message()));
+  const fs::path dir = fs::absolute(work_dir).lexically_normal();
+
+  // The marked modules first, each alone (only LUT counts need them; DSPs and block RAMs
+  // are mapped before ABC runs).
+  std::vector<std::string> mapped;
+  double ooc_seconds = 0;
+  if (depth == SynthDepth::Full)
+    for (const OutOfContextModule& m : out_of_context_modules(read_file(verilog_path))) {
+      check_inputs(m.name, device);
+      const fs::path source = dir / ("ooc_" + m.name + ".v");
+      const fs::path netlist = dir / ("ooc_" + m.name + "_mapped.v");
+      write_file_atomic(source.string(), m.text);
+      const std::string script =
+          yosys_script(source.string(), m.name, device, SynthDepth::Full, SynthHierarchy::Keep) +
+          fmt::format("write_verilog -noattr {}\n", quoted(netlist.string()));
+      ooc_seconds += run_yosys(script, m.name, dir, source.string()).seconds;
+      mapped.push_back(netlist.string());
+    }
+  SynthReport report = run_yosys(yosys_script(verilog_path, top, device, depth, hierarchy, mapped),
+                                 top, dir, verilog_path);
+  report.seconds += ooc_seconds;
   return report;
 }
 

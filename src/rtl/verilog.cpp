@@ -236,13 +236,13 @@ std::string function(const std::string& name, const std::vector<std::pair<std::s
   return s;
 }
 
-// RF 1: one constant multiplier per non-zero weight; one output register. The products are
-// wires: a constant whose odd part is narrower than the DSP threshold is an instance of the
-// LUT multiplier module of that odd value (rtl/lut_products.hpp, named with `prefix`; the
-// module's text is the one hw/lut_costs.hpp's table was measured on, so synthesis counts
-// the table's LUTs for it), shifted by the constant's trailing zero bits; a wider one is a
-// product synthesis maps to DSPs. `products` collects the LUT multiplier shapes used. The
-// sums run in loops over the product bus; simulators keep the loops compact.
+// RF 1: one constant multiplier per input and odd weight value (a weight odd * 2^s is that
+// product shifted by s; zero weights vanish); one output register. The products are wires: an
+// odd value narrower than the DSP threshold is an instance of the LUT multiplier module of
+// that value (rtl/lut_products.hpp, named with `prefix`; the module's text is the one
+// hw/lut_costs.hpp's table was measured on, so synthesis counts the table's LUTs for it); a
+// wider one is a product synthesis maps to DSPs. `products` collects the LUT multiplier shapes
+// used. The sums run in loops over the product bus; simulators keep the loops compact.
 std::string latency_module(const IntDense& l, const std::string& mod, int dsp_min_bits,
                            const std::string& prefix, std::set<ProductKey>& products,
                            LayerRtl& info) {
@@ -254,6 +254,8 @@ std::string latency_module(const IntDense& l, const std::string& mod, int dsp_mi
   const int pf = l.weight.frac_bits() + l.input.frac_bits();
   int64_t mults = 0;
   std::string products_text, bk;  // bk: biases cast to accum (highest first)
+  // One product per input and odd value; the weights odd * 2^s of that input shift it.
+  std::map<std::pair<int64_t, int64_t>, std::string> product_of;
   for (int64_t t = 0; t < l.n_in * l.n_out; ++t) {
     const int64_t w = l.w[static_cast<size_t>((t % l.n_in) * l.n_out + t / l.n_in)];
     const int64_t i = t % l.n_in;
@@ -264,21 +266,26 @@ std::string latency_module(const IntDense& l, const std::string& mod, int dsp_mi
       products_text += fmt::format("  assign {} = {};\n", slot, lit(pw, 0));
       continue;
     }
-    ++mults;
     const hw::OddPart odd = hw::odd_part(w);
-    if (odd.bits >= dsp_min_bits) {
-      products_text += fmt::format("  assign {} = $signed({}) * {};\n", slot, lit(sww, w), x);
-      continue;
-    }
-    const ProductShape shape = constant_product(odd.value, sx);
-    products.emplace(true, odd.value, sx);
     const int ow = odd.bits + sx, tz = std::countr_zero(static_cast<uint64_t>(w));
-    const std::string m = fmt::format("m{}", t);
+    auto [built, fresh] = product_of.try_emplace({i, odd.value}, fmt::format("m{}", t));
+    const std::string& m = built->second;
+    if (fresh) {
+      ++mults;
+      products_text += fmt::format("  wire [{}:0] {};\n", ow - 1, m);
+      if (odd.bits >= dsp_min_bits) {
+        products_text +=
+            fmt::format("  assign {} = $signed({}) * {};\n", m, lit(odd.bits, odd.value), x);
+      } else {
+        const ProductShape shape = constant_product(odd.value, sx);
+        products.emplace(true, odd.value, sx);
+        products_text +=
+            fmt::format("  {} u{} (.x(xs[{}:{}]), .p({}));\n", prefix + product_module_name(shape),
+                        t, (i + 1) * sx - 1, i * sx, m);
+      }
+    }
     const std::string wide =
         pw > ow ? fmt::format("{{{{{}{{{}[{}]}}}}, {}}}", pw - ow, m, ow - 1, m) : m;
-    products_text +=
-        fmt::format("  wire [{}:0] {};\n  {} u{} (.x(xs[{}:{}]), .p({}));\n", ow - 1, m,
-                    prefix + product_module_name(shape), t, (i + 1) * sx - 1, i * sx, m);
     products_text += fmt::format("  assign {} = {}{};\n", slot, wide,
                                  tz > 0 ? fmt::format(" << {}", tz) : std::string());
   }
@@ -289,7 +296,8 @@ std::string latency_module(const IntDense& l, const std::string& mod, int dsp_mi
   info.latency = 1;
 
   std::string v = fmt::format(
-      "// Layer '{}': Dense {}x{} at RF 1, {} constant multipliers (zero weights vanish).\n"
+      "// Layer '{}': Dense {}x{} at RF 1, {} constant multipliers (one per input and odd "
+      "weight value).\n"
       "// Latency 1 (output register), interval 1.\n"
       "module {} (\n  input clk,\n  input rst,\n  input start,\n  input [{}:0] x,\n"
       "  output reg done,\n  output reg [{}:0] y\n);\n",

@@ -169,6 +169,38 @@ TEST(HlsConfig, WrittenConfigReadsBackAndMarksPrunedResourceLayersUnrolled) {
   }
 }
 
+// Joint pruning and precision: a layer with per-weight widths is written at its widest live
+// weight's width (the same integer bits); a 16-bit live weight keeps the layer at 16 bits, and
+// a pruned one does not count.
+TEST(HlsConfig, LayersWithWidthsGetTheirWidestLiveWidth) {
+  Model m = jet_named_as_qkeras();
+  m.set_precision(parse_precision("ap_fixed<16,6>"));
+  for (Layer& l : m.layers)
+    if (l.has_kernel()) {
+      l.precision.weight = parse_precision("ap_fixed<16,2>");
+      l.widths = Tensor(l.weight("kernel").shape, 4.0f);
+      l.weight("kernel").data[0] = 0.5f;  // live at 4 bits (ap_fixed<4,2>)
+    }
+  Layer& fc1 = m.layer("fc1");
+  fc1.widths.data[3] = 6;
+  Layer& fc2 = m.layer("fc2");
+  fc2.widths.data[5] = 16;
+  fc2.weight("kernel").data[5] = 0.75f;  // live at 16 bits
+  Layer& fc3 = m.layer("fc3");
+  fc3.widths.data[7] = 16;
+  fc3.mask = Tensor(fc3.weight("kernel").shape, 1.0f);
+  fc3.mask.data[7] = 0.0f;              // pruned: no 16-bit multiplier
+  fc1.weight("kernel").data[3] = 0.5f;  // live at 6 bits
+  io::HlsExportOptions o;
+  o.keras_json = "jet.json";
+  o.keras_h5 = "jet_weights.h5";
+  ScratchDir dir;
+  const io::HlsConfig c = io::load_hls_config(dir.write("w.yml", io::hls_config_yaml(m, o)));
+  EXPECT_EQ(c.layers.at("fc1").weight, parse_precision("ap_fixed<6,2>"));
+  EXPECT_EQ(c.layers.at("fc2").weight, parse_precision("ap_fixed<16,2>"));
+  EXPECT_EQ(c.layers.at("fc3").weight, parse_precision("ap_fixed<4,2>"));
+}
+
 TEST(HlsConfig, PoolingLayersGetTheIntegerModelsAccumulator) {
   // fmnist-cnn with pool1 averaging: its input is relu1's ap_ufixed<10,4>; a 2x2 average
   // sums into ap_ufixed<14,6> (average_pool_accum_type); the max pool keeps its input type.

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -186,9 +188,12 @@ CosimRun check_network(const Net& n, const test::ScratchDir& dir, int samples = 
       // The first word is read on the edge that samples start; the last writes y.
       EXPECT_EQ(lr.latency, run_words(l, n.hw[k]) + 1) << l.name;
     } else {
-      int64_t nz = 0;
-      for (int64_t w : l.w) nz += w != 0;
-      EXPECT_EQ(lr.multipliers, nz) << l.name;
+      // One product per input and odd weight value (weights odd * 2^s share it).
+      std::set<std::pair<int64_t, int64_t>> products;
+      for (size_t k = 0; k < l.w.size(); ++k)
+        if (l.w[k] != 0)
+          products.emplace(static_cast<int64_t>(k) / l.n_out, hw::odd_part(l.w[k]).value);
+      EXPECT_EQ(lr.multipliers, static_cast<int64_t>(products.size())) << l.name;
       EXPECT_EQ(lr.rom_width, 0) << l.name;
       EXPECT_EQ(lr.latency, 1) << l.name;
     }
@@ -240,6 +245,21 @@ TEST(RtlCosim, Rf1ConstantsWithSaturatingAccumulatorAndMismatchDetection) {
   EXPECT_FALSE(c.rebuilt);
   EXPECT_EQ(c.mismatches, 1);
   EXPECT_THAT(c.first_mismatch, HasSubstr("sample 123 output 5"));
+}
+
+// RF 1: the weights of one input that share an odd part (3, 6, -3, 12, 3 * 2^9 and the wide
+// 301, 602) share one product; the co-simulation stays bit-exact, and the generator counts
+// the products the estimate counts.
+TEST(RtlCosim, Rf1SharesOneProductPerInputAndOddValue) {
+  Net n = make_net(kIn, {{8, 8, 1, kW16, kAcc, kRes, nullptr, Zeros::None}}, 7);
+  IntDense& l = n.net.dense(0);
+  const std::vector<int64_t> first = {3, 6, -3, 12, 3 << 9, 301, 602, 0};
+  for (int64_t o = 0; o < l.n_out; ++o) l.w[static_cast<size_t>(o)] = first[o];  // input 0
+  test::ScratchDir dir;
+  const CosimRun r = check_network(n, dir);
+  // Input 0: products 3 (shared by 3, 6, 12, 1536), -3 and 301 (shared by 301, 602).
+  EXPECT_LE(r.design.layers[0].multipliers, 8 * 8 - 8 + 3);
+  EXPECT_THAT(r.design.verilog, HasSubstr("<< 9"));
 }
 
 TEST(RtlCosim, Rf2And4W8LanesAndScatteredZeros) {

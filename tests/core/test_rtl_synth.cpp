@@ -143,10 +143,11 @@ TEST_P(RtlSynth, EstimateEqualsYosysForDspAndBram) {
 
 // Per-weight widths (joint pruning and precision), at RF 1 (constants) and RF 2 (ROM lanes):
 // multipliers at 3, 5 and 8 bits (the measured LUT multiplier modules) beside 16-bit ones
-// (DSPs), chosen per multiplier. The whole Yosys flow counts the estimate's DSPs and BRAM18
-// per layer, and in the LUT multiplier modules the table's LUTs within 5%: ABC maps the same
-// module text a little differently under another name and beside other modules (measured:
-// 12,016 LUTs for the table's 11,779 at RF 1, 43,336 for 42,948 at RF 2).
+// (DSPs), chosen per multiplier, and at RF 1 wide constants of one input that share their odd
+// part (one product). The whole Yosys flow counts the estimate's DSPs and BRAM18 per layer, and in
+// the LUT multiplier modules the table's LUTs within 5%: ABC maps the same module text a little
+// differently under another name and beside other modules (measured: 12,016 LUTs for the table's
+// 11,779 at RF 1, 43,336 for 42,948 at RF 2).
 TEST(RtlSynthWidths, NarrowMultipliersCostTheTablesLutsAndWideOnesDsps) {
   if (std::system("command -v yosys >/dev/null 2>&1") != 0) GTEST_SKIP() << "yosys not installed";
   const hw::Device device;
@@ -162,6 +163,14 @@ TEST(RtlSynthWidths, NarrowMultipliersCostTheTablesLutsAndWideOnesDsps) {
         l.widths.data[k] = std::array<float, 4>{
             3, 5, 8,
             16}[static_cast<size_t>(hw::weight_slot(h, static_cast<int64_t>(k)).multiplier % 4)];
+    }
+    // Input 0 of layer a: 16-bit weights 301 * 2^s (raw; ap_fixed<16,2> has 14 fraction bits),
+    // at RF 1 one DSP product shifted (the estimate counts one, and Yosys finds one).
+    Layer& a = m.layers[0];
+    for (int64_t o = 0; o < 16; ++o) {
+      a.widths.data[static_cast<size_t>(o)] = 16;
+      a.weights.at("kernel").data[static_cast<size_t>(o)] =
+          static_cast<float>((301 << (o % 4)) * (o % 8 < 4 ? 1 : -1)) / 16384.0f;
     }
     rtl::VerilogOptions vo;
     vo.top = fmt::format("wid{}", rf);

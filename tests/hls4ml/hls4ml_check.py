@@ -49,6 +49,7 @@ class Case:
     strategy: str = None  # expected Strategy of every Dense/Conv in the exported YAML
     yaml_strategy: str = None  # written over the exported YAML's Strategy (see the table)
     formats: tuple = ('keras', 'onnx')
+    weight_bits: int = None  # widest weight precision expected of every Dense in the YAML
 
 
 CASES = [
@@ -61,6 +62,11 @@ CASES = [
          hls_config={'LayerType': {'Dense': {'Precision': {
              'accum': 'ap_fixed<24,10>', 'result': 'ap_fixed<12,5,AP_RND,AP_SAT>'}}}}),
     Case('batchnorm-folded', 'dense-bn'),
+    # Joint pruning and precision: weights of 4 and 6 bits in each layer; the export gives
+    # each layer its widest live width (hls4ml's granularity is the layer).
+    Case('joint-widths-4-6', 'mlp:16,8', prune=('--objective', 'dsp-lut', '--ranking', 'saliency',
+                                                '--widths', '0,4,6'),
+         formats=('keras',), weight_bits=6),
     # CNNs: hls4ml's g++ build takes them at io_stream (docs/interop.md).
     Case('conv1d-stream', 'conv1d', convert=('--io-type', 'io_stream'), formats=('keras',)),
     Case('conv2d-maxpool-stream', 'conv2d', convert=('--io-type', 'io_stream'),
@@ -405,6 +411,16 @@ def main():
                 check_run([hw.bin, 'convert', model, out, *case.convert], f'convert {fmt}')
                 yml = out[:-len(os.path.splitext(out)[1])] + (
                     '_json_hls4ml.yml' if fmt == 'keras' else '_onnx_hls4ml.yml')
+                if case.weight_bits:
+                    weights = {n: lc['Precision']['weight'] for n, lc in
+                               yaml.safe_load(open(yml))['HLSConfig']['LayerName'].items()
+                               if isinstance(lc.get('Precision'), dict)
+                               and 'weight' in lc['Precision']}
+                    wide = {n: w for n, w in weights.items()
+                            if int(re.match(r'ap_u?fixed<(\d+)', w).group(1)) > case.weight_bits}
+                    if not weights or wide:
+                        failures.append(f'{case.name}/{fmt}: weight precisions {wide or "none"}, '
+                                        f'expected at most {case.weight_bits} bits')
                 if case.strategy:
                     got = {lc.get('Strategy') for lc in yaml.safe_load(open(yml))['HLSConfig']
                            ['LayerName'].values() if 'ReuseFactor' in lc}

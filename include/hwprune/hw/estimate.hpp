@@ -92,8 +92,9 @@ struct EstimateOptions {
   // Fully unrolled layers (RF 1, any strategy) multiply by constants: with this set (and sparse),
   // a weight's DSPs follow its value as synthesis sizes it (LayerHw::dsp_per_constant)
   // instead of its type, and a constant whose odd part is narrower than the DSP threshold is
-  // a LUT multiplier (lut_multipliers) whatever its type. What `synth` compares against
-  // Yosys; the pruning objectives keep the type rule (hls4ml's).
+  // a LUT multiplier (lut_multipliers) whatever its type; weights of one input with the same
+  // odd part share one product (a shift apart). What `synth` compares against Yosys; the
+  // pruning objectives keep the type rule (hls4ml's) and count every weight.
   bool constants_by_value = false;
 };
 

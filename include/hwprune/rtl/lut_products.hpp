@@ -29,11 +29,15 @@ ProductShape constant_product(int64_t odd, int input_bits);
 std::string product_module_name(const ProductShape& s, const std::string& prefix = "");
 // The module: inputs x (and w), output p of weight_bits + input_bits bits, the product
 // marked (* hwprune_lut *) so the synthesis script builds it from LUTs. The generator's RF 1
-// layers instantiate it (prefixed with the design's top) for narrow constants.
+// layers instantiate it (prefixed with the design's top) for narrow constants, its RF > 1
+// layers for narrow lanes. A variable-weight module is marked (* hwprune_ooc *): synthesize
+// maps it out of context, so it costs its table entry in every design (a constant module is
+// a few LUTs, and synthesised in context).
 std::string product_module(const ProductShape& s, const std::string& prefix = "");
 
 // Synthesises every shape as its own module (one Yosys run, hierarchy kept, top
-// `lutmul_top` instantiating each once) in `work_dir` and returns each one's LUTs, in order.
+// `lutmul_top` instantiating each once; each variable-weight module before it in a run of its
+// own, out of context) in `work_dir` and returns each one's LUTs, in order.
 // Error for an invalid shape (widths < 1 or > 64, an even or out-of-width constant), or
 // from synthesize.
 std::vector<int64_t> measure_product_luts(const std::vector<ProductShape>& shapes,

@@ -70,9 +70,22 @@ enum class SynthDepth { Full, DspAndBram };
 // module not marked (* keep_hierarchy *) (to check what module boundaries change).
 enum class SynthHierarchy { Keep, Flatten };
 
+// `mapped`: netlists Yosys wrote of modules synthesised out of context (see synthesize), read
+// after the source with `read_verilog -overwrite` so they replace those modules' source.
 std::string yosys_script(const std::string& verilog_path, const std::string& top,
                          const hw::Device& device, SynthDepth depth = SynthDepth::Full,
-                         SynthHierarchy hierarchy = SynthHierarchy::Keep);
+                         SynthHierarchy hierarchy = SynthHierarchy::Keep,
+                         const std::vector<std::string>& mapped = {});
+
+// A module of the source marked `(* hwprune_ooc *)` right before its `module` keyword: its
+// name and its text from the mark to its `endmodule`.
+struct OutOfContextModule {
+  std::string name;
+  std::string text;
+};
+// The marked modules of a Verilog text, in order. Error naming the line if a mark does not
+// stand before a module or the module has no `endmodule`.
+std::vector<OutOfContextModule> out_of_context_modules(const std::string& verilog);
 
 // Parses the output of `stat -json -top <top>` (Yosys 0.23) into total and per-module
 // resources (see SynthReport; script/log/stat paths are left empty). Error if the JSON is
@@ -94,6 +107,13 @@ SynthResources subtree_resources(const SynthReport& report, const std::string& m
 // must not share `work_dir` and `top`. The program is $HWPRUNE_YOSYS if set, else `yosys` on
 // PATH. Error if yosys is missing ("apt-get install yosys"), if the Verilog file does not
 // exist, for an unknown family, or if Yosys fails (with the log's last lines).
+// With SynthDepth::Full, every module marked (* hwprune_ooc *) is first synthesised out of
+// context: alone, in a Yosys run of its own (the same script, the module as top, in
+// `work_dir` as ooc_<name>.v), and its mapped netlist (ooc_<name>_mapped.v) replaces its
+// source in the design's run. Such a module then costs the same cells in every design, and
+// what the LUT table measured (rtl/lut_products.hpp marks the variable-weight LUT multipliers):
+// in context ABC maps identical module text to up to 20% more or fewer LUTs, depending on the
+// rest of the design. `seconds` includes these runs.
 SynthReport synthesize(const std::string& verilog_path, const std::string& top,
                        const hw::Device& device, const std::string& work_dir,
                        SynthDepth depth = SynthDepth::Full,
