@@ -296,11 +296,15 @@ std::function<void()> add_prune_command(CLI::App& app) {
   cmd->add_flag("--local", c.local, "One knapsack per layer instead of one over all layers");
   cmd->add_option("--widths", a->widths,
                   "Joint pruning and precision: the weight widths a group may take, e.g. "
-                  "0,4,6,8,16 (0 = pruned; integer bits stay the layer's). Needs --objective "
-                  "dsp-lut and --ranking saliency");
+                  "0,4,6,8,16 (0 = pruned; integer bits are fitted to the weights). Needs "
+                  "--objective dsp-lut or lut-eq and --ranking saliency");
   cmd->add_option("--lut-budget", c.lut_budget,
-                  "With --widths: LUTs the LUT multipliers may use (default: the unpruned design "
-                  "with every group at the widest listed width below the DSP threshold)");
+                  "With --widths and dsp-lut: LUTs the LUT multipliers may use (default: the "
+                  "unpruned design with every group at the widest listed width below the DSP "
+                  "threshold)");
+  cmd->add_option("--lut-per-dsp", c.objective_options.lut_per_dsp,
+                  "lut-eq: LUTs one DSP slice is worth (default: xcvu9p's LUTs per DSP)")
+      ->capture_default_str();
   cmd->add_option("--solver", a->solver,
                   fmt::format("Knapsack solver:\n{}", prune::kSolverNames.help_lines("    ")))
       ->capture_default_str();

@@ -209,6 +209,40 @@ class DspLutObjective final : public Objective {
   }
 };
 
+// One number: the LUTs of LUT multipliers plus `lut_per_dsp` LUTs for every DSP slice
+// (ObjectiveOptions), the dsp-lut costs weighted and summed.
+class LutEquivalentObjective final : public Objective {
+ public:
+  explicit LutEquivalentObjective(double lut_per_dsp) : rate_(lut_per_dsp) {}
+  std::string name() const override { return "lut-eq"; }
+  std::vector<std::string> dimensions() const override { return {"LUT-eq"}; }
+  GroupKind structure(const LayerHw& hw) const override { return parts_.structure(hw); }
+  std::vector<double> resources(const Layer& layer, const LayerHw& hw, const Device& device,
+                                bool sparse) const override {
+    return combined(parts_.resources(layer, hw, device, sparse));
+  }
+  GroupCosts group_costs(const Layer& layer, const LayerHw& hw, const Device& device,
+                         const GroupSet& groups) const override {
+    GroupCosts c = parts_.group_costs(layer, hw, device, groups);
+    return GroupCosts{combined(c.fixed), combined(c.cost)};
+  }
+  ChoiceCosts choice_costs(const Layer& layer, const LayerHw& hw, const Device& device,
+                           const GroupSet& groups, const std::vector<int>& widths) const override {
+    ChoiceCosts c = parts_.choice_costs(layer, hw, device, groups, widths);
+    return ChoiceCosts{combined(c.fixed), combined(c.cost)};
+  }
+
+ private:
+  // (DSP, LUT) pairs to LUT + rate * DSP.
+  std::vector<double> combined(const std::vector<double>& pairs) const {
+    std::vector<double> out(pairs.size() / 2);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = pairs[2 * i + 1] + rate_ * pairs[2 * i];
+    return out;
+  }
+  DspLutObjective parts_;
+  double rate_;
+};
+
 std::unique_ptr<Objective> ff_objective() {
   return std::make_unique<BuiltinObjective>(
       "ff", std::vector<std::string>{"FF"}, multiplier_structure,
@@ -274,6 +308,11 @@ const ObjectiveTable& objective_table() {
            return std::make_unique<DspLutObjective>();
          },
          "DSP slices and the LUTs of LUT multipliers (per-group widths: --widths)"},
+        {"lut-eq",
+         [](const ObjectiveOptions& o) -> std::unique_ptr<Objective> {
+           return std::make_unique<LutEquivalentObjective>(o.lut_per_dsp);
+         },
+         "one number: LUTs of LUT multipliers + --lut-per-dsp LUTs per DSP slice"},
         {"ff", [](const ObjectiveOptions&) { return ff_objective(); },
          "flip-flops (only LUT multipliers' product registers can go)"},
         {"flops", [](const ObjectiveOptions&) { return flops_objective(); },
@@ -287,7 +326,7 @@ ChoiceCosts Objective::choice_costs(const Layer& layer, const LayerHw&, const De
                                     const GroupSet&, const std::vector<int>&) const {
   throw Error(fmt::format(
       "objective '{}' prices one weight width per layer (layer '{}'); joint pruning and "
-      "precision (per-group widths) needs the dsp-lut objective",
+      "precision (per-group widths) needs the dsp-lut or lut-eq objective",
       name(), layer.name));
 }
 

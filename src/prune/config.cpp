@@ -48,11 +48,17 @@ void check_loop(const PruneConfig& c) {
     throw Error(fmt::format("LUT budget must be finite and >= 0, got {}", *c.lut_budget));
   if (c.lut_budget && c.widths.empty())
     throw Error("a LUT budget applies to joint pruning and precision: give --widths too");
+  if (c.lut_budget && c.objective != "dsp-lut")
+    throw Error(
+        fmt::format("a LUT budget is a budget of the dsp-lut objective, not of {}", c.objective));
+  const double rate = c.objective_options.lut_per_dsp;
+  if (!(rate > 0 && std::isfinite(rate)))
+    throw Error(fmt::format("LUTs per DSP must be finite and > 0, got {}", rate));
   if (c.widths.empty()) return;
   hw::check_widths(c.widths);
-  if (c.objective != "dsp-lut")
-    throw Error(
-        fmt::format("per-group widths (--widths) need the dsp-lut objective, not {}", c.objective));
+  if (c.objective != "dsp-lut" && c.objective != "lut-eq")
+    throw Error(fmt::format(
+        "per-group widths (--widths) need the dsp-lut or lut-eq objective, not {}", c.objective));
   if (c.ranking != Ranking::Saliency)
     throw Error(
         fmt::format("per-group widths are ranked by the empirical Fisher: use --ranking "
@@ -142,6 +148,7 @@ json to_json(const PipelineConfig& c) {
               // the loop
               {"objective", p.objective},
               {"bram_model", hw::to_string(p.objective_options.bram)},
+              {"lut_per_dsp", p.objective_options.lut_per_dsp},
               {"scheduler", to_string(s.kind)},
               {"initial_sparsity", s.initial_sparsity},
               {"final_sparsity", s.final_sparsity},

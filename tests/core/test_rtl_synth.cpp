@@ -144,10 +144,11 @@ TEST_P(RtlSynth, EstimateEqualsYosysForDspAndBram) {
 // Per-weight widths (joint pruning and precision), at RF 1 (constants) and RF 2 (ROM lanes):
 // multipliers at 3, 5 and 8 bits (the measured LUT multiplier modules) beside 16-bit ones
 // (DSPs), chosen per multiplier, and at RF 1 wide constants of one input that share their odd
-// part (one product). The whole Yosys flow counts the estimate's DSPs and BRAM18 per layer, and in
-// the LUT multiplier modules the table's LUTs within 5%: ABC maps the same module text a little
-// differently under another name and beside other modules (measured: 12,016 LUTs for the table's
-// 11,779 at RF 1, 43,336 for 42,948 at RF 2).
+// part (one product). The whole Yosys flow counts the estimate's DSPs and BRAM18 per layer.
+// In the LUT multiplier modules it counts the table's LUTs exactly at RF 2 (the variable-weight
+// modules are synthesised out of context, as the table measured them: 40,980 = 40,980), and
+// within 5% at RF 1, where ABC maps the constant modules a little differently beside the rest
+// of the design (measured: 9,798 LUTs for the table's 9,491).
 TEST(RtlSynthWidths, NarrowMultipliersCostTheTablesLutsAndWideOnesDsps) {
   if (std::system("command -v yosys >/dev/null 2>&1") != 0) GTEST_SKIP() << "yosys not installed";
   const hw::Device device;
@@ -185,9 +186,12 @@ TEST(RtlSynthWidths, NarrowMultipliersCostTheTablesLutsAndWideOnesDsps) {
         lut_modules += r.lut;
         instances += rep.hierarchy.at(name).instances;
       }
-    EXPECT_NEAR(static_cast<double>(est.total.lut_multipliers), static_cast<double>(lut_modules),
-                0.05 * static_cast<double>(lut_modules))
-        << "RF " << rf;
+    if (rf > 1) {
+      EXPECT_EQ(est.total.lut_multipliers, lut_modules);
+    } else {
+      EXPECT_NEAR(static_cast<double>(est.total.lut_multipliers), static_cast<double>(lut_modules),
+                  0.05 * static_cast<double>(lut_modules));
+    }
     RecordProperty(fmt::format("lut_table_rf{}", rf), std::to_string(est.total.lut_multipliers));
     RecordProperty(fmt::format("lut_yosys_rf{}", rf), std::to_string(lut_modules));
     EXPECT_GT(instances, 0) << "RF " << rf;

@@ -195,7 +195,47 @@ TEST(DspLut, ChoiceCostsAddUpToTheResourcesAtEachWidth) {
   EXPECT_THAT(error_of([&] {
                 dsp->choice_costs(m.layers[h.layer], h, hwm.device, gs, {0, 8});
               }),
-              HasSubstr("needs the dsp-lut objective"));
+              HasSubstr("needs the dsp-lut or lut-eq objective"));
+}
+
+// lut-eq is dsp-lut's two numbers as one, LUT + rate * DSP, in the resources, the group costs
+// and the choice costs alike.
+TEST(LutEq, IsTheLutsPlusTheRateTimesTheDsps) {
+  const auto parts = hw::make_objective("dsp-lut");
+  hw::ObjectiveOptions o;
+  o.lut_per_dsp = 150;
+  const auto eq = hw::make_objective("lut-eq", o);
+  EXPECT_EQ(eq->dimensions(), (std::vector<std::string>{"LUT-eq"}));
+  EXPECT_EQ(hw::kDefaultLutPerDsp, 173.0);
+  const std::vector<int> widths{0, 4, 8, 16};
+  for (int64_t rf : {1, 2}) {
+    auto [m, hwm] = jet("ap_fixed<16,6>", rf);
+    Layer& fc1 = m.layers[hwm.layers[0].layer];
+    fc1.widths = Tensor(fc1.weight("kernel").shape, 8.0f);
+    fc1.widths.data[0] = 16;
+    for (const hw::LayerHw& h : hwm.layers) {
+      const Layer& layer = m.layers[h.layer];
+      EXPECT_EQ(eq->structure(h), parts->structure(h));
+      for (bool sparse : {false, true}) {
+        const auto p = parts->resources(layer, h, hwm.device, sparse);
+        const auto e = eq->resources(layer, h, hwm.device, sparse);
+        ASSERT_EQ(e.size(), 1u);
+        EXPECT_DOUBLE_EQ(e[0], p[1] + 150 * p[0]) << h.name << " RF " << rf;
+        EXPECT_GT(e[0], 0) << h.name << " RF " << rf;
+      }
+      const hw::GroupSet gs = structures::make_groups(layer, h, parts->structure(h));
+      const hw::ChoiceCosts pc = parts->choice_costs(layer, h, hwm.device, gs, widths);
+      const hw::ChoiceCosts ec = eq->choice_costs(layer, h, hwm.device, gs, widths);
+      ASSERT_EQ(ec.cost.size(), pc.cost.size() / 2);
+      EXPECT_DOUBLE_EQ(ec.fixed[0], pc.fixed[1] + 150 * pc.fixed[0]);
+      for (size_t i = 0; i < ec.cost.size(); ++i)
+        EXPECT_DOUBLE_EQ(ec.cost[i], pc.cost[2 * i + 1] + 150 * pc.cost[2 * i]);
+      const hw::GroupCosts gp = parts->group_costs(layer, h, hwm.device, gs);
+      const hw::GroupCosts ge = eq->group_costs(layer, h, hwm.device, gs);
+      for (size_t g = 0; g < gs.size(); ++g)
+        EXPECT_DOUBLE_EQ(ge.cost[g], gp.cost[2 * g + 1] + 150 * gp.cost[2 * g]);
+    }
+  }
 }
 
 // The multiple-choice problem of a plan: one option per allowed width, limits respected, and

@@ -168,6 +168,21 @@ TEST(Pipeline, JointWidthsMeetTheBudgetsAndResumeIdentically) {
   bad = c;
   bad.prune.ranking = Ranking::L2;
   EXPECT_THROW(run_pipeline(bad), Error);
+  bad = c;
+  bad.prune.objective = "lut-eq";
+  bad.prune.lut_budget = 1000;  // a budget of dsp-lut's LUT dimension
+  EXPECT_THROW(run_pipeline(bad), Error);
+
+  // One number (lut-eq): LUTs + 173 per DSP under the target, whatever mix of DSPs and LUT
+  // multipliers meets it.
+  PipelineConfig eq = c;
+  eq.prune.objective = "lut-eq";
+  eq.out = dir.file("eq.hwp");
+  const PipelineResult e = run_pipeline(eq);
+  ASSERT_TRUE(e.any_accepted);
+  ASSERT_EQ(e.baseline_resources.size(), 1u);
+  EXPECT_LE(e.final_resources[0], (1 - e.final_sparsity) * e.baseline_resources[0] + 1e-6);
+  EXPECT_EQ(to_json(e, eq)["config"]["lut_per_dsp"], 173.0);
 }
 
 // Every setting that changes the result is refused on resume, by its name. The baseline

@@ -1,6 +1,7 @@
 // Resource objectives: the plugin interface that turns a layer and its hardware attributes
 // into a resource vector and into the saving of each weight group (or of each width a group
-// may take), and the built-in objectives (params, dsp, dsp-bram, dsp-lut, ff, flops, latency).
+// may take), and the built-in objectives (params, dsp, dsp-bram, dsp-lut, lut-eq, ff, flops,
+// latency).
 #pragma once
 
 #include <memory>
@@ -49,19 +50,24 @@ class Objective {
   virtual GroupCosts group_costs(const Layer& layer, const LayerHw& hw, const Device& device,
                                  const GroupSet& groups) const = 0;
   // The cost model per width (hw/widths.hpp). The default is an error: only objectives that
-  // price widths (dsp-lut) take part in joint pruning and precision.
+  // price widths (dsp-lut, lut-eq) take part in joint pruning and precision.
   virtual ChoiceCosts choice_costs(const Layer& layer, const LayerHw& hw, const Device& device,
                                    const GroupSet& groups, const std::vector<int>& widths) const;
 };
 
+// LUTs a DSP slice is worth (lut-eq): hls4ml's default part xcvu9p has 1,182,240 LUTs and
+// 6,840 DSP slices, so one DSP is as large a share of it as 173 LUTs.
+inline constexpr double kDefaultLutPerDsp = 173.0;
+
 struct ObjectiveOptions {
-  BramModel bram = BramModel::Packed;  // dsp-bram: packed lanes or hls4ml's column groups
+  BramModel bram = BramModel::Packed;      // dsp-bram: packed lanes or hls4ml's column groups
+  double lut_per_dsp = kDefaultLutPerDsp;  // lut-eq: the exchange rate
 };
 
-// The built-in objectives by name (params, dsp, dsp-bram, dsp-lut, ff, flops, latency), each with a
-// one-line description and its factory: the one list the parser, --help and errors use.
+// The built-in objectives by name (params, dsp, dsp-bram, dsp-lut, lut-eq, ff, flops, latency),
+// each with a one-line description and its factory: the one list the parser, --help and errors use.
 using ObjectiveFactory = std::unique_ptr<Objective> (*)(const ObjectiveOptions&);
-using ObjectiveTable = NameTable<ObjectiveFactory, 7>;
+using ObjectiveTable = NameTable<ObjectiveFactory, 8>;
 const ObjectiveTable& objective_table();
 // Error listing the known objectives if `name` is not one of them.
 std::unique_ptr<Objective> make_objective(const std::string& name,
