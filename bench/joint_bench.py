@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Joint pruning and precision benchmark (issue 16): one trained jet-mlp pruned four ways at
-RF 1 and RF 2, with DSPs, LUTs of the LUT multipliers (the estimate's measured table) and the
-test accuracy of each, as a table and as plot-ready JSON.
+"""Joint pruning and precision benchmark (issue 16): one trained model (jet-mlp on Letter or
+fmnist-cnn on Fashion-MNIST) pruned four ways at RF 1 and RF 2, with DSPs, LUTs of the LUT
+multipliers (the estimate's measured table) and the test accuracy of each, as a table and as
+plot-ready JSON.
 
-Variants (each from the same baseline, polynomial steps to at most 95%, rtol 0.99):
+Variants (each from the same baseline, pruned towards 95% at each --rtol, the default 0.99
+alone; Letter in polynomial steps, fmnist with the binary scheduler, see LOOPS):
 
   prune16  pruning only at the baseline's 16-bit weights (--objective dsp)
   uniform8 every kept group at 8 bits: --objective dsp-lut --widths 0,8 (8-bit QAT with
@@ -16,22 +18,29 @@ With --synth each result also goes through `hwprune synth` (Verilator co-simulat
 whole Yosys flow): the Yosys DSP and LUT columns (LUT: the whole design, adders included), and
 the LUTs of the LUT multiplier modules. RF 1 designs take about 10 minutes of Yosys each.
 
-  python3 bench/joint_bench.py --baseline letter-base.hwp [--data letter] [--rf 1 2]
-      [--variant prune16 uniform8 uniform6 joint] [--synth] [--work /tmp/hwprune-joint-bench]
-      [--out bench/results/joint_letter.json]
+Several --rtol values trace each variant's accuracy-resource curve; a point is on the Pareto
+front of its RF ("pareto": true) when no other point of that RF has at least its test accuracy
+with at most its DSPs and at most its LUTs (of the LUT multipliers), one of them strictly
+better.
+
+  python3 bench/joint_bench.py --baseline letter-base.hwp [--problem letter|fmnist] [--rf 1 2]
+      [--variant prune16 uniform8 uniform6 joint] [--rtol 0.99 0.98] [--synth]
+      [--work /tmp/hwprune-joint-bench] [--out bench/results/joint_letter.json]
 
 The baseline is a trained jet-mlp at ap_fixed<16,6> (bench/prune_loop_bench.py's letter
-baseline: `hwprune train --model jet-mlp --data letter --epochs 60 --schedule cosine --lr 0.003`).
+baseline: `hwprune train --model jet-mlp --data letter --epochs 60 --schedule cosine --lr 0.003`),
+or for --problem fmnist its fmnist baseline (`hwprune train --model fmnist-cnn --data
+fashion-mnist --epochs 3`).
 """
 import argparse
 import glob
+import itertools
 import json
 import os
-import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from prune_loop_bench import ROOT, run  # noqa: E402  (one copy of the step runner)
 
 VARIANTS = {
     "prune16": ["--objective", "dsp"],
@@ -39,20 +48,16 @@ VARIANTS = {
     "uniform6": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,6"],
     "joint": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,4,6,8,16"],
 }
-LOOP = ["--lr", "0.003", "--final-sparsity", "0.95", "--steps", "10", "--epochs-per-step", "10",
-        "--threads", "1", "--solver-time-limit", "2"]
-
-
-def run(cmd, log):
-    print("$ " + " ".join(cmd), flush=True)
-    t0 = time.monotonic()
-    with open(log, "w") as f:
-        rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
-                             env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
-    if rc != 0:
-        with open(log) as f:
-            sys.exit(f"joint_bench: failed (exit {rc}), see {log}:\n{f.read()[-2000:]}")
-    return time.monotonic() - t0
+# The pruning loop of each problem (--problem): Letter as above; Fashion-MNIST as
+# bench/prune_loop_bench.py's fmnist (binary scheduler, 3 epochs per step) at RF 2 or the
+# closest valid one per layer.
+LOOPS = {
+    "letter": ["--lr", "0.003", "--final-sparsity", "0.95", "--steps", "10", "--epochs-per-step",
+               "10", "--threads", "1", "--solver-time-limit", "2"],
+    "fmnist": ["--closest-rf", "--scheduler", "binary", "--final-sparsity", "0.95",
+               "--epochs-per-step", "3", "--threads", "1", "--solver-time-limit", "2"],
+}
+DATA = {"letter": "letter", "fmnist": "fashion-mnist"}
 
 
 def stat_lut_modules(folder):
@@ -76,55 +81,72 @@ def stat_lut_modules(folder):
     return sum(luts(m) * count.get(m, 0) for m in mods if "lutmul" in m)
 
 
+def pareto(points):
+    """Marks each point that no other point of its RF dominates (accuracy up, DSP and LUT
+    down)."""
+    def key(p):
+        return (p["acc"], -p["dsp"], -p["lut_mult"])
+
+    for p in points:
+        p["pareto"] = not any(
+            q is not p and q["rf"] == p["rf"] and all(a >= b for a, b in zip(key(q), key(p)))
+            and key(q) != key(p) for q in points)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", required=True)
-    ap.add_argument("--data", default="letter")
+    ap.add_argument("--problem", default="letter", choices=list(LOOPS))
+    ap.add_argument("--data", default="", help="default: the problem's data set")
     ap.add_argument("--rf", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--variant", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--rtol", nargs="+", type=float, default=[0.99])
     ap.add_argument("--synth", action="store_true")
     ap.add_argument("--work", default="/tmp/hwprune-joint-bench")
     ap.add_argument("--out", default="")
     ap.add_argument("--hwprune", default=os.path.join(ROOT, "build", "hwprune"))
     a = ap.parse_args()
+    a.data = a.data or DATA[a.problem]
+    loop = LOOPS[a.problem]
     os.makedirs(a.work, exist_ok=True)
     points = []
-    for rf in a.rf:
-        for v in a.variant:
-            out = os.path.join(a.work, f"{v}-rf{rf}")
-            wall = run([a.hwprune, "prune", "--model", a.baseline, "--data", a.data, "--rf",
-                        str(rf)] + LOOP + VARIANTS[v] + ["--out", out + ".hwp", "--json",
-                                                         out + ".json"], out + ".log")
-            with open(out + ".json") as f:
-                j = json.load(f)
-            t, test = j["total"], j.get("test", {})
-            p = {"rf": rf, "variant": v, "dsp_base": t["baseline"]["dsp"],
-                 "dsp": t["final"]["dsp"], "lut_mult": t["final"]["lut_multipliers"],
-                 "bram18": t["final"]["bram18"],
-                 "acc_base": test.get("baseline", {}).get("accuracy"),
-                 "acc": test.get("pruned", {}).get("accuracy"),
-                 "widths": t["final"].get("weight_widths"), "seconds": round(wall, 1)}
-            if a.synth:
-                run([a.hwprune, "synth", "--model", out + ".hwp", "--data", a.data, "--out",
-                     out + "-synth", "--json", out + "-synth.json"], out + "-synth.log")
-                with open(out + "-synth.json") as f:
-                    s = json.load(f)
-                p.update({"yosys_dsp": s["yosys_total"]["dsp"], "yosys_lut": s["yosys_total"]["lut"],
-                          "yosys_lut_mult": stat_lut_modules(out + "-synth"),
-                          "cosim_mismatches": s["cosim"]["mismatches"]})
-            points.append(p)
+    for rf, v, rtol in itertools.product(a.rf, a.variant, a.rtol):
+        tag = "" if rtol == 0.99 else f"-r{rtol:g}"
+        out = os.path.join(a.work, f"{v}-rf{rf}{tag}")
+        wall = run([a.hwprune, "prune", "--model", a.baseline, "--data", a.data, "--rf",
+                    str(rf), "--rtol", f"{rtol:g}"] + loop + VARIANTS[v] +
+                   ["--out", out + ".hwp", "--json", out + ".json"], out + ".log")
+        with open(out + ".json") as f:
+            j = json.load(f)
+        t, test = j["total"], j.get("test", {})
+        p = {"rf": rf, "variant": v, "rtol": rtol, "dsp_base": t["baseline"]["dsp"],
+             "dsp": t["final"]["dsp"], "lut_mult": t["final"]["lut_multipliers"],
+             "bram18": t["final"]["bram18"],
+             "acc_base": test.get("baseline", {}).get("accuracy"),
+             "acc": test.get("pruned", {}).get("accuracy"),
+             "widths": t["final"].get("weight_widths"), "seconds": round(wall, 1)}
+        if a.synth:
+            run([a.hwprune, "synth", "--model", out + ".hwp", "--data", a.data, "--out",
+                 out + "-synth", "--json", out + "-synth.json"], out + "-synth.log")
+            with open(out + "-synth.json") as f:
+                s = json.load(f)
+            p.update({"yosys_dsp": s["yosys_total"]["dsp"], "yosys_lut": s["yosys_total"]["lut"],
+                      "yosys_lut_mult": stat_lut_modules(out + "-synth"),
+                      "cosim_mismatches": s["cosim"]["mismatches"]})
+        points.append(p)
+    pareto(points)
     print()
-    print(f"{'RF':>2} {'variant':9} {'DSP':>13} {'LUT (mult)':>11} {'test acc':>8} {'delta':>8} "
-          f"{'Yosys DSP/LUT/LUT mult':>24} {'s':>6}")
+    print(f"{'RF':>2} {'variant':9} {'rtol':>5} {'DSP':>13} {'LUT (mult)':>11} {'test acc':>8} {'delta':>8} "
+          f"{'Yosys DSP/LUT/LUT mult':>24} {'s':>6} front")
     for p in points:
         y = (f"{p['yosys_dsp']}/{p['yosys_lut']}/{p['yosys_lut_mult']}" if "yosys_dsp" in p
              else "-")
-        print(f"{p['rf']:>2} {p['variant']:9} {str(p['dsp_base']) + ' -> ' + str(p['dsp']):>13} "
+        print(f"{p['rf']:>2} {p['variant']:9} {p['rtol']:>5g} {str(p['dsp_base']) + ' -> ' + str(p['dsp']):>13} "
               f"{p['lut_mult']:>11} {100 * p['acc']:>7.2f}% {100 * (p['acc'] - p['acc_base']):>+7.2f}pp "
-              f"{y:>24} {p['seconds']:>6}")
+              f"{y:>24} {p['seconds']:>6} {'*' if p['pareto'] else ''}")
     if a.out:
         with open(a.out, "w") as f:
-            json.dump({"baseline": a.baseline, "data": a.data, "loop": LOOP, "points": points}, f,
+            json.dump({"baseline": a.baseline, "data": a.data, "loop": loop, "points": points}, f,
                       indent=1)
         print(f"wrote {a.out}")
 
