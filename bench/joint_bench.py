@@ -13,6 +13,8 @@ alone; Letter in polynomial steps, fmnist with the binary scheduler, see LOOPS):
   uniform6 the same at 6 bits (--widths 0,6)
   joint    --widths 0,4,6,8,16: the multiple-choice knapsack picks each group's width under
            the DSP target and the default LUT budget (uniform 8-bit's LUTs)
+  joint-layer  the same widths at the layer granularity (--width-granularity layer): one
+           width per layer, what hls4ml expresses
 
 With --synth each result also goes through `hwprune synth` (Verilator co-simulation and the
 whole Yosys flow): the Yosys DSP and LUT columns (LUT: the whole design, adders included), and
@@ -24,7 +26,7 @@ with at most its DSPs and at most its LUTs (of the LUT multipliers), one of them
 better.
 
   python3 bench/joint_bench.py --baseline letter-base.hwp [--problem letter|fmnist] [--rf 1 2]
-      [--variant prune16 uniform8 uniform6 joint] [--rtol 0.99 0.98] [--synth]
+      [--variant prune16 uniform8 uniform6 joint joint-layer] [--rtol 0.99 0.98] [--synth]
       [--work /tmp/hwprune-joint-bench] [--out bench/results/joint_letter.json]
 
 The baseline is a trained jet-mlp at ap_fixed<16,6> (bench/prune_loop_bench.py's letter
@@ -47,6 +49,8 @@ VARIANTS = {
     "uniform8": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,8"],
     "uniform6": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,6"],
     "joint": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,4,6,8,16"],
+    "joint-layer": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,4,6,8,16",
+                    "--width-granularity", "layer"],
 }
 # The pruning loop of each problem (--problem): Letter as above; Fashion-MNIST as
 # bench/prune_loop_bench.py's fmnist (binary scheduler, 3 epochs per step) at RF 2 or the
@@ -136,12 +140,12 @@ def main():
         points.append(p)
     pareto(points)
     print()
-    print(f"{'RF':>2} {'variant':9} {'rtol':>5} {'DSP':>13} {'LUT (mult)':>11} {'test acc':>8} {'delta':>8} "
+    print(f"{'RF':>2} {'variant':11} {'rtol':>5} {'DSP':>13} {'LUT (mult)':>11} {'test acc':>8} {'delta':>8} "
           f"{'Yosys DSP/LUT/LUT mult':>24} {'s':>6} front")
     for p in points:
         y = (f"{p['yosys_dsp']}/{p['yosys_lut']}/{p['yosys_lut_mult']}" if "yosys_dsp" in p
              else "-")
-        print(f"{p['rf']:>2} {p['variant']:9} {p['rtol']:>5g} {str(p['dsp_base']) + ' -> ' + str(p['dsp']):>13} "
+        print(f"{p['rf']:>2} {p['variant']:11} {p['rtol']:>5g} {str(p['dsp_base']) + ' -> ' + str(p['dsp']):>13} "
               f"{p['lut_mult']:>11} {100 * p['acc']:>7.2f}% {100 * (p['acc'] - p['acc_base']):>+7.2f}pp "
               f"{y:>24} {p['seconds']:>6} {'*' if p['pareto'] else ''}")
     if a.out:

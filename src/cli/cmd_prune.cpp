@@ -24,7 +24,7 @@ struct PruneArgs {
   std::string json_out;
   std::string objective = "dsp", scheduler = "polynomial", ranking = "l2", solver = "exact",
               metric = "auto", optimizer = "adam", schedule = "cosine",
-              baseline_schedule = "cosine";
+              baseline_schedule = "cosine", width_granularity = "group";
   std::string widths;  // joint pruning and precision, e.g. "0,4,6,8,16"
   std::optional<double> alpha;
   bool no_reduce = false, keep_dead_biases = false, no_reg_fine_tune = false, quiet = false;
@@ -171,6 +171,7 @@ prune::PipelineConfig pipeline_config(PruneArgs& a) {
   p.scheduler.kind = prune::parse_scheduler(a.scheduler);
   p.ranking = prune::parse_ranking(a.ranking);
   if (!a.widths.empty()) p.widths = hw::parse_widths(a.widths);
+  p.width_granularity = prune::kWidthGranularityNames.parse(a.width_granularity);
   p.metric = prune::parse_metric(a.metric);
   p.greedy = prune::kSolverNames.parse(a.solver);
   p.train.optimizer = train::parse_optimizer(a.optimizer);
@@ -298,6 +299,10 @@ std::function<void()> add_prune_command(CLI::App& app) {
                   "Joint pruning and precision: the weight widths a group may take, e.g. "
                   "0,4,6,8,16 (0 = pruned; integer bits are fitted to the weights). Needs "
                   "--objective dsp-lut or lut-eq and --ranking saliency");
+  cmd->add_option("--width-granularity", a->width_granularity,
+                  fmt::format("With --widths, what one width covers:\n{}",
+                              prune::kWidthGranularityNames.help_lines("    ")))
+      ->capture_default_str();
   cmd->add_option("--lut-budget", c.lut_budget,
                   "With --widths and dsp-lut: LUTs the LUT multipliers may use (default: the "
                   "unpruned design with every group at the widest listed width below the DSP "

@@ -54,6 +54,11 @@ void check_loop(const PruneConfig& c) {
   const double rate = c.objective_options.lut_per_dsp;
   if (!(rate > 0 && std::isfinite(rate)))
     throw Error(fmt::format("LUTs per DSP must be finite and > 0, got {}", rate));
+  if (c.width_granularity != WidthGranularity::Group && c.widths.empty())
+    throw Error(
+        fmt::format("width granularity {} applies to joint pruning and precision: give "
+                    "--widths too",
+                    kWidthGranularityNames.name(c.width_granularity)));
   if (c.widths.empty()) return;
   hw::check_widths(c.widths);
   if (c.objective != "dsp-lut" && c.objective != "lut-eq")
@@ -162,6 +167,7 @@ json to_json(const PipelineConfig& c) {
               {"ranking", to_string(p.ranking)},
               {"local", p.local},
               {"widths", p.widths},
+              {"width_granularity", kWidthGranularityNames.name(p.width_granularity)},
               {"lut_budget", optional_json(p.lut_budget)},
               {"solver", kSolverNames.name(p.greedy)},
               {"solver_time_limit", p.solver_time_limit},

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "hwprune/knapsack/choice.hpp"
 #include "hwprune/knapsack/knapsack.hpp"
 #include "hwprune/util/error.hpp"
 
@@ -26,6 +27,17 @@ knapsack::Solution solve(const knapsack::Problem& p, const PruneConfig& cfg) {
 knapsack::ChoiceSolution solve(const knapsack::ChoiceProblem& p, const PruneConfig& cfg) {
   return cfg.greedy ? knapsack::solve_choice_greedy(p)
                     : knapsack::solve_choice_exact(p, solver_options(cfg));
+}
+
+// The layer granularity's coupling: a group's class is its plan layer, an option's label its
+// width (0, pruned, is free).
+knapsack::ClassCoupling layer_coupling(const structures::Plan& plan,
+                                       const structures::WidthProblem& wp) {
+  knapsack::ClassCoupling c;
+  for (size_t li = 0; li < plan.layers.size(); ++li)
+    c.group_class.insert(c.group_class.end(), plan.layers[li].groups.size(), li);
+  c.option_label = wp.option_width;
+  return c;
 }
 
 double layer_baseline(const structures::LayerPlan& lp, size_t dims, size_t k) {
@@ -199,7 +211,11 @@ std::vector<std::vector<int>> select_widths(const structures::Plan& plan, const 
                     : std::max((1.0 - target) * plan.baseline[k], plan.fixed[k]);
   const structures::WidthProblem wp =
       structures::width_problem(plan, joint.choices, importance, budget, limit);
-  const knapsack::ChoiceSolution s = solve(wp.problem, cfg);
+  const knapsack::ChoiceSolution s =
+      cfg.width_granularity == WidthGranularity::Layer
+          ? knapsack::solve_choice_by_class(wp.problem, layer_coupling(plan, wp),
+                                            solver_options(cfg), cfg.greedy)
+          : solve(wp.problem, cfg);
   if (optimal) *optimal = s.optimal;
   return structures::chosen_widths(plan, wp, s.choice);
 }

@@ -97,6 +97,12 @@ TEST(PruneCli, BadInputIsAOneLineErrorAndKeepsOutputs) {
   expect_error(run_cli(base + "--scheduler cubic"), "unknown scheduler \"cubic\"");
   expect_error(run_cli(base + "--ranking taylor"), "unknown ranking \"taylor\"");
   expect_error(run_cli(base + "--solver cplex"), "unknown solver \"cplex\" (known: exact, greedy)");
+  expect_error(run_cli(base + "--width-granularity weight"),
+               "unknown width granularity \"weight\" (known: group, layer)");
+  expect_error(run_cli(base + "--width-granularity layer"),
+               "width granularity layer applies to joint pruning and precision");
+  expect_error(run_cli(base + "--widths 0,4,4 --objective dsp-lut --ranking saliency"),
+               "0,4,4");
   expect_error(run_cli(base + "--rtol 1.5"), "can never pass");
   expect_error(run_cli(base + "--metric loss --rtol 0.9"), "decreasing");
   expect_error(run_cli(base + "--final-sparsity 1.5"), "sparsities must be in [0, 1]");

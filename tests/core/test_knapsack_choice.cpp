@@ -15,14 +15,16 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The best value over every choice that fits (NaN when none does), by enumeration.
-double brute_force(const ChoiceProblem& p) {
+// The best value over every choice that fits and `admit`s (NaN when none does), by
+// enumeration.
+template <typename Admit>
+double best_choice(const ChoiceProblem& p, Admit admit) {
   const std::size_t G = p.n_groups();
   std::vector<std::size_t> choice(G);
   for (std::size_t g = 0; g < G; ++g) choice[g] = p.offsets[g];
   double best = std::nan("");
   while (true) {
-    if (feasible(p, choice)) {
+    if (admit(choice) && feasible(p, choice)) {
       const double v = value_of(p, choice);
       if (std::isnan(best) || v > best) best = v;
     }
@@ -33,6 +35,9 @@ double brute_force(const ChoiceProblem& p) {
     }
     if (g == G) return best;
   }
+}
+double brute_force(const ChoiceProblem& p) {
+  return best_choice(p, [](const std::vector<std::size_t>&) { return true; });
 }
 
 // Small random instances of several kinds: integer or fractional weights, values of both
@@ -104,6 +109,96 @@ TEST(ChoiceKnapsack, ExactEqualsBruteForceOnThousandsOfSmallInstances) {
   }
   EXPECT_GT(solved, 2000);  // the generator makes mostly feasible instances
   EXPECT_GT(infeasible, 20);
+}
+
+// Class coupling on the same small instances: groups in up to 3 classes, option labels in
+// 0..3 (0 free). Brute force keeps the choices in which no class uses two non-zero labels.
+double brute_force_by_class(const ChoiceProblem& p, const ClassCoupling& c) {
+  return best_choice(p, [&](const std::vector<std::size_t>& choice) {
+    std::vector<int> used(3, 0);
+    for (std::size_t g = 0; g < choice.size(); ++g) {
+      const int l = c.option_label[choice[g]];
+      int& u = used[c.group_class[g]];
+      if (l != 0 && u != 0 && u != l) return false;
+      if (l != 0) u = l;
+    }
+    return true;
+  });
+}
+
+TEST(ChoiceKnapsack, ByClassEqualsBruteForceOnThousandsOfSmallInstances) {
+  std::mt19937_64 rng(2027);
+  int solved = 0, infeasible = 0, coupled = 0;
+  for (int t = 0; t < 4000; ++t) {
+    const ChoiceProblem p = small_instance(rng, t);
+    ClassCoupling c;
+    for (std::size_t g = 0; g < p.n_groups(); ++g) c.group_class.push_back(rng() % 3);
+    for (std::size_t o = 0; o < p.n_options(); ++o)
+      c.option_label.push_back(static_cast<int>(rng() % 4));
+    const std::string what = fmt::format("instance {}: {} groups, {} options, {} dims", t,
+                                         p.n_groups(), p.n_options(), p.n_dims);
+    const double best = brute_force_by_class(p, c);
+    if (std::isnan(best)) {
+      ++infeasible;
+      EXPECT_THAT(test::error_of([&] { solve_choice_by_class(p, c); }),
+                  HasSubstr("fits the capacities"))
+          << what;
+      continue;
+    }
+    ++solved;
+    const double free = brute_force(p);
+    if (free > best + 1e-9 * std::max(1.0, std::abs(best))) ++coupled;
+    const ChoiceSolution s = solve_choice_by_class(p, c);
+    ASSERT_TRUE(feasible(p, s.choice)) << what;
+    EXPECT_EQ(s.value, value_of(p, s.choice)) << what;
+    EXPECT_NEAR(s.value, best, 1e-9 * std::max(1.0, std::abs(best))) << what;
+    EXPECT_TRUE(s.optimal) << what;
+    EXPECT_GE(s.upper_bound, s.value) << what;
+    // The greedy mode fits when it answers, is no better than the optimum, and its bound holds.
+    try {
+      const ChoiceSolution g = solve_choice_by_class(p, c, {}, true);
+      ASSERT_TRUE(feasible(p, g.choice)) << what;
+      EXPECT_LE(g.value, best + 1e-9 * std::max(1.0, std::abs(best))) << what;
+      EXPECT_GE(g.upper_bound, best - 1e-9 * std::max(1.0, std::abs(best))) << what;
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("the greedy found none")) << what;
+    }
+  }
+  EXPECT_GT(solved, 1500);
+  EXPECT_GT(infeasible, 20);
+  EXPECT_GT(coupled, 500);  // the coupling binds on many instances
+}
+
+TEST(ChoiceKnapsack, ByClassRefusesMismatchedCouplingsAndTooManyAssignments) {
+  ChoiceProblem p;
+  p.n_dims = 1;
+  p.capacity = {10};
+  for (int g = 0; g < 13; ++g) {
+    for (int o = 0; o < 3; ++o) {
+      p.value.push_back(o);
+      p.weight.push_back(o);
+    }
+    p.offsets.push_back(p.value.size());
+  }
+  ClassCoupling c;
+  c.group_class.assign(12, 0);
+  c.option_label.assign(p.n_options(), 0);
+  EXPECT_THAT(test::error_of([&] { solve_choice_by_class(p, c); }),
+              HasSubstr("12 group classes for 13 groups"));
+  c.group_class.assign(13, 0);
+  c.option_label.back() = -2;
+  EXPECT_THAT(test::error_of([&] { solve_choice_by_class(p, c); }), HasSubstr("label -2"));
+  // 13 classes of two labels each: 8192 assignments.
+  for (std::size_t g = 0; g < 13; ++g) {
+    c.group_class[g] = g;
+    for (int o = 0; o < 3; ++o) c.option_label[g * 3 + o] = o;
+  }
+  EXPECT_THAT(test::error_of([&] { solve_choice_by_class(p, c); }),
+              HasSubstr("more than 4096 assignments"));
+  c.group_class.assign(13, 0);  // one class: 2 assignments, the best takes label 1 (value 1 each)
+  const ChoiceSolution s = solve_choice_by_class(p, c);
+  EXPECT_TRUE(s.optimal);
+  EXPECT_EQ(s.value, 10);  // ten groups at label 1 (weight 1), or five at label 2: both 10
 }
 
 // Pruning-like instances (every group: pruned, a 4-bit or 8-bit LUT multiplier, or a DSP,

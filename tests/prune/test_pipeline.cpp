@@ -6,6 +6,10 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <set>
+
+#include <fmt/ranges.h>
+#include <gmock/gmock.h>
 
 #include "hwprune/io/model_file.hpp"
 #include "hwprune/prune/pipeline.hpp"
@@ -108,13 +112,19 @@ TEST(Pipeline, ADistilledRunResumesToTheUninterruptedResultAndDiffers) {
 // Joint pruning and precision: groups pruned or narrowed to LUT multipliers under the DSP
 // target and the LUT budget, the widths kept exactly through fine-tuning and saved, and a
 // killed run resumes to the same widths.
-TEST(Pipeline, JointWidthsMeetTheBudgetsAndResumeIdentically) {
-  test::ScratchDir dir;
+// small_run in joint mode: dsp-lut, saliency, widths 0,4,6,8,16.
+PipelineConfig joint_run(const test::ScratchDir& dir) {
   PipelineConfig c = small_run(dir);
   c.prune.objective = "dsp-lut";
   c.prune.ranking = Ranking::Saliency;
   c.prune.score_samples = 128;
   c.prune.widths = {0, 4, 6, 8, 16};
+  return c;
+}
+
+TEST(Pipeline, JointWidthsMeetTheBudgetsAndResumeIdentically) {
+  test::ScratchDir dir;
+  PipelineConfig c = joint_run(dir);
   c.prune.scheduler.final_sparsity = 0.75;
   expect_resumes_to_the_uninterrupted_result(c);
   const PipelineResult r = run_pipeline(c);
@@ -183,6 +193,46 @@ TEST(Pipeline, JointWidthsMeetTheBudgetsAndResumeIdentically) {
   ASSERT_EQ(e.baseline_resources.size(), 1u);
   EXPECT_LE(e.final_resources[0], (1 - e.final_sparsity) * e.baseline_resources[0] + 1e-6);
   EXPECT_EQ(to_json(e, eq)["config"]["lut_per_dsp"], 173.0);
+}
+
+// The layer granularity (what hls4ml expresses): every layer's live weights share one width,
+// groups are still pruned one by one, the budgets hold, and resuming gives the same model.
+TEST(Pipeline, LayerGranularityGivesEveryLayerOneWidth) {
+  test::ScratchDir dir;
+  PipelineConfig c = joint_run(dir);
+  c.prune.width_granularity = WidthGranularity::Layer;
+  c.prune.scheduler.final_sparsity = 0.75;
+  expect_resumes_to_the_uninterrupted_result(c);
+  const PipelineResult r = run_pipeline(c);
+  ASSERT_TRUE(r.any_accepted);
+  EXPECT_LE(r.final_resources[0], (1 - r.final_sparsity) * r.baseline_resources[0] + 1e-9);
+  const Model saved = io::load_model(c.out);
+  std::set<int> all;
+  int64_t pruned = 0;
+  for (const Layer& l : saved.layers) {
+    if (!l.has_kernel()) continue;
+    ASSERT_FALSE(l.widths.empty()) << l.name;
+    std::set<int> live;
+    for (size_t i = 0; i < l.widths.data.size(); ++i) {
+      if (l.mask.data[i] == 0) {
+        ++pruned;
+        continue;
+      }
+      live.insert(static_cast<int>(l.widths.data[i]));
+    }
+    EXPECT_LE(live.size(), 1u) << l.name;
+    all.insert(live.begin(), live.end());
+  }
+  EXPECT_GT(pruned, 0);
+  EXPECT_TRUE(all.count(4) + all.count(6) + all.count(8) > 0)  // a layer on LUT multipliers
+      << fmt::format("{}", fmt::join(all, ","));
+  EXPECT_EQ(to_json(r, c)["config"]["width_granularity"], "layer");
+  // The granularity is a setting of joint mode.
+  PipelineConfig bad = c;
+  bad.prune.widths.clear();
+  bad.prune.objective = "dsp";
+  EXPECT_THAT(test::error_of([&] { run_pipeline(bad); }),
+              ::testing::HasSubstr("width granularity layer applies to joint pruning"));
 }
 
 // Every setting that changes the result is refused on resume, by its name. The baseline

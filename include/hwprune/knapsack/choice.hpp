@@ -57,6 +57,24 @@ ChoiceSolution solve_choice_exact(const ChoiceProblem& problem, const Options& o
 // upgrades; upper_bound is the Lagrangian bound. Error when it finds no choice that fits.
 ChoiceSolution solve_choice_greedy(const ChoiceProblem& problem);
 
+// Coupled by class (hwprune's `layer` width granularity: one width per layer): group g belongs
+// to class group_class[g], option o carries label option_label[o] (0: free, e.g. pruned).
+// Every class takes one non-zero label, and its groups only options labelled 0 or that label.
+// Exact by enumeration: every assignment of labels to classes (at most
+// kMaxClassAssignments, else Error) gets the greedy's Lagrangian bound and incumbent; the
+// assignments are then solved (exact or greedy) best bound first until no remaining bound
+// beats the best value. On the time limit (over all solves) it returns the best found with
+// the proven bound. Error for sizes that do not match, or when no assignment fits.
+inline constexpr std::size_t kMaxClassAssignments = 4096;
+struct ClassCoupling {
+  std::vector<std::size_t> group_class;  // per group
+  std::vector<int> option_label;         // per option, >= 0
+};
+// The solution's nodes sum those of the solves; its method reads
+// "classes: <solved> of <assignments> assignments solved".
+ChoiceSolution solve_choice_by_class(const ChoiceProblem& problem, const ClassCoupling& coupling,
+                                     const Options& options = {}, bool greedy = false);
+
 // CPLEX LP text for cbc: variables x0..x{options-1}, a row g<i> (= 1) per group and c<k>
 // (<= capacity) per dimension, numbers printed exactly.
 std::string to_lp(const ChoiceProblem& problem);

@@ -51,6 +51,15 @@ inline constexpr NameTable<bool, 2> kSolverNames{
     {{{"exact", false, "branch and bound, proven optimal within --solver-time-limit"},
       {"greedy", true, "value per cost, fast, not optimal"}}}};
 
+// Joint mode's hardware granularity of the widths (docs/pruning.md, "Per-group widths").
+enum class WidthGranularity { Group, Layer };
+inline constexpr NameTable<WidthGranularity, 2> kWidthGranularityNames{
+    "width granularity",
+    {{{"group", WidthGranularity::Group,
+       "each multiplier group at its own width (hwprune's Verilog builds it)"},
+      {"layer", WidthGranularity::Layer,
+       "one width per layer, its groups kept at it or pruned (what hls4ml expresses)"}}}};
+
 struct RegularisationConfig {
   int epochs = 0;               // group-regularised training before the first step (0: none)
   std::optional<double> alpha;  // fixed strength; nullopt: chosen by the search below
@@ -82,6 +91,7 @@ struct PruneConfig {
   // width. Needs the dsp-lut objective, the saliency ranking (widths are ranked by the
   // empirical Fisher) and one global knapsack.
   std::vector<int> widths;
+  WidthGranularity width_granularity = WidthGranularity::Group;
   // Joint mode's LUT budget (the LUTs of the LUT multipliers); nullopt: what the unpruned
   // design costs with every group at the widest listed width below the DSP threshold (no
   // more LUT than uniform quantization at that width), 0 if there is none.

@@ -61,6 +61,8 @@ std::vector<std::vector<int>> group_widths(const Model& model, const structures:
 // the joint plan's budget; any other dimension like DSP), minimising the summed
 // choice_importance, no group wider than `limit` (group_widths); the exact solver with
 // config.solver_time_limit, or the greedy one. `optimal` tells whether it was proven optimal.
+// With the layer granularity every layer takes one width, its groups that width or pruned
+// (knapsack::solve_choice_by_class: the time limit covers all its solves).
 std::vector<std::vector<int>> select_widths(const structures::Plan& plan, const JointPlan& joint,
                                             const std::vector<std::vector<double>>& importance,
                                             const std::vector<std::vector<int>>& limit,
