@@ -101,8 +101,7 @@ TEST(PruneCli, BadInputIsAOneLineErrorAndKeepsOutputs) {
                "unknown width granularity \"weight\" (known: group, layer)");
   expect_error(run_cli(base + "--width-granularity layer"),
                "width granularity layer applies to joint pruning and precision");
-  expect_error(run_cli(base + "--widths 0,4,4 --objective dsp-lut --ranking saliency"),
-               "0,4,4");
+  expect_error(run_cli(base + "--widths 0,4,4 --objective dsp-lut --ranking saliency"), "0,4,4");
   expect_error(run_cli(base + "--rtol 1.5"), "can never pass");
   expect_error(run_cli(base + "--metric loss --rtol 0.9"), "decreasing");
   expect_error(run_cli(base + "--final-sparsity 1.5"), "sparsities must be in [0, 1]");
