@@ -15,10 +15,17 @@ alone; Letter in polynomial steps, fmnist with the binary scheduler, see LOOPS):
            the DSP target and the default LUT budget (uniform 8-bit's LUTs)
   joint-layer  the same widths at the layer granularity (--width-granularity layer): one
            width per layer, what hls4ml expresses
+  joint-u6 joint with --lut-budget the LUTs of uniform6 at the same RF and rtol (run uniform6
+           too): joint mode at uniform 6-bit's LUTs
+  joint-eq the same widths under one number, --objective lut-eq (LUT + 173 x DSP), its target
+           (1 - sparsity) x the unpruned design's LUT-eq
 
-With --synth each result also goes through `hwprune synth` (Verilator co-simulation and the
-whole Yosys flow): the Yosys DSP and LUT columns (LUT: the whole design, adders included), and
-the LUTs of the LUT multiplier modules. RF 1 designs take about 10 minutes of Yosys each.
+With --synth all each result (--synth front: each point on the Pareto front) also goes
+through `hwprune synth` (Verilator co-simulation and the whole Yosys flow): the Yosys DSP and
+LUT columns (LUT: the whole design, adders included), and the LUTs of the LUT multiplier
+modules (`synth --json`'s per-layer yosys.lut_multipliers). RF 1 designs take about 10 minutes of Yosys each.
+--reuse takes the points already pruned in --work as they are (a second run with --synth front
+measures the front of a finished sweep).
 
 Several --rtol values trace each variant's accuracy-resource curve; a point is on the Pareto
 front of its RF ("pareto": true) when no other point of that RF has at least its test accuracy
@@ -26,7 +33,8 @@ with at most its DSPs and at most its LUTs (of the LUT multipliers), one of them
 better.
 
   python3 bench/joint_bench.py --baseline letter-base.hwp [--problem letter|fmnist] [--rf 1 2]
-      [--variant prune16 uniform8 uniform6 joint joint-layer] [--rtol 0.99 0.98] [--synth]
+      [--variant prune16 uniform8 uniform6 joint joint-layer joint-u6 joint-eq] [--rtol 0.99 0.98]
+      [--synth none|front|all] [--reuse]
       [--work /tmp/hwprune-joint-bench] [--out bench/results/joint_letter.json]
 
 The baseline is a trained jet-mlp at ap_fixed<16,6> (bench/prune_loop_bench.py's letter
@@ -35,7 +43,6 @@ or for --problem fmnist its fmnist baseline (`hwprune train --model fmnist-cnn -
 fashion-mnist --epochs 3`).
 """
 import argparse
-import glob
 import itertools
 import json
 import os
@@ -51,6 +58,8 @@ VARIANTS = {
     "joint": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,4,6,8,16"],
     "joint-layer": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,4,6,8,16",
                     "--width-granularity", "layer"],
+    "joint-u6": ["--objective", "dsp-lut", "--ranking", "saliency", "--widths", "0,4,6,8,16"],
+    "joint-eq": ["--objective", "lut-eq", "--ranking", "saliency", "--widths", "0,4,6,8,16"],
 }
 # The pruning loop of each problem (--problem): Letter as above; Fashion-MNIST as
 # bench/prune_loop_bench.py's fmnist (binary scheduler, 3 epochs per step) at RF 2 or the
@@ -62,27 +71,6 @@ LOOPS = {
                "--epochs-per-step", "3", "--threads", "1", "--solver-time-limit", "2"],
 }
 DATA = {"letter": "letter", "fmnist": "fashion-mnist"}
-
-
-def stat_lut_modules(folder):
-    """LUTs of the <top>_lutmul_* modules in a synth folder's Yosys statistics (per instance
-    count from the hierarchy)."""
-    path = glob.glob(os.path.join(folder, "yosys", "*_stat.json"))[0]
-    with open(path) as f:
-        lines = [l for l in f.read().splitlines() if l.strip()[:1] in '"{}[],']
-    mods = json.loads("\n".join(lines))["modules"]
-    names = {m.lstrip("\\"): m for m in mods}
-    count = {}
-
-    def walk(m, k):
-        count[m] = count.get(m, 0) + k
-        for cell, n in mods[m]["num_cells_by_type"].items():
-            if cell.lstrip("\\") in names:
-                walk(names[cell.lstrip("\\")], k * n)
-
-    walk(names["hwprune_top"], 1)
-    luts = lambda m: sum(n for c, n in mods[m]["num_cells_by_type"].items() if c.startswith("LUT"))
-    return sum(luts(m) * count.get(m, 0) for m in mods if "lutmul" in m)
 
 
 def pareto(points):
@@ -105,9 +93,12 @@ def main():
     ap.add_argument("--rf", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--variant", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--rtol", nargs="+", type=float, default=[0.99])
-    ap.add_argument("--synth", action="store_true")
+    ap.add_argument("--synth", choices=["none", "front", "all"], default="none",
+                    help="hwprune synth every point, or the Pareto front's")
     ap.add_argument("--work", default="/tmp/hwprune-joint-bench")
     ap.add_argument("--out", default="")
+    ap.add_argument("--reuse", action="store_true",
+                    help="take a point already pruned in --work (its .point.json) as it is")
     ap.add_argument("--hwprune", default=os.path.join(ROOT, "build", "hwprune"))
     a = ap.parse_args()
     a.data = a.data or DATA[a.problem]
@@ -117,8 +108,18 @@ def main():
     for rf, v, rtol in itertools.product(a.rf, a.variant, a.rtol):
         tag = "" if rtol == 0.99 else f"-r{rtol:g}"
         out = os.path.join(a.work, f"{v}-rf{rf}{tag}")
+        extra = []
+        if v == "joint-u6":
+            u6 = [p for p in points if (p["rf"], p["variant"], p["rtol"]) == (rf, "uniform6", rtol)]
+            if not u6:
+                sys.exit("joint-u6 needs the uniform6 variant in the same run")
+            extra = ["--lut-budget", str(u6[0]["lut_mult"])]
+        if a.reuse and os.path.exists(out + ".point.json"):
+            with open(out + ".point.json") as f:
+                points.append(json.load(f))
+            continue
         wall = run([a.hwprune, "prune", "--model", a.baseline, "--data", a.data, "--rf",
-                    str(rf), "--rtol", f"{rtol:g}"] + loop + VARIANTS[v] +
+                    str(rf), "--rtol", f"{rtol:g}"] + loop + VARIANTS[v] + extra +
                    ["--out", out + ".hwp", "--json", out + ".json"], out + ".log")
         with open(out + ".json") as f:
             j = json.load(f)
@@ -128,17 +129,22 @@ def main():
              "bram18": t["final"]["bram18"],
              "acc_base": test.get("baseline", {}).get("accuracy"),
              "acc": test.get("pruned", {}).get("accuracy"),
-             "widths": t["final"].get("weight_widths"), "seconds": round(wall, 1)}
-        if a.synth:
+             "widths": t["final"].get("weight_widths"), "seconds": round(wall, 1), "out": out}
+        with open(out + ".point.json", "w") as f:
+            json.dump(p, f)
+        points.append(p)
+    pareto(points)
+    for p in points:
+        if a.synth == "all" or (a.synth == "front" and p["pareto"]):
+            out = p.pop("out")
             run([a.hwprune, "synth", "--model", out + ".hwp", "--data", a.data, "--out",
                  out + "-synth", "--json", out + "-synth.json"], out + "-synth.log")
             with open(out + "-synth.json") as f:
                 s = json.load(f)
             p.update({"yosys_dsp": s["yosys_total"]["dsp"], "yosys_lut": s["yosys_total"]["lut"],
-                      "yosys_lut_mult": stat_lut_modules(out + "-synth"),
+                      "yosys_lut_mult": sum(l["yosys"]["lut_multipliers"] for l in s["layers"]),
                       "cosim_mismatches": s["cosim"]["mismatches"]})
-        points.append(p)
-    pareto(points)
+        p.pop("out", None)
     print()
     print(f"{'RF':>2} {'variant':11} {'rtol':>5} {'DSP':>13} {'LUT (mult)':>11} {'test acc':>8} {'delta':>8} "
           f"{'Yosys DSP/LUT/LUT mult':>24} {'s':>6} front")

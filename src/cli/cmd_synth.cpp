@@ -28,23 +28,42 @@ std::string diff_cell(int64_t estimate, int64_t actual) {
   return fmt::format("{} / {} ({:+d})", estimate, actual, actual - estimate);
 }
 
+// The LUT multipliers' estimate beside Yosys's count, with the relative error.
+std::string lut_cell(int64_t estimate, std::optional<int64_t> actual) {
+  const std::string est = estimate < 0 ? "?" : std::to_string(estimate);
+  if (!actual) return est;
+  if (estimate == *actual) return diff_cell(estimate, *actual);
+  if (estimate <= 0) return fmt::format("{} / {}", est, *actual);
+  return fmt::format(
+      "{} / {} ({:+.1f}%)", estimate, *actual,
+      100.0 * static_cast<double>(*actual - estimate) / static_cast<double>(estimate));
+}
+
 // Estimate vs Yosys per layer and in total.
 std::string comparison_table(const rtl::HardwareCheck& c) {
   std::vector<std::vector<std::string>> rows{{"layer", "RF", "DSP est/yosys", "BRAM18 est/yosys",
-                                              "LUT", "FF est~/yosys", "cycles est~/rtl"}};
+                                              "LUT", "LUT mult est/yosys", "FF est~/yosys",
+                                              "cycles est~/rtl"}};
   auto row = [&](const std::string& name, const std::string& rf, const hw::LayerEstimate& e,
-                 const rtl::SynthResources* y, int64_t rtl_latency) {
+                 const rtl::SynthResources* y, std::optional<int64_t> y_mult, int64_t rtl_latency) {
     const bool full = y && c.full_synthesis;
     rows.push_back({name, rf, y ? diff_cell(e.dsp, y->dsp) : std::to_string(e.dsp),
                     y ? diff_cell(e.bram18, y->bram18) : std::to_string(e.bram18),
-                    full ? std::to_string(y->lut) : "-",
+                    full ? std::to_string(y->lut) : "-", lut_cell(e.lut_multipliers, y_mult),
                     full ? diff_cell(e.ff, y->ff) : std::to_string(e.ff),
                     diff_cell(e.latency, rtl_latency)});
   };
-  for (const auto& l : c.layers)
+  std::optional<int64_t> total_mult;
+  for (const auto& l : c.layers) {
+    std::optional<int64_t> m;
+    if (l.yosys_lut_multipliers) {
+      m = l.yosys_lut_multipliers->lut;
+      total_mult = total_mult.value_or(0) + *m;
+    }
     row(l.estimate.name, std::to_string(l.estimate.reuse_factor), l.estimate,
-        l.yosys ? &*l.yosys : nullptr, l.rtl.latency);
-  row("total", "", c.estimate_total, c.synth ? &c.synth->total : nullptr, c.latency);
+        l.yosys ? &*l.yosys : nullptr, m, l.rtl.latency);
+  }
+  row("total", "", c.estimate_total, c.synth ? &c.synth->total : nullptr, total_mult, c.latency);
   return format_table(rows);
 }
 

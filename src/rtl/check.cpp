@@ -93,10 +93,12 @@ void compare_layers(const hw::MappedModel& mapped, const VerilogDesign& design,
   const hw::ModelEstimate est = hw::estimate_model(mapped.model, mapped.hardware,
                                                    {o.bram, true, /*constants_by_value=*/true});
   for (size_t i = 0; i < est.layers.size(); ++i) {
-    LayerCheck lc{est.layers[i], design.layers.at(i), std::nullopt};
+    LayerCheck lc{est.layers[i], design.layers.at(i), std::nullopt, std::nullopt};
     // The layer module with its submodules: the multiplier lanes and sums, and a streaming
     // layer's kernel instances.
     if (c.synth) lc.yosys = subtree_resources(*c.synth, lc.rtl.module);
+    if (c.full_synthesis)
+      lc.yosys_lut_multipliers = subtree_resources(*c.synth, lc.rtl.module, "lutmul_");
     c.layers.push_back(std::move(lc));
   }
   c.estimate_total = est.total;
@@ -146,12 +148,17 @@ nlohmann::json to_json(const HardwareCheck& c) {
             {"module", l.rtl.module},
             {"reuse_factor", e.reuse_factor},
             {"estimate",
-             {{"dsp", e.dsp}, {"bram18", e.bram18}, {"ff", e.ff}, {"latency_cycles", e.latency}}},
+             {{"dsp", e.dsp},
+              {"bram18", e.bram18},
+              {"ff", e.ff},
+              {"latency_cycles", e.latency},
+              {"lut_multipliers", e.lut_multipliers}}},
             {"rtl",
              {{"multipliers", l.rtl.multipliers},
               {"rom_width", l.rtl.rom_width},
               {"latency_cycles", l.rtl.latency}}}};
     if (l.yosys) lj["yosys"] = yosys_json(*l.yosys);
+    if (l.yosys_lut_multipliers) lj["yosys"]["lut_multipliers"] = l.yosys_lut_multipliers->lut;
     layers.push_back(std::move(lj));
   }
   const auto& t = c.estimate_total;

@@ -336,7 +336,8 @@ SynthReport parse_stat_json(const std::string& json_text, const std::string& top
   return report;
 }
 
-SynthResources subtree_resources(const SynthReport& report, const std::string& module) {
+SynthResources subtree_resources(const SynthReport& report, const std::string& module,
+                                 std::string_view within) {
   auto it = report.hierarchy.find(module);
   if (it == report.hierarchy.end()) {
     for (auto m = report.hierarchy.begin(); m != report.hierarchy.end(); ++m)
@@ -349,10 +350,11 @@ SynthResources subtree_resources(const SynthReport& report, const std::string& m
     if (it == report.hierarchy.end())
       throw Error(fmt::format("Yosys statistics: no module \"{}\"", module));
   }
+  const bool counted = within.empty() || it->first.find(within) != std::string::npos;
   SynthResources r;
-  add_resources(r, it->second.own);
+  if (counted) add_resources(r, it->second.own);
   for (const auto& [child, n] : it->second.children) {
-    const SynthResources c = subtree_resources(report, child);
+    const SynthResources c = subtree_resources(report, child, counted ? "" : within);
     for (const auto& [type, k] : c.cells) add_cells(r, type, k * n);
   }
   return r;

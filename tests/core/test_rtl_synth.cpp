@@ -195,13 +195,27 @@ TEST(RtlSynthWidths, NarrowMultipliersCostTheTablesLutsAndWideOnesDsps) {
     RecordProperty(fmt::format("lut_table_rf{}", rf), std::to_string(est.total.lut_multipliers));
     RecordProperty(fmt::format("lut_yosys_rf{}", rf), std::to_string(lut_modules));
     EXPECT_GT(instances, 0) << "RF " << rf;
+    int64_t per_layer = 0;
     for (size_t i = 0; i < est.layers.size(); ++i) {
       const rtl::SynthResources s = rtl::subtree_resources(rep, design.layers[i].module);
+      // The layer's LUT multipliers (what `synth` reports per layer): equal at RF > 1, within
+      // 10% at RF 1.
+      const int64_t mult = rtl::subtree_resources(rep, design.layers[i].module, "lutmul_").lut;
+      per_layer += mult;
+      RecordProperty(fmt::format("lut_{}_rf{}", est.layers[i].name, rf),
+                     fmt::format("{} / {}", est.layers[i].lut_multipliers, mult));
+      if (rf > 1)
+        EXPECT_EQ(est.layers[i].lut_multipliers, mult) << est.layers[i].name;
+      else
+        EXPECT_NEAR(static_cast<double>(est.layers[i].lut_multipliers), static_cast<double>(mult),
+                    0.1 * static_cast<double>(mult))
+            << est.layers[i].name;
       EXPECT_EQ(est.layers[i].dsp, s.dsp) << est.layers[i].name << " RF " << rf;
       EXPECT_EQ(est.layers[i].bram18, s.bram18) << est.layers[i].name << " RF " << rf;
       EXPECT_GT(s.dsp, 0) << est.layers[i].name << " RF " << rf;
       EXPECT_EQ(est.layers[i].widths.size(), 4u) << est.layers[i].name << " RF " << rf;
     }
+    EXPECT_EQ(per_layer, lut_modules) << "RF " << rf;
     RecordProperty(fmt::format("yosys_seconds_rf{}", rf), std::to_string(rep.seconds));
   }
 }

@@ -195,6 +195,11 @@ TEST(YosysStat, CountsEveryInstanceAndSumsToTheTotal) {
   EXPECT_EQ(rtl::subtree_resources(r, "leaf").cells,
             (std::map<std::string, int64_t>{{"DSP48E1", 1}, {"LUT6", 2}, {"FDRE", 3}}));
   EXPECT_EQ(rtl::subtree_resources(r, "top").cells, r.total.cells);
+  // Within modules named "lea": top's own leaf and mid's two per mid instance, nothing else.
+  EXPECT_EQ(rtl::subtree_resources(r, "top", "lea").cells,
+            (std::map<std::string, int64_t>{{"DSP48E1", 7}, {"LUT6", 14}, {"FDRE", 21}}));
+  EXPECT_EQ(rtl::subtree_resources(r, "mid", "mid").cells, mid_tree.cells);  // all below a match
+  EXPECT_TRUE(rtl::subtree_resources(r, "leaf", "mid").cells.empty());
   EXPECT_EQ(r.hierarchy.at("mid").instances, 3);
   EXPECT_THAT(error_of([&] { rtl::subtree_resources(r, "nosuch"); }),
               HasSubstr("no module \"nosuch\""));

@@ -47,6 +47,9 @@ struct LayerCheck {
   hw::LayerEstimate estimate;
   LayerRtl rtl;
   std::optional<SynthResources> yosys;  // when synthesis ran
+  // Of the LUT multiplier modules below the layer's (subtree_resources within "lutmul_"):
+  // what estimate.lut_multipliers counts.
+  std::optional<SynthResources> yosys_lut_multipliers;
 };
 
 struct HardwareCheck {

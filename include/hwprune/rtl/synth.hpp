@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -97,7 +98,10 @@ SynthReport parse_stat_json(const std::string& json_text, const std::string& top
 // modules).
 // `module` is a name of `report.hierarchy`, or the plain name of exactly one parametrised
 // module ("$paramod$<hash>\name"). Error if it names none, or several.
-SynthResources subtree_resources(const SynthReport& report, const std::string& module);
+// With `within`, only the cells of the subtree's modules whose name contains it (and of their
+// submodules) count: "lutmul_" gives a layer's LUT multipliers.
+SynthResources subtree_resources(const SynthReport& report, const std::string& module,
+                                 std::string_view within = {});
 
 // Writes the script to `work_dir` (created if missing) as synth_<top>.ys and runs
 // `yosys -q -l synth_<top>.log -s synth_<top>.ys` there; the statistics land in
