@@ -12,7 +12,7 @@ alone; Letter in polynomial steps, fmnist with the binary scheduler, see LOOPS):
            pruning; below the DSP threshold, so no DSP at all)
   uniform6 the same at 6 bits (--widths 0,6)
   joint    --widths 0,4,6,8,16: the multiple-choice knapsack picks each group's width under
-           the DSP target and the default LUT budget (uniform 8-bit's LUTs)
+           the DSP target and the default LUT budget (the unpruned design's LUTs at 8 bits)
   joint-layer  the same widths at the layer granularity (--width-granularity layer): one
            width per layer, what hls4ml expresses
   joint-u6 joint with --lut-budget the LUTs of uniform6 at the same RF and rtol (run uniform6
@@ -34,7 +34,7 @@ better.
 
   python3 bench/joint_bench.py --baseline letter-base.hwp [--problem letter|fmnist] [--rf 1 2]
       [--variant prune16 uniform8 uniform6 joint joint-layer joint-u6 joint-eq] [--rtol 0.99 0.98]
-      [--synth none|front|all] [--reuse]
+      [--synth none|front|all] [--synth-rf 2] [--reuse]
       [--work /tmp/hwprune-joint-bench] [--out bench/results/joint_letter.json]
 
 The baseline is a trained jet-mlp at ap_fixed<16,6> (bench/prune_loop_bench.py's letter
@@ -43,6 +43,7 @@ or for --problem fmnist its fmnist baseline (`hwprune train --model fmnist-cnn -
 fashion-mnist --epochs 3`).
 """
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -95,6 +96,8 @@ def main():
     ap.add_argument("--rtol", nargs="+", type=float, default=[0.99])
     ap.add_argument("--synth", choices=["none", "front", "all"], default="none",
                     help="hwprune synth every point, or the Pareto front's")
+    ap.add_argument("--synth-rf", nargs="+", type=int, default=[],
+                    help="synthesise only the points of these RFs (default: all)")
     ap.add_argument("--work", default="/tmp/hwprune-joint-bench")
     ap.add_argument("--out", default="")
     ap.add_argument("--reuse", action="store_true",
@@ -134,16 +137,23 @@ def main():
             json.dump(p, f)
         points.append(p)
     pareto(points)
+    measured = {}  # the same design (identical model file) is synthesised once
     for p in points:
-        if a.synth == "all" or (a.synth == "front" and p["pareto"]):
-            out = p.pop("out")
-            run([a.hwprune, "synth", "--model", out + ".hwp", "--data", a.data, "--out",
-                 out + "-synth", "--json", out + "-synth.json"], out + "-synth.log")
-            with open(out + "-synth.json") as f:
-                s = json.load(f)
-            p.update({"yosys_dsp": s["yosys_total"]["dsp"], "yosys_lut": s["yosys_total"]["lut"],
-                      "yosys_lut_mult": sum(l["yosys"]["lut_multipliers"] for l in s["layers"]),
-                      "cosim_mismatches": s["cosim"]["mismatches"]})
+        if (a.synth == "all" or (a.synth == "front" and p["pareto"])) and (
+                not a.synth_rf or p["rf"] in a.synth_rf):
+            out = p["out"]
+            with open(out + ".hwp", "rb") as f:
+                key = hashlib.sha256(f.read()).hexdigest()
+            if key not in measured:
+                run([a.hwprune, "synth", "--model", out + ".hwp", "--data", a.data, "--out",
+                     out + "-synth", "--json", out + "-synth.json"], out + "-synth.log")
+                with open(out + "-synth.json") as f:
+                    s = json.load(f)
+                measured[key] = {
+                    "yosys_dsp": s["yosys_total"]["dsp"], "yosys_lut": s["yosys_total"]["lut"],
+                    "yosys_lut_mult": sum(l["yosys"]["lut_multipliers"] for l in s["layers"]),
+                    "cosim_mismatches": s["cosim"]["mismatches"]}
+            p.update(measured[key])
         p.pop("out", None)
     print()
     print(f"{'RF':>2} {'variant':11} {'rtol':>5} {'DSP':>13} {'LUT (mult)':>11} {'test acc':>8} {'delta':>8} "

@@ -115,23 +115,28 @@ double reachable_sparsity(const structures::Plan& plan) {
   return reachable;
 }
 
+void SolveReport::add(bool solve_optimal, double solve_gap) {
+  optimal = optimal && solve_optimal;
+  gap = std::max(gap, solve_optimal ? 0.0 : std::max(0.0, solve_gap));
+}
+
 std::vector<uint8_t> select_groups(const structures::Plan& plan,
                                    const std::vector<std::vector<double>>& importance,
                                    const std::vector<uint8_t>& dead, double target,
-                                   const PruneConfig& cfg, bool* optimal) {
+                                   const PruneConfig& cfg, SolveReport* report) {
   if (dead.size() != plan.group_count())
     throw Error(fmt::format("{} dead flags for {} groups", dead.size(), plan.group_count()));
   if (!(target >= 0 && target <= 1))
     throw Error(fmt::format("target sparsity must be in [0, 1], got {}", target));
   const size_t dims = plan.dimensions.size();
   std::vector<uint8_t> take;
-  bool all_optimal = true;
+  SolveReport proved;
   auto run = [&](const structures::Plan& p, const std::vector<std::vector<double>>& imp) {
     std::vector<double> budget(dims);
     for (size_t k = 0; k < dims; ++k)
       budget[k] = std::max((1.0 - target) * p.baseline[k], p.fixed[k]);
     const knapsack::Solution s = solve(structures::knapsack_problem(p, imp, budget), cfg);
-    all_optimal = all_optimal && s.optimal;
+    proved.add(s.optimal, s.gap());
     take.insert(take.end(), s.take.begin(), s.take.end());
   };
   if (cfg.local) {
@@ -141,7 +146,7 @@ std::vector<uint8_t> select_groups(const structures::Plan& plan,
   }
   for (size_t i = 0; i < take.size(); ++i)
     if (dead[i]) take[i] = 0;
-  if (optimal) *optimal = all_optimal;
+  if (report) *report = proved;
   return take;
 }
 
@@ -201,7 +206,8 @@ std::vector<std::vector<int>> group_widths(const Model& m, const structures::Pla
 std::vector<std::vector<int>> select_widths(const structures::Plan& plan, const JointPlan& joint,
                                             const std::vector<std::vector<double>>& importance,
                                             const std::vector<std::vector<int>>& limit,
-                                            double target, const PruneConfig& cfg, bool* optimal) {
+                                            double target, const PruneConfig& cfg,
+                                            SolveReport* report) {
   if (!(target >= 0 && target <= 1))
     throw Error(fmt::format("target sparsity must be in [0, 1], got {}", target));
   std::vector<double> budget(plan.dimensions.size());
@@ -216,7 +222,10 @@ std::vector<std::vector<int>> select_widths(const structures::Plan& plan, const 
           ? knapsack::solve_choice_by_class(wp.problem, layer_coupling(plan, wp),
                                             solver_options(cfg), cfg.greedy)
           : solve(wp.problem, cfg);
-  if (optimal) *optimal = s.optimal;
+  if (report) {
+    *report = {};
+    report->add(s.optimal, s.gap());
+  }
   return structures::chosen_widths(plan, wp, s.choice);
 }
 

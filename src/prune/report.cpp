@@ -37,6 +37,7 @@ json to_json(const StepRow& r, const std::vector<std::string>& dims) {
           {"accepted", r.accepted},
           {"clearly", r.clearly},
           {"action", r.action},
+          {"knapsack_gap", r.knapsack_gap},
           {"seconds", r.seconds}};
 }
 
@@ -55,6 +56,7 @@ StepRow step_row_from(const json& j, const std::vector<std::string>& dims,
     r.accepted = j.at("accepted");
     r.clearly = j.at("clearly");
     r.action = j.at("action");
+    r.knapsack_gap = j.value("knapsack_gap", 0.0);
     r.seconds = j.at("seconds");
     return r;
   } catch (const json::exception& e) {

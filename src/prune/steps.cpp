@@ -37,18 +37,18 @@ std::vector<std::vector<double>> ranked_widths(const Run& run, const Model& m, u
 }
 
 // The knapsack's choice at `target`, applied to m: groups masked (pruning) or, in joint mode,
-// each group at its chosen width. `optimal`: proven optimal.
-void select_and_apply(const Run& run, Model& m, double target, uint64_t seed, bool* optimal) {
+// each group at its chosen width. `report`: what the knapsack proved.
+void select_and_apply(const Run& run, Model& m, double target, uint64_t seed, SolveReport* report) {
   if (run.joint) {
     const auto limit = group_widths(m, run.plan);
     const auto widths = select_widths(run.plan, *run.joint, ranked_widths(run, m, seed), limit,
-                                      target, run.loop, optimal);
+                                      target, run.loop, report);
     structures::apply_widths(m, run.plan, widths);
     return;
   }
   const auto importance = ranked(run, m, seed);
   const auto take =
-      select_groups(run.plan, importance, dead_groups(m, run.plan), target, run.loop, optimal);
+      select_groups(run.plan, importance, dead_groups(m, run.plan), target, run.loop, report);
   structures::apply_plan(m, run.plan, take);
 }
 
@@ -155,18 +155,20 @@ void prune_step(Run& run) {
   const uint64_t seed = trial_seed(run.loop.train.seed, st.trial);
   Model m = run.current;
   if (run.loop.rewind_epochs > 0) rewind(m, run, seed);
-  bool optimal = true;
-  select_and_apply(run, m, target, seed, &optimal);
+  SolveReport proved;
+  select_and_apply(run, m, target, seed, &proved);
   StepRow row;
   row.step = st.trial;
   row.target = target;
+  row.knapsack_gap = proved.gap;
   fine_tune(m, run, seed, run.loop.epochs_per_step, row);
   row.resources = run.resources(m);
   const bool floor_failed = !row.accepted && run.within_tolerance(row.metric);
   judge(run, row, m);
   if (floor_failed)
     row.action += fmt::format(" (a class at {:.1f}% of its recall)", 100 * row.worst_class);
-  if (!optimal) row.action += " (knapsack not proven optimal)";
+  if (!proved.optimal)
+    row.action += fmt::format(" (knapsack not proven optimal: gap {:.2g}%)", 100 * proved.gap);
   run.record(row, t0);
 }
 

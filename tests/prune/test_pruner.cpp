@@ -91,6 +91,33 @@ bool mask_zero(const Layer& l, int64_t idx) {
 
 }  // namespace
 
+// The greedy knapsack proves only a bound: the step row says so and carries the gap it proved,
+// the same as select_groups reports for the same ranking.
+TEST(Pruner, AStepRowCarriesTheKnapsacksProvenGap) {
+  const Fixture& f = trained();
+  PruneConfig cfg = quick_config();
+  cfg.greedy = true;
+  const auto objective = hw::make_objective("dsp");
+  const structures::Plan plan = prune_plan(f.model, *objective, f.hardware);
+  const auto imp = ranked_importance(f.model, plan, Ranking::L2);
+  SolveReport proved;
+  select_groups(plan, imp, std::vector<uint8_t>(plan.group_count(), 0), 0.5, cfg, &proved);
+  ASSERT_FALSE(proved.optimal);
+  EXPECT_GT(proved.gap, 0.0);
+  EXPECT_LT(proved.gap, 0.5);
+
+  const PipelineResult r = run(f.model, f.hardware, f, cfg);
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(r.rows[1].knapsack_gap, proved.gap);
+  EXPECT_NE(r.rows[1].action.find(fmt::format("not proven optimal: gap {:.2g}%", 100 * proved.gap)),
+            std::string::npos)
+      << r.rows[1].action;
+  PipelineConfig c;
+  c.hardware = f.hardware;
+  c.prune = cfg;
+  EXPECT_EQ(to_json(r, c).at("steps").at(1).at("knapsack_gap").get<double>(), proved.gap);
+}
+
 TEST(Pruner, MasksAreExactlyTheKnapsackChoiceAndStayZero) {
   const Fixture& f = trained();
   const PruneConfig cfg = quick_config();
@@ -99,13 +126,18 @@ TEST(Pruner, MasksAreExactlyTheKnapsackChoiceAndStayZero) {
   const structures::Plan plan = prune_plan(f.model, *objective, f.hardware);
   const auto imp = ranked_importance(f.model, plan, Ranking::L2);
   const std::vector<uint8_t> none(plan.group_count(), 0);
-  bool optimal = false;
-  const auto take = select_groups(plan, imp, none, 0.5, cfg, &optimal);
-  EXPECT_TRUE(optimal);
+  SolveReport proved;
+  proved.optimal = false;
+  proved.gap = 1;
+  const auto take = select_groups(plan, imp, none, 0.5, cfg, &proved);
+  EXPECT_TRUE(proved.optimal);
+  EXPECT_EQ(proved.gap, 0.0);
 
   const PipelineResult r = run(f.model, f.hardware, f, cfg);
   ASSERT_TRUE(r.any_accepted);
   ASSERT_EQ(r.rows.size(), 2u);  // baseline + one step
+  EXPECT_EQ(r.rows[1].knapsack_gap, 0.0);
+  EXPECT_EQ(r.rows[1].action.find("not proven"), std::string::npos) << r.rows[1].action;
   size_t i = 0, pruned = 0;
   for (const auto& lp : plan.layers) {
     const Layer& l = r.model.layer(lp.groups.layer_name);

@@ -39,9 +39,10 @@ struct StepRow {
   // (1 for the baseline; what --class-floor bounds).
   double worst_class = 1;
   bool accepted = false;
-  bool clearly = false;  // accepted by more than delta_se beyond the threshold
-  std::string action;    // e.g. "accepted", "repair -> 0.45", "stop (3 bad trials)"
-  double seconds = 0;    // wall time of the step
+  bool clearly = false;     // accepted by more than delta_se beyond the threshold
+  std::string action;       // e.g. "accepted", "repair -> 0.45", "stop (3 bad trials)"
+  double knapsack_gap = 0;  // the step's knapsack: proven relative gap (SolveReport::gap)
+  double seconds = 0;       // wall time of the step
 };
 
 // One candidate of the regularisation-strength search.

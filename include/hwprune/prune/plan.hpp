@@ -30,14 +30,23 @@ std::vector<double> layer_factors(const structures::Plan& plan);
 // The highest sparsity a selection can reach: what no group removes stays.
 double reachable_sparsity(const structures::Plan& plan);
 
+// What a step's knapsack solves proved: every one optimal (within the solver's relative gap),
+// and the largest proven relative gap, (upper bound - value) / max(1, |upper bound|)
+// (knapsack::Solution::gap; 0 when optimal).
+struct SolveReport {
+  bool optimal = true;
+  double gap = 0;
+  void add(bool solve_optimal, double solve_gap);
+};
+
 // The knapsack's choice at `target` sparsity (1 = keep, indexed like the plan's groups):
 // resources(kept) <= (1 - target) * baseline in every dimension, globally or per layer
 // (config.local), with the exact or greedy solver. Groups flagged in `dead` (already
-// pruned) are never kept. `optimal` tells whether every knapsack was proven optimal.
+// pruned) are never kept. `report` receives what the solves proved.
 std::vector<uint8_t> select_groups(const structures::Plan& plan,
                                    const std::vector<std::vector<double>>& importance,
                                    const std::vector<uint8_t>& dead, double target,
-                                   const PruneConfig& config, bool* optimal = nullptr);
+                                   const PruneConfig& config, SolveReport* report = nullptr);
 
 // Joint pruning and precision (config.widths): the plan's groups priced at every width, on
 // the model mapped to hardware as prune_plan maps it, and the LUT budget in effect
@@ -60,14 +69,14 @@ std::vector<std::vector<int>> group_widths(const Model& model, const structures:
 // The multiple-choice knapsack's widths at `target` (DSP <= (1 - target) * baseline, LUT <=
 // the joint plan's budget; any other dimension like DSP), minimising the summed
 // choice_importance, no group wider than `limit` (group_widths); the exact solver with
-// config.solver_time_limit, or the greedy one. `optimal` tells whether it was proven optimal.
+// config.solver_time_limit, or the greedy one. `report` receives what the solve proved.
 // With the layer granularity every layer takes one width, its groups that width or pruned
 // (knapsack::solve_choice_by_class: the time limit covers all its solves).
 std::vector<std::vector<int>> select_widths(const structures::Plan& plan, const JointPlan& joint,
                                             const std::vector<std::vector<double>>& importance,
                                             const std::vector<std::vector<int>>& limit,
                                             double target, const PruneConfig& config,
-                                            bool* optimal = nullptr);
+                                            SolveReport* report = nullptr);
 
 // Groups whose every weight is masked (pruned before), indexed like the plan's groups.
 std::vector<uint8_t> dead_groups(const Model& model, const structures::Plan& plan);
