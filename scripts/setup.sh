@@ -25,7 +25,14 @@ packages=(
   python3-h5py python3-yaml
   # data: Fashion-MNIST, and R's mlbench for the UCI Letter data
   dataset-fashion-mnist r-base-core r-cran-mlbench
+  # sweeps: the single-node Slurm the sweep test starts (tests/slurm)
+  slurm-wlm munge
+  # reports: the browser test opens reports in Chromium (Node.js and npm: below)
+  chromium
 )
+# Node.js and npm install the charting libraries (web/package.json): the machine's own when
+# it has them, else Debian's.
+command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ ${1:-} == --bench ]]; then
   packages+=(python3-torch python3-numpy)
 elif [[ -n ${1:-} ]]; then
@@ -62,6 +69,14 @@ for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
     [[ $current == "$target" ]] || "${as_root[@]}" update-alternatives --set "$name" "$target" >/dev/null
   fi
 done
+
+# The charting libraries reports inline, and the browser test's driver (web/package-lock.json).
+web=$here/../web
+if [[ ! -f $web/node_modules/.package-lock.json ]] ||
+  ! cmp -s "$web/package-lock.json" "$web/node_modules/.hwprune-lock"; then
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$web/package-lock.json" "$web/node_modules/.hwprune-lock"
+fi
 
 letter=${HWPRUNE_DATA_DIR:-${HOME}/.cache/hwprune}/letter.csv
 [[ -s $letter ]] || "$here/letter-csv.sh" "$letter"

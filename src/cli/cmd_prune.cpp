@@ -1,6 +1,7 @@
 // hwprune prune: the pruning pipeline (prune::run_pipeline) with its options, a live step
 // table, and the before/after resource table and test figures of the result.
 #include <cmath>
+#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
@@ -21,7 +22,7 @@ struct PruneArgs {
   TrainingArgs data;
   HardwareArgs hw;
   prune::PipelineConfig cfg;
-  std::string json_out;
+  std::string json_out, report_out;
   std::string objective = "dsp", scheduler = "polynomial", ranking = "l2", solver = "exact",
               metric = "auto", optimizer = "adam", schedule = "cosine",
               baseline_schedule = "cosine", width_granularity = "group";
@@ -187,6 +188,7 @@ prune::PipelineConfig pipeline_config(PruneArgs& a) {
 void run_prune(PruneArgs& a) {
   FILE* human = human_stream(a.json_out);
   check_output_folder(a.json_out == "-" ? "" : a.json_out, "--json");
+  check_output_folder(a.report_out, "--report");
   const prune::PipelineConfig config = pipeline_config(a);
   data::TrainingInputs inputs = data::prepare_training(config.inputs);
   const Model& model = inputs.file.model;
@@ -211,7 +213,11 @@ void run_prune(PruneArgs& a) {
                             : "no pruning step passed the tolerance: the model is unpruned",
              resource_table(r.estimate_baseline, r.estimate_final));
   fmt::print(human, "{}saved {} ({:.1f} s)\n", test_summary(r), config.out, r.seconds);
-  if (!a.json_out.empty()) write_output(a.json_out, prune::to_json(r, config).dump(2) + "\n");
+  const nlohmann::json j = prune::to_json(r, config);
+  if (!a.json_out.empty()) write_output(a.json_out, j.dump(2) + "\n");
+  if (!a.report_out.empty())
+    write_report(human, a.report_out, "hwprune prune: " + model.name,
+                 {{std::filesystem::path(config.out).filename().string(), j, nullptr}});
 }
 
 }  // namespace
@@ -366,6 +372,8 @@ std::function<void()> add_prune_command(CLI::App& app) {
                 "if any setting differs)");
   cmd->add_option("--json", a->json_out,
                   "Write the configuration, step table and resources as JSON ('-': stdout)");
+  cmd->add_option("--report", a->report_out,
+                  "Write an HTML report (steps, accuracy vs resources, per-layer resources)");
   cmd->add_flag("--quiet", a->quiet, "No training progress");
   cmd->footer(
       "Examples:\n"

@@ -9,6 +9,7 @@
 #include "common.hpp"
 #include "hwprune/rtl/check.hpp"
 #include "hwprune/util/error.hpp"
+#include "hwprune/util/fs.hpp"
 
 namespace hwprune::cli {
 
@@ -19,7 +20,7 @@ struct SynthArgs {
   HardwareArgs hw;
   data::EvalSpec eval;
   rtl::CheckOptions check;
-  std::string json_out;
+  std::string json_out, report_out;
   bool no_yosys = false, no_cosim = false, dsp_bram_only = false;
 };
 
@@ -69,6 +70,8 @@ std::string comparison_table(const rtl::HardwareCheck& c) {
 
 void run_synth(SynthArgs& a) {
   FILE* human = human_stream(a.json_out);
+  check_output_folder(a.json_out == "-" ? "" : a.json_out, "--json");
+  check_output_folder(a.report_out, "--report");
   const hw::HardwareSpec spec = hardware_spec(a.hw);
   const Model model = data::load_model_source(a.src).model;
   std::optional<data::EvalData> rows;
@@ -105,11 +108,12 @@ void run_synth(SynthArgs& a) {
                                 : "Yosys synth_xilinx up to block RAM mapping: no LUT/FF counts",
              comparison_table(c));
   fmt::print(human, "wrote {}, {} ({:.1f} s)\n", c.verilog_path, c.script_path, c.seconds);
-  if (!a.json_out.empty()) {
-    nlohmann::json j = rtl::to_json(c);
-    j["model"] = a.src.model;
-    write_output(a.json_out, j.dump(2) + "\n");
-  }
+  nlohmann::json j = rtl::to_json(c);
+  j["model"] = a.src.model;
+  if (!a.json_out.empty()) write_output(a.json_out, j.dump(2) + "\n");
+  if (!a.report_out.empty())
+    write_report(human, a.report_out, "hwprune synth: " + c.model_name,
+                 {{a.src.model, nullptr, j}});
   if (c.cosim && c.cosim->mismatches > 0)
     throw Error(fmt::format("co-simulation: {} of {} outputs differ from the integer model",
                             c.cosim->mismatches, c.cosim->samples));
@@ -146,6 +150,8 @@ std::function<void()> add_synth_command(CLI::App& app) {
   cmd->add_flag("--dsp-bram-only", a->dsp_bram_only,
                 "Run Yosys only until DSPs and block RAMs are mapped (about half the time; no "
                 "LUT/FF counts)");
+  cmd->add_option("--report", a->report_out,
+                  "Write an HTML report (per-layer estimate vs Yosys, co-simulation)");
   cmd->add_option("--json", a->json_out,
                   "Write the results as JSON ('-': stdout, the table then goes to stderr)");
   cmd->footer(

@@ -19,6 +19,8 @@ std::function<void()> add_inspect_command(CLI::App& app);
 std::function<void()> add_convert_command(CLI::App& app);
 std::function<void()> add_prune_command(CLI::App& app);
 std::function<void()> add_synth_command(CLI::App& app);
+std::function<void()> add_sweep_command(CLI::App& app);
+std::function<void()> add_report_command(CLI::App& app);
 
 struct Command {
   std::string_view name;  // must equal the subcommand name the add function registers
@@ -29,6 +31,7 @@ inline constexpr Command kCommands[] = {
     {"predict", add_predict_command}, {"estimate", add_estimate_command},
     {"inspect", add_inspect_command}, {"convert", add_convert_command},
     {"prune", add_prune_command},     {"synth", add_synth_command},
+    {"sweep", add_sweep_command},     {"report", add_report_command},
 };
 
 }  // namespace hwprune::cli

@@ -202,4 +202,15 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows,
   return out;
 }
 
+void write_report(FILE* out, const std::string& path, const std::string& title,
+                  std::vector<report::Run> runs, std::vector<report::Sweep> sweeps) {
+  report::Inputs in;
+  in.title = title;
+  in.version = HWPRUNE_VERSION;
+  in.runs = std::move(runs);
+  in.sweeps = std::move(sweeps);
+  report::write_html(path, in);
+  fmt::print(out, "wrote {}\n", path);
+}
+
 }  // namespace hwprune::cli

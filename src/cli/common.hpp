@@ -16,6 +16,7 @@
 #include "hwprune/hw/estimate.hpp"
 #include "hwprune/hw/map_model.hpp"
 #include "hwprune/ir/model.hpp"
+#include "hwprune/report/report.hpp"
 
 namespace hwprune::cli {
 
@@ -72,5 +73,10 @@ void write_output(const std::string& path, const std::string& text);
 inline FILE* human_stream(const std::string& json_out) {
   return json_out == "-" ? stderr : stdout;
 }
+
+// Writes the HTML report of runs and sweeps (report::write_html, this hwprune's version in
+// the footer) and says so on `out`.
+void write_report(FILE* out, const std::string& path, const std::string& title,
+                  std::vector<report::Run> runs, std::vector<report::Sweep> sweeps = {});
 
 }  // namespace hwprune::cli

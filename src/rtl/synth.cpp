@@ -1,15 +1,11 @@
 #include "hwprune/rtl/synth.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <random>
@@ -21,6 +17,7 @@
 
 #include "hwprune/util/error.hpp"
 #include "hwprune/util/fs.hpp"
+#include "hwprune/util/process.hpp"
 
 namespace hwprune::rtl {
 
@@ -102,69 +99,7 @@ std::string last_lines(const std::string& text, size_t n) {
 // The yosys executable: $HWPRUNE_YOSYS, else `yosys` found on PATH; empty if missing.
 std::string find_yosys() {
   const char* env = std::getenv("HWPRUNE_YOSYS");
-  const std::string name = env && *env ? env : "yosys";
-  auto executable = [](const fs::path& p) {
-    std::error_code ec;
-    return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
-  };
-  if (name.find('/') != std::string::npos) return executable(name) ? name : std::string();
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    fs::path p = fs::path(dir.empty() ? "." : dir) / name;
-    if (executable(p)) return p.string();
-  }
-  return {};
-}
-
-struct RunResult {
-  int status = 0;  // exit status, or 128 + signal
-};
-
-// Runs argv in `dir` with stdin from /dev/null and stdout+stderr into `output`.
-RunResult run(const std::vector<std::string>& argv, const std::string& dir,
-              const std::string& output) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0)
-    throw Error(fmt::format("cannot start {}: pipe ({})", argv[0], std::strerror(errno)));
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int err = errno;
-    ::close(pipefd[0]);
-    ::close(pipefd[1]);
-    throw Error(fmt::format("cannot start {}: fork ({})", argv[0], std::strerror(err)));
-  }
-  if (pid == 0) {  // child: async-signal-safe calls only
-    int err = 0;
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0 ||
-        ::chdir(dir.c_str()) != 0)
-      err = errno;
-    else
-      ::execv(args[0], args.data());
-    if (err == 0) err = errno;
-    [[maybe_unused]] ssize_t w = ::write(pipefd[1], &err, sizeof err);
-    ::_exit(127);
-  }
-  ::close(pipefd[1]);
-  int child_errno = 0;
-  ssize_t got;
-  do got = ::read(pipefd[0], &child_errno, sizeof child_errno);
-  while (got < 0 && errno == EINTR);
-  ::close(pipefd[0]);
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0)
-    if (errno != EINTR)
-      throw Error(fmt::format("waiting for {}: {}", argv[0], std::strerror(errno)));
-  if (got == static_cast<ssize_t>(sizeof child_errno))
-    throw Error(fmt::format("cannot run {}: {}", argv[0], std::strerror(child_errno)));
-  RunResult r;
-  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  return r;
+  return find_executable(env && *env ? env : "yosys").value_or("");
 }
 
 std::string temp_suffix() {
@@ -411,10 +346,11 @@ SynthReport run_yosys(const std::string& script, const std::string& top, const f
   const fs::path out_tmp = dir / ("synth_" + top + ".out" + suffix);
   remove_quietly(stat_path);
   const auto start = std::chrono::steady_clock::now();
-  RunResult result;
+  int status = 0;
   try {
-    result = run({yosys, "-q", "-l", log_tmp.string(), "-s", script_path.string()}, dir.string(),
-                 out_tmp.string());
+    status = run_process({.argv = {yosys, "-q", "-l", log_tmp.string(), "-s", script_path.string()},
+                          .dir = dir.string(),
+                          .output = out_tmp.string()});
   } catch (...) {
     remove_quietly(log_tmp);
     remove_quietly(out_tmp);
@@ -432,7 +368,7 @@ SynthReport run_yosys(const std::string& script, const std::string& top, const f
   bool have_log = fs::exists(log_tmp, ec);
   if (have_log) rename_into_place(log_tmp, log_path);
 
-  if (result.status != 0) {
+  if (status != 0) {
     remove_quietly(stat_path);
     std::string tail;
     if (have_log) {
@@ -442,8 +378,8 @@ SynthReport run_yosys(const std::string& script, const std::string& top, const f
       }
     }
     if (tail.empty()) tail = last_lines(output, 4);
-    throw Error(fmt::format("yosys failed on {} (top {}, exit status {}): {}{}", what, top,
-                            result.status, tail.empty() ? "no output" : tail,
+    throw Error(fmt::format("yosys failed on {} (top {}, exit status {}): {}{}", what, top, status,
+                            tail.empty() ? "no output" : tail,
                             have_log ? "; full log: " + log_path.string() : std::string()));
   }
   if (!fs::exists(stat_path, ec))

@@ -15,11 +15,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// util -> ir -> hw -> io -> data -> {knapsack, rtl} -> structures -> train -> prune -> cli.
-// Folders of one rank (knapsack and rtl, beside each other) do not include each other.
+// util -> ir -> hw -> io -> data -> {knapsack, rtl, report} -> structures -> train -> prune
+// -> sweep -> cli. Folders of one rank (knapsack, rtl and report, beside each other) do not
+// include each other.
 const std::map<std::string, int> kRank = {
-    {"util", 0}, {"ir", 1},         {"hw", 2},    {"io", 3},    {"data", 4}, {"knapsack", 5},
-    {"rtl", 5},  {"structures", 6}, {"train", 7}, {"prune", 8}, {"cli", 9},
+    {"util", 0},     {"ir", 1},    {"hw", 2},     {"io", 3},         {"data", 4},
+    {"knapsack", 5}, {"rtl", 5},   {"report", 5}, {"structures", 6}, {"train", 7},
+    {"prune", 8},    {"sweep", 9}, {"cli", 10},
 };
 
 struct Violation {
