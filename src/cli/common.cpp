@@ -166,6 +166,12 @@ std::string format_metrics(const data::Metrics& m, const Model& model, const std
   return s;
 }
 
+FILE* human_stream(const std::string& json_out) {
+  if (json_out == "-") return stderr;
+  check_output_folder(json_out, "--json");
+  return stdout;
+}
+
 void write_output(const std::string& path, const std::string& text) {
   if (path == "-") {
     fmt::print("{}", text);

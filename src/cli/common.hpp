@@ -69,10 +69,9 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows,
 // Writes text to a file atomically ("-" = stdout).
 void write_output(const std::string& path, const std::string& text);
 
-// The stream for human-readable output: stderr when JSON owns stdout (--json -).
-inline FILE* human_stream(const std::string& json_out) {
-  return json_out == "-" ? stderr : stdout;
-}
+// The stream for human-readable output: stderr when JSON owns stdout (--json -). Also checks
+// before any work that a --json file can be written (its folder exists).
+FILE* human_stream(const std::string& json_out);
 
 // Writes the HTML report of runs and sweeps (report::write_html, this hwprune's version in
 // the footer) and says so on `out`.

@@ -2,10 +2,43 @@
 // one line and exit code 1.
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "app.hpp"
+
+namespace {
+
+// The message on one line whatever it holds (names read from input may hold line breaks or
+// other control characters): those are printed escaped.
+std::string one_line(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (u < 0x20 || u == 0x7f)
+      out += fmt::format("\\x{:02x}", u);
+    else
+      out += c;
+  }
+  return out;
+}
+
+int fail(std::string_view message) {
+  std::fflush(stdout);
+  fmt::print(stderr, "hwprune: error: {}\n", one_line(message));
+  return 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   auto c = hwprune::cli::make_command_line();
@@ -16,10 +49,12 @@ int main(int argc, char** argv) {
   }
   try {
     c->run_chosen();
+  } catch (const std::filesystem::filesystem_error& e) {
+    // Named by its path, not by the library's "filesystem error: <call>: ..." text.
+    return fail(e.path1().empty() ? std::string(e.code().message())
+                                  : fmt::format("{}: {}", e.path1().string(), e.code().message()));
   } catch (const std::exception& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "hwprune: error: {}\n", e.what());
-    return 1;
+    return fail(e.what());
   }
   return 0;
 }

@@ -167,18 +167,23 @@ bool is_input_name(const Model& m, const std::string& name) {
 // its working directory, and configs kept in a subfolder (like example-models/config-files/)
 // name paths relative to the folder above; when the file is not beside the YAML, its parent
 // folders are tried, then the working directory.
-std::string resolve(const fs::path& dir, const std::string& p) {
+// (No filesystem call may throw: a name too long or invalid is simply not found, and the
+// caller reports the path.)
+std::string resolve(const fs::path& yaml_dir, const std::string& p) {
   if (p.empty()) return p;
   const fs::path fp(p);
   if (fp.is_absolute()) return p;
+  const fs::path dir = yaml_dir.empty() ? fs::path(".") : yaml_dir;
+  std::error_code ec;
+  auto exists = [&ec](const fs::path& q) { return fs::exists(q, ec) && !ec; };
   const std::string beside = (dir / fp).lexically_normal().string();
-  if (fs::exists(beside)) return beside;
-  fs::path up = fs::absolute(dir).lexically_normal();
-  for (int i = 0; i < 2 && up.has_parent_path() && up != up.parent_path(); ++i) {
+  if (exists(beside)) return beside;
+  fs::path up = fs::absolute(dir, ec).lexically_normal();
+  for (int i = 0; !ec && i < 2 && up.has_parent_path() && up != up.parent_path(); ++i) {
     up = up.parent_path();
-    if (fs::exists(up / fp)) return (up / fp).lexically_normal().string();
+    if (exists(up / fp)) return (up / fp).lexically_normal().string();
   }
-  if (fs::exists(fp)) return fp.lexically_normal().string();
+  if (exists(fp)) return fp.lexically_normal().string();
   return beside;
 }
 
@@ -188,7 +193,8 @@ HlsConfig load_hls_config(const std::string& path) {
   HlsConfig cfg;
   cfg.path = path;
   const Ctx c{path};
-  if (!fs::exists(path)) c.fail("no such file");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) c.fail(ec ? ec.message() : "no such file");
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -271,8 +277,9 @@ void apply_hls_config(Model& model, const HlsConfig& cfg) {
   model.infer_shapes();
   for (const auto& [name, s] : cfg.layers) {
     if (is_input_name(model, name)) continue;
+    const std::string& wanted = name;  // (a structured binding cannot be captured in C++20)
     const bool found = std::any_of(model.layers.begin(), model.layers.end(),
-                                   [&](const Layer& l) { return l.name == name; });
+                                   [&](const Layer& l) { return l.name == wanted; });
     if (!found) {
       std::vector<std::string> names{input_layer_names(model).front()};
       for (const auto& l : model.layers) names.push_back(l.name);

@@ -37,6 +37,15 @@ ModelFormat model_format(const std::string& path) {
 
 Model load_model_from_hls_config(const std::string& path) {
   const HlsConfig cfg = load_hls_config(path);
+  // A model file the YAML names but that is not there: said with the YAML and the key.
+  for (const auto& [key, file] :
+       {std::pair{"OnnxModel", &cfg.onnx_model}, std::pair{"KerasJson", &cfg.keras_json},
+        std::pair{"KerasH5", &cfg.keras_h5}}) {
+    std::error_code ec;
+    if (!file->empty() && !fs::exists(*file, ec))
+      throw Error(fmt::format("{}: {}: {}: {}", path, key, *file,
+                              ec ? ec.message() : std::string("no such file")));
+  }
   Model model;
   if (!cfg.onnx_model.empty()) {
     model = load_onnx(cfg.onnx_model);

@@ -10,6 +10,7 @@
 
 #include "hwprune/io/model_file.hpp"
 #include "hwprune/util/error.hpp"
+#include "hwprune/util/fs.hpp"
 #include "run.hpp"
 
 namespace hwprune::prune {
@@ -236,6 +237,8 @@ void save_result(Run& run) {
     std::error_code ec;
     std::filesystem::remove(run.checkpoint, ec);
     std::filesystem::remove(baseline_path(run), ec);
+    remove_stale_temps(run.checkpoint);  // what a killed run was writing
+    remove_stale_temps(baseline_path(run));
   }
   run.result.seconds = std::chrono::duration<double>(Clock::now() - run.started).count();
 }

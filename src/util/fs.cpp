@@ -1,6 +1,7 @@
 #include "hwprune/util/fs.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,7 +37,37 @@ std::string temp_name_for(const std::string& path) {
 
 }  // namespace
 
+int remove_stale_temps(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".tmp-";
+  std::error_code ec;
+  int removed = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    // <path>.tmp-<pid>-<8 hex digits>
+    const std::string rest = name.substr(prefix.size());
+    const auto dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0 || rest.size() != dash + 9) continue;
+    long pid = 0;
+    try {
+      size_t used = 0;
+      pid = std::stol(rest.substr(0, dash), &used);
+      if (used != dash || pid <= 0) continue;
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours)
+    std::error_code tec;
+    if (fs::remove(it->path(), tec)) ++removed;
+  }
+  return removed;
+}
+
 void write_via_temp(const std::string& path, const std::function<void(const std::string&)>& write) {
+  remove_stale_temps(path);
   const std::string tmp = temp_name_for(path);
   try {
     write(tmp);

@@ -120,5 +120,28 @@ TEST(Cli, BadInputIsAOneLineErrorAndKeepsOutputs) {
   EXPECT_EQ(read_file(out), "precious");
 }
 
+// Errors found by fuzzing and by hand (issue 18): a path the filesystem refuses and names
+// from the input holding line breaks still give one line, naming the file.
+TEST(Cli, ErrorsStayOneLineWhateverTheInputHolds) {
+  ScratchDir dir;
+  // A Keras file named relative to a YAML given without a folder (used to escape as
+  // "filesystem error: cannot make absolute path").
+  dir.write("c.yml", "KerasJson: x.json\n");
+  const auto relative = test::run_command(
+      fmt::format("cd '{}' && '{}' inspect c.yml", dir.file(""), HWPRUNE_CLI_PATH));
+  expect_error(relative, "c.yml: KerasJson: x.json: no such file");
+  EXPECT_THAT(relative.output, Not(HasSubstr("filesystem error")));
+  // A name too long for the file system.
+  dir.write("long.yml", "KerasJson: " + std::string(300, 'k') + ".json\n");
+  const auto long_name = run_cli(fmt::format("inspect '{}'", dir.file("long.yml")));
+  expect_error(long_name, "long.yml: KerasJson: ");
+  EXPECT_THAT(long_name.output, HasSubstr("kkkk.json: File name too long"));
+  EXPECT_THAT(long_name.output, Not(HasSubstr("filesystem error")));
+  // A key holding a line break is printed escaped.
+  dir.write("nl.yml", "KerasJson: x.json\n\"bad\\nkey\": 1\n");
+  const auto newline = run_cli(fmt::format("inspect '{}'", dir.file("nl.yml")));
+  expect_error(newline, "nl.yml");
+}
+
 }  // namespace
 }  // namespace hwprune

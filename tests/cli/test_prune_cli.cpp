@@ -1,5 +1,8 @@
 // hwprune prune end to end on a small CSV: the step table, the JSON rows and per-layer
 // resources, the saved (reduced) model, resume, and one-line errors that keep outputs.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -108,6 +111,34 @@ TEST(PruneCli, BadInputIsAOneLineErrorAndKeepsOutputs) {
   expect_error(run_cli(base + "--val-split 0"), "needs validation data");
   expect_error(run_cli(base + "--alpha -1 --reg-epochs 1"), "alpha must be finite and >= 0");
   EXPECT_EQ(read_file(out), "precious");
+}
+
+// What a killed run was writing (temporaries of a process that no longer exists) is gone after
+// the next run on the same output; nothing is left beside the finished output.
+TEST(PruneCli, ANewRunCleansUpTheTemporariesOfAKilledOne) {
+  ScratchDir dir;
+  const std::string csv = test::write_blob_csv(dir, "jets.csv");
+  const pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ASSERT_GT(dead, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(dead, &status, 0), dead);
+  for (const char* name : {"p.hwp.tmp-{}-0badf00d", "p.hwp.ckpt.tmp-{}-0badf00d",
+                           "p.hwp.ckpt.baseline.tmp-{}-0badf00d", "p.json.tmp-{}-0badf00d"})
+    dir.write(fmt::format(fmt::runtime(name), dead), "half written");
+  const auto r = run_cli(fmt::format(
+      "prune --model jet-mlp --data 'csv:{},label=kind' --rf 2 --baseline-epochs 2 --steps 2 "
+      "--epochs-per-step 1 --rtol 0.9 --threads 1 --quiet --out '{}' --json '{}'",
+      csv, dir.file("p.hwp"), dir.file("p.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("")))
+    if (e.path().filename().string().find(".tmp-") != std::string::npos ||
+        e.path().filename().string().find(".ckpt") != std::string::npos)
+      left.push_back(e.path().filename().string());
+  std::string names;
+  for (const auto& n : left) names += n + " ";
+  EXPECT_TRUE(left.empty()) << names;
 }
 
 }  // namespace

@@ -1,4 +1,7 @@
 // .npy parsing/writing and zip archives.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -426,6 +429,34 @@ TEST(Zip, ReadsNumpyNpz) {
             Tensor({3, 2}, {0, 1, 2, 3, 4, 5}));
   EXPECT_THAT(io::parse_npy(rc.read("Y.npy"), "Y").to_int64("Y"),
               ElementsAre(0, 1, 0, 0, 0, 1, 1, 0, 0));
+}
+
+// A killed writer's temporaries are removed by the next atomic write of the same output; a
+// live writer's are left alone, and nothing stays beside a finished output.
+TEST(AtomicWrite, RemovesTheTemporariesOfAKilledWriter) {
+  ScratchDir dir;
+  const std::string out = dir.file("p.hwp");
+  const pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ASSERT_GT(dead, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(dead, &status, 0), dead);
+  const std::string stale = fmt::format("{}.tmp-{}-0badf00d", out, dead);
+  const std::string live = fmt::format("{}.tmp-{}-0000abcd", out, ::getpid());
+  const std::string other = dir.write("p.hwp.ckpt.tmp-1-zz", "not a temporary of ours");
+  dir.write("p.hwp.tmp-" + std::to_string(dead) + "-0badf00d", "half written");
+  dir.write("p.hwp.tmp-" + std::to_string(::getpid()) + "-0000abcd", "being written");
+  write_file_atomic(out, "done");
+  EXPECT_EQ(read_file(out), "done");
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
+  std::filesystem::remove(live);
+  write_file_atomic(out, "again");
+  size_t beside = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("")))
+    beside += e.path().filename().string().rfind("p.hwp.tmp", 0) == 0;
+  EXPECT_EQ(beside, 0u);
 }
 
 }  // namespace

@@ -17,6 +17,11 @@ void check_output_folder(const std::string& path, const std::string& what);
 // Writes bytes to path atomically (temp file in the same folder, fsync, rename).
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// Removes what a killed writer left beside `path`: temporaries "<path>.tmp-<pid>-<hex>" of a
+// process that no longer exists on this host. Every atomic write here calls it first, so the
+// next run on an output cleans up after a killed one. Returns how many it removed.
+int remove_stale_temps(const std::string& path);
+
 // Lets a writer produce the file under a temporary name: calls write(tmp_path), then
 // renames tmp_path to path. If write throws, the temporary is removed and path is untouched.
 void write_via_temp(const std::string& path, const std::function<void(const std::string&)>& write);
