@@ -60,9 +60,10 @@ rm -f "$dir/munge.key"
 mungekey --create --keyfile="$dir/munge.key" --bits=1024 >/dev/null 2>&1 ||
   dd if=/dev/urandom of="$dir/munge.key" bs=1 count=1024 status=none
 chmod 0400 "$dir/munge.key"
+# --origin: credentials name 127.0.0.1, so a host name that does not resolve does no harm.
 munged --force --socket="$dir/munge.sock" --key-file="$dir/munge.key" \
   --pid-file="$dir/munged.pid" --log-file="$dir/munged.log" --seed-file="$dir/munged.seed" \
-  || fail "munged did not start"
+  --origin=127.0.0.1 || fail "munged did not start"
 
 # Two free ports: nothing answers on either.
 in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -104,7 +105,7 @@ JobCompType=jobcomp/none
 MpiDefault=none
 ReturnToService=2
 SchedulerType=sched/backfill
-SchedulerParameters=sched_interval=1
+SchedulerParameters=sched_interval=1,batch_sched_delay=0
 MinJobAge=30
 SlurmdTimeout=60
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
