@@ -174,10 +174,6 @@ void layer_rows(json& rows, const json& layers, const std::string& series, const
   }
 }
 
-bool share_metric(const std::string& metric) {
-  return metric == "accuracy" || metric == "balanced-accuracy";
-}
-
 bool higher_better(const std::string& metric) {
   return share_metric(metric);
 }

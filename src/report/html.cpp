@@ -88,10 +88,6 @@ std::string chart_divs(const std::vector<Chart>& charts, const std::string& pref
   return out + "</div>\n";
 }
 
-bool share_metric(const std::string& m) {
-  return m == "accuracy" || m == "balanced-accuracy";
-}
-
 std::string sweep_section(const Sweep& s, size_t k, const std::vector<Chart>& charts) {
   std::string out = fmt::format("<section><h2>Sweep: {}</h2>\n", escape(s.name));
   int done = 0, failed = 0, missing = 0;

@@ -34,4 +34,9 @@ inline nlohmann::json member(const nlohmann::json& o, const std::string& key,
   return it != o.end() && !it->is_null() ? *it : def;
 }
 
+// A metric the result JSON holds as a share in [0, 1] (shown as a percentage).
+inline bool share_metric(const std::string& metric) {
+  return metric == "accuracy" || metric == "balanced-accuracy";
+}
+
 }  // namespace hwprune::report
