@@ -29,6 +29,8 @@ packages=(
   slurm-wlm munge
   # reports: the browser test opens reports in Chromium (Node.js and npm: below)
   chromium
+  # reliability: the sanitizer build and libFuzzer targets (scripts/fuzz.sh)
+  clang-14 libclang-rt-14-dev
 )
 # Node.js and npm install the charting libraries (web/package.json): the machine's own when
 # it has them, else Debian's.

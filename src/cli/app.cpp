@@ -9,12 +9,16 @@
 
 #include "commands.hpp"
 #include "hwprune/util/error.hpp"
+#include "hwprune/util/fs.hpp"
 
 namespace hwprune::cli {
 
 void CommandLine::run_chosen() {
+  // The outputs a command declares (declare_output) are replaced together once it succeeds.
+  StagedOutputs outputs;
   for (size_t i = 0; i < run.size(); ++i)
     if (app.got_subcommand(std::string(kCommands[i].name))) run[i]();
+  outputs.commit();
 }
 
 std::unique_ptr<CommandLine> make_command_line() {

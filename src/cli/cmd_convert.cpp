@@ -8,6 +8,7 @@
 #include "common.hpp"
 #include "hwprune/io/import.hpp"
 #include "hwprune/util/error.hpp"
+#include "hwprune/util/fs.hpp"
 
 namespace hwprune::cli {
 
@@ -24,6 +25,9 @@ struct ConvertArgs {
 void run_convert(const ConvertArgs& a) {
   io::ExportOptions o;
   o.keras_flavour = io::kKerasFlavours.parse(a.keras_flavour);  // before any work
+  o.quant_nodes = !a.no_quant;
+  o.hls_config = !a.no_hls;
+  for (const auto& f : io::export_files(a.out, o)) declare_output(f, "output");
   Model model = data::load_model_source(a.src).model;
   if (a.hw.given()) {
     // Requested hardware attributes, resolved and checked, then written with the model.
@@ -32,8 +36,6 @@ void run_convert(const ConvertArgs& a) {
     print_notes(stdout, mapped.hardware.adjustments);
     hw::record_hardware(model, mapped.hardware, spec.defaults);
   }
-  o.quant_nodes = !a.no_quant;
-  o.hls_config = !a.no_hls;
   for (const auto& f : io::export_model(model, a.out, o)) fmt::print("wrote {}\n", f);
   if (o.hls_config) print_notes(stdout, io::hls4ml_handoff_notes(model, a.out, o));
 }

@@ -36,7 +36,7 @@ void run_predict(PredictArgs& a) {
   a.eval.labels_required = false;
   const hw::HardwareSpec hardware = hardware_spec(a.hw);
   if (!a.out.empty() && a.out != "-") {
-    check_output_folder(a.out, "--out");
+    declare_output(a.out, "--out");
     (void)data::kPredictionFormats.parse(std::filesystem::path(a.out).extension().string());
   }
   const Model model = data::load_model_source(a.source).model;

@@ -187,7 +187,7 @@ prune::PipelineConfig pipeline_config(PruneArgs& a) {
 
 void run_prune(PruneArgs& a) {
   FILE* human = human_stream(a.json_out);
-  check_output_folder(a.report_out, "--report");
+  declare_output(a.report_out, "--report");
   const prune::PipelineConfig config = pipeline_config(a);
   data::TrainingInputs inputs = data::prepare_training(config.inputs);
   const Model& model = inputs.file.model;

@@ -76,7 +76,7 @@ std::function<void()> add_report_command(CLI::App& app) {
       "  hwprune report letter.yml --out letter.html\n"
       "  hwprune report prune.json synth.json --out jet.html");
   return [a] {
-    check_output_folder(a->out, "--out");
+    declare_output(a->out, "--out");
     report::Inputs in = report_inputs(a->inputs);
     write_report(stdout, a->out, a->title, std::move(in.runs), std::move(in.sweeps));
   };

@@ -157,9 +157,8 @@ void run_point(const SweepArgs& a) {
       run_words(words);
     }
   } catch (const std::exception& e) {
-    std::string line = fmt::format("point {} ({}): {}", point->id, point->label, e.what());
-    for (char& c : line)
-      if (c == '\n' || c == '\r') c = ' ';
+    const std::string line =
+        one_line(fmt::format("point {} ({}): {}", point->id, point->label, e.what()));
     write_file_atomic(f.error, line + "\n");
     throw Error(line);
   }

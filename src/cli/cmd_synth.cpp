@@ -70,7 +70,7 @@ std::string comparison_table(const rtl::HardwareCheck& c) {
 
 void run_synth(SynthArgs& a) {
   FILE* human = human_stream(a.json_out);
-  check_output_folder(a.report_out, "--report");
+  declare_output(a.report_out, "--report");
   const hw::HardwareSpec spec = hardware_spec(a.hw);
   const Model model = data::load_model_source(a.src).model;
   std::optional<data::EvalData> rows;

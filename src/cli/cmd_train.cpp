@@ -57,7 +57,7 @@ void run_train(TrainArgs& a) {
   a.cfg.schedule = train::parse_schedule(a.schedule);
   a.cfg.gradient_rule = train::parse_gradient_rule(a.gradient);
   const hw::HardwareSpec hardware = hardware_spec(a.hw);
-  check_output_folder(a.out, "--out");
+  declare_output(a.out, "--out");
 
   data::TrainingSpec spec = training_spec(a.data, a.cfg.seed);
   spec.source = a.source;

@@ -168,7 +168,7 @@ std::string format_metrics(const data::Metrics& m, const Model& model, const std
 
 FILE* human_stream(const std::string& json_out) {
   if (json_out == "-") return stderr;
-  check_output_folder(json_out, "--json");
+  declare_output(json_out, "--json");
   return stdout;
 }
 

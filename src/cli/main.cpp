@@ -9,32 +9,13 @@
 #include <fmt/format.h>
 
 #include "app.hpp"
+#include "hwprune/util/error.hpp"
 
 namespace {
 
-// The message on one line whatever it holds (names read from input may hold line breaks or
-// other control characters): those are printed escaped.
-std::string one_line(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\r')
-      out += "\\r";
-    else if (c == '\t')
-      out += "\\t";
-    else if (u < 0x20 || u == 0x7f)
-      out += fmt::format("\\x{:02x}", u);
-    else
-      out += c;
-  }
-  return out;
-}
-
 int fail(std::string_view message) {
   std::fflush(stdout);
-  fmt::print(stderr, "hwprune: error: {}\n", one_line(message));
+  fmt::print(stderr, "hwprune: error: {}\n", hwprune::one_line(message));
   return 1;
 }
 

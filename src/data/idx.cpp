@@ -46,9 +46,13 @@ std::string read_maybe_gzip(const std::string& path) {
     if (std::FILE* raw = std::fopen(path.c_str(), "rb")) {
       unsigned char head[2] = {0, 0}, tail[4] = {0, 0, 0, 0};
       if (std::fread(head, 1, 2, raw) == 2 && head[0] == 0x1f && head[1] == 0x8b &&
-          std::fseek(raw, -4, SEEK_END) == 0 && std::fread(tail, 1, 4, raw) == 4)
-        hint = std::max<size_t>(hint, tail[0] | (tail[1] << 8) | (tail[2] << 16) |
-                                          (static_cast<size_t>(tail[3]) << 24));
+          std::fseek(raw, -4, SEEK_END) == 0 && std::fread(tail, 1, 4, raw) == 4) {
+        // The trailer is only a claim: deflate expands at most 1032-fold, so a larger ISIZE
+        // (a corrupt or crafted file) must not reserve gigabytes.
+        const size_t isize =
+            tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<size_t>(tail[3]) << 24);
+        hint = std::max(hint, std::min(isize, hint * 1032));
+      }
       std::fclose(raw);
     }
   }

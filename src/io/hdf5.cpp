@@ -1,14 +1,26 @@
 // RAII wrapper over the HDF5 C API (see hdf5.hpp).
 #include "hdf5.hpp"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "hwprune/util/error.hpp"
+
+// Present in sanitizer builds: a crashing probe child must not run the fuzzer's death report.
+extern "C" void __sanitizer_set_death_callback(void (*)(void)) __attribute__((weak));
 
 namespace hwprune::io::h5 {
 
@@ -16,6 +28,10 @@ namespace {
 
 // Anything bigger is a corrupt file, not a weight tensor.
 constexpr int64_t kMaxElements = int64_t{1} << 31;
+// How long reading a file in the probe may take.
+constexpr int kProbeSeconds = 120;
+// More objects than a Keras file has: the probe stops there.
+constexpr int kProbeObjects = 20000;
 
 herr_t walk_innermost(unsigned /*n*/, const H5E_error2_t* err, void* out) {
   if (err && err->desc && *err->desc) *static_cast<std::string*>(out) = err->desc;
@@ -138,11 +154,96 @@ bool is_hdf5_file(const std::string& path) {
   return false;
 }
 
-Handle open_file(const std::string& path) {
+namespace {
+
+Handle open_unprobed(const std::string& path) {
   Quiet quiet;
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) fail(path, "not a readable HDF5 file");
   return Handle(id, H5Fclose, path);
+}
+
+herr_t collect_attribute(hid_t /*obj*/, const char* name, const H5A_info_t* /*info*/, void* out) {
+  static_cast<std::vector<std::string>*>(out)->push_back(name);
+  return 0;
+}
+
+// Reads what the readers may touch: every string attribute, group and dataset, depth first
+// (at most kProbeObjects objects: links may form cycles).
+void walk(const Handle& obj, int depth, int& visited) {
+  if (++visited > kProbeObjects) return;
+  std::vector<std::string> attributes;
+  hsize_t idx = 0;
+  if (H5Aiterate2(obj.id(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect_attribute, &attributes) < 0)
+    fail(obj.file(), "cannot list attributes");
+  for (const auto& a : attributes) {
+    try {
+      read_strings(obj, a);
+    } catch (const Error&) {  // not a string attribute, or unreadable: the reader will say
+    }
+  }
+  if (depth > 32 || H5Iget_type(obj.id()) == H5I_DATASET) return;
+  for (const auto& name : children(obj)) {
+    if (is_group(obj, name)) {
+      walk(open_group(obj, name), depth + 1, visited);
+    } else if (is_dataset(obj, name)) {
+      read_tensor(obj, name);
+      walk(check(H5Dopen2(obj.id(), name.c_str(), H5P_DEFAULT), H5Dclose, obj.file(), name),
+           depth + 1, visited);
+    }
+  }
+}
+
+// A corrupt file can crash libhdf5 itself (1.10.8: a bad free while iterating the links of a
+// damaged group, found by fuzz_keras_h5). A child process reads the whole file first; if it
+// dies, the file is refused with an Error instead of taking this process with it.
+void probe_in_child(const std::string& path) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return;  // cannot fork: read it here
+  if (pid == 0) {
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) std::signal(sig, SIG_DFL);
+    if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(nullptr);
+    int code = 0;
+    try {
+      Quiet quiet;
+      int visited = 0;
+      walk(open_unprobed(path), 0, visited);
+    } catch (...) {
+      code = 3;  // an error HDF5 reports: the reader in this process will name it
+    }
+    ::_exit(code);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto pause = std::chrono::microseconds(50);
+  int status = 0;
+  while (true) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return;
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(kProbeSeconds)) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      throw Error(
+          fmt::format("{}: the HDF5 library did not finish reading it in {} s (a corrupt "
+                      "file?)",
+                      path, kProbeSeconds));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(20000));
+  }
+  if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3)) return;
+  throw Error(fmt::format("{}: the HDF5 library crashed reading it ({}): the file is corrupt", path,
+                          WIFSIGNALED(status)
+                              ? std::string(strsignal(WTERMSIG(status)))
+                              : fmt::format("exit status {}", WEXITSTATUS(status))));
+}
+
+}  // namespace
+
+Handle open_file(const std::string& path) {
+  probe_in_child(path);
+  return open_unprobed(path);
 }
 
 Handle create_file(const std::string& path, const std::string& label) {

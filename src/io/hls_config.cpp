@@ -17,6 +17,7 @@
 #include "hwprune/hw/estimate.hpp"
 #include "hwprune/ir/int_model.hpp"
 #include "hwprune/util/error.hpp"
+#include "hwprune/util/utf8.hpp"
 
 namespace hwprune::io {
 
@@ -41,6 +42,7 @@ struct Ctx {
   }
   std::string scalar(const YAML::Node& n, const std::string& where) const {
     if (!n.IsScalar()) fail(fmt::format("{} must be a single value", where));
+    if (!is_utf8(n.Scalar())) fail(fmt::format("{}: the value is not valid UTF-8 text", where));
     return n.Scalar();
   }
   Precision precision(const YAML::Node& n, const std::string& where) const {

@@ -76,11 +76,28 @@ Model import_model(const std::string& path, const std::string& keras_weights) {
   throw Error(fmt::format("{}: unreadable model", path));
 }
 
+std::vector<std::string> export_files(const std::string& path, const ExportOptions& options) {
+  const fs::path p(path);
+  const std::string stem = (p.parent_path() / p.stem()).string();
+  const ModelFormat format = model_format(path);
+  if (format == ModelFormat::HlsConfig)
+    throw Error(fmt::format(
+        "{}: an hls4ml config is written beside an exported model; export to .onnx, .json "
+        "or .h5",
+        path));
+  std::vector<std::string> files{path};
+  if (format == ModelFormat::KerasJson) files.push_back(stem + "_weights.h5");
+  // The config is named after the export's extension as well as its stem, so that exports of
+  // one model in several formats into one folder keep their own configs and hls4ml projects.
+  if (format != ModelFormat::Native && options.hls_config)
+    files.push_back(fmt::format("{}_{}_hls4ml.yml", stem, lower_extension(p).substr(1)));
+  return files;
+}
+
 std::vector<std::string> export_model(const Model& model, const std::string& path,
                                       const ExportOptions& options) {
   const fs::path p(path);
-  const std::string stem = (p.parent_path() / p.stem()).string();
-  std::vector<std::string> files{path};
+  const std::vector<std::string> files = export_files(path, options);
   HlsExportOptions hls;
   hls.default_reuse_factor = options.default_reuse_factor;
   switch (model_format(path)) {
@@ -91,32 +108,22 @@ std::vector<std::string> export_model(const Model& model, const std::string& pat
       save_onnx(model, path, OnnxExportOptions{options.quant_nodes});
       hls.onnx_model = p.filename().string();
       break;
-    case ModelFormat::KerasJson: {
-      const std::string h5 = stem + "_weights.h5";
-      save_keras(model, path, h5, {options.keras_flavour});
-      files.push_back(h5);
+    case ModelFormat::KerasJson:
+      save_keras(model, path, files[1], {options.keras_flavour});
       hls.keras_json = p.filename().string();
-      hls.keras_h5 = fs::path(h5).filename().string();
+      hls.keras_h5 = fs::path(files[1]).filename().string();
       break;
-    }
     case ModelFormat::KerasH5:
       save_keras_h5(model, path, {options.keras_flavour});
       hls.keras_h5 = p.filename().string();
       break;
     case ModelFormat::HlsConfig:
-      throw Error(fmt::format(
-          "{}: an hls4ml config is written beside an exported model; export to .onnx, .json "
-          "or .h5",
-          path));
+      break;  // refused by export_files
   }
   if (options.hls_config) {
-    // Named after the export's extension as well as its stem, so that exports of one model
-    // in several formats into one folder keep their own configs and hls4ml projects.
-    const std::string tag = fmt::format("_{}_hls4ml", lower_extension(p).substr(1));
-    hls.output_dir = p.stem().string() + tag + "_prj";
-    const std::string yml = stem + tag + ".yml";
+    const std::string& yml = files.back();
+    hls.output_dir = fs::path(yml).stem().string() + "_prj";
     write_file_atomic(yml, hls_config_yaml(model, hls));
-    files.push_back(yml);
   }
   return files;
 }

@@ -223,7 +223,8 @@ class Importer {
     const auto& table = known_attributes();
     auto it = table.find(n.op_type);
     if (it == table.end()) return;  // not a supported op: refused by the caller
-    for (const auto& [key, a] : n.attributes) {
+    for (const auto& attribute : n.attributes) {
+      const std::string& key = attribute.first;
       const auto spec = std::find_if(it->second.begin(), it->second.end(),
                                      [&](const AttrSpec& s) { return key == s.name; });
       if (spec == it->second.end()) fail(i, fmt::format("attribute '{}' is not supported", key));

@@ -18,14 +18,6 @@ static_assert(std::endian::native == std::endian::little, "ONNX raw_data is litt
 
 namespace {
 
-// One line of text from a (possibly multi-line) library message.
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
 onnx::ModelProto parse_model(const std::string& path) {
   const std::string bytes = read_file(path);
   onnx::ModelProto proto;
@@ -57,7 +49,8 @@ OnnxTensor read_tensor(const onnx::TensorProto& t, const std::string& path,
   for (int64_t d : t.dims()) {
     if (d < 0) throw Error(fmt::format("{}: negative dimension {}", name, d));
     out.dims.push_back(d);
-    numel *= d;
+    if (__builtin_mul_overflow(numel, d, &numel) || numel > (int64_t{1} << 40))
+      throw Error(fmt::format("{}: dimensions {} are too large", name, shape_str(out.dims)));
   }
   size_t elem = 0;
   switch (t.data_type()) {
@@ -394,7 +387,7 @@ void check_onnx(const std::string& path) {
     onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(true, 1, false));
   } catch (const std::exception& e) {
-    throw Error(fmt::format("{}: ONNX check failed: {}", path, one_line(e.what())));
+    throw Error(fmt::format("{}: ONNX check failed: {}", path, e.what()));
   }
 }
 

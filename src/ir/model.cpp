@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "hwprune/util/error.hpp"
+#include "hwprune/util/utf8.hpp"
 
 namespace hwprune {
 
@@ -84,6 +85,17 @@ void Model::infer_shapes() {
     if (d <= 0)
       throw Error(fmt::format("model '{}': invalid input shape {}", name, shape_str(input_shape)));
   if (layers.empty()) throw Error(fmt::format("model '{}' has no layers", name));
+  // Names go into JSON (the model file, results), which holds only UTF-8 text.
+  auto utf8 = [](const std::string& text, const std::string& what) {
+    if (!is_utf8(text)) throw Error(fmt::format("{} '{}' is not valid UTF-8 text", what, text));
+  };
+  utf8(name, "model name");
+  for (const auto& c : class_names) utf8(c, "class name");
+  for (const auto& [key, value] : metadata) {
+    utf8(key, "metadata key");
+    utf8(value, "metadata value of '" + key + "'");
+  }
+  for (const auto& l : layers) utf8(l.name, "layer name");
   std::set<std::string> seen;
   Shape shape = input_shape;
   for (size_t idx = 0; idx < layers.size(); ++idx) {

@@ -234,9 +234,8 @@ void save_result(Run& run) {
   if (!c.save_baseline.empty()) io::save_model(c.save_baseline, run.result.baseline);
   if (!c.out.empty()) io::save_model(c.out, run.result.model);
   if (!run.checkpoint.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(run.checkpoint, ec);
-    std::filesystem::remove(baseline_path(run), ec);
+    remove_after_outputs(run.checkpoint);  // once the outputs are in place
+    remove_after_outputs(baseline_path(run));
     remove_stale_temps(run.checkpoint);  // what a killed run was writing
     remove_stale_temps(baseline_path(run));
   }

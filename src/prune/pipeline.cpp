@@ -25,7 +25,7 @@ PipelineResult run_pipeline(data::TrainingInputs inputs, const PipelineConfig& c
   remove_zero_structures(run);  // smaller model, outputs checked identical on data
   evaluate_on_test(run);        // test metrics of the baseline and the result
   record_result(run);           // estimates, hardware attributes, the result's figures
-  save_result(run);             // the model file written; checkpoints removed
+  save_result(run);             // the model file written; checkpoints removed after it
   return std::move(run.result);
 }
 

@@ -60,9 +60,9 @@ Run start_run(data::TrainingInputs inputs, const PipelineConfig& config,
   run.checkpoint = !config.checkpoint.empty() ? config.checkpoint
                    : config.out.empty()       ? std::string()
                                               : config.out + ".ckpt";
-  check_output_folder(config.out, "--out");
-  check_output_folder(run.checkpoint, "--checkpoint");
-  check_output_folder(config.save_baseline, "--save-baseline");
+  declare_output(config.out, "--out");  // replaced when the whole command has succeeded
+  declare_output(config.save_baseline, "--save-baseline");
+  check_output_folder(run.checkpoint, "--checkpoint");  // written at once, for --resume
   return run;
 }
 

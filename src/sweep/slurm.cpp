@@ -53,12 +53,6 @@ std::pair<int, std::string> slurm_command(const Spec& spec, const std::vector<st
   return {status, text};
 }
 
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
-
 }  // namespace
 
 std::string batch_script(const Spec& spec, const std::vector<Point>& todo,
@@ -109,13 +103,13 @@ std::string submit_slurm(const Spec& spec, const std::string& script) {
   const auto [status, out] = slurm_command(spec, {"sbatch", "--parsable", path});
   if (status != 0)
     throw Error(fmt::format("sbatch refused {} (exit status {}): {}", path, status,
-                            one_line(out.empty() ? "no message" : out)));
+                            out.empty() ? "no message" : out));
   // --parsable prints "<job id>[;<cluster>]" (after any warnings, on the last line).
   std::string job =
       out.substr(out.find_last_of('\n') == std::string::npos ? 0 : out.find_last_of('\n') + 1);
   job = job.substr(0, job.find(';'));
   if (job.empty() || job.find_first_not_of("0123456789") != std::string::npos)
-    throw Error(fmt::format("sbatch printed no job id for {}: {}", path, one_line(out)));
+    throw Error(fmt::format("sbatch printed no job id for {}: {}", path, out));
   write_file_atomic(job_file(spec), job + "\n");
   return job;
 }

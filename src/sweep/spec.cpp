@@ -13,6 +13,7 @@
 
 #include "hwprune/util/error.hpp"
 #include "hwprune/util/fs.hpp"
+#include "hwprune/util/utf8.hpp"
 
 namespace hwprune::sweep {
 
@@ -26,6 +27,9 @@ constexpr std::string_view kTopKeys[] = {"dir",  "executor", "workers", "base",
                                          "grid", "points",   "synth",   "slurm"};
 constexpr std::string_view kSlurmKeys[] = {"partition", "account",       "qos",      "time",
                                            "mem",       "cpus-per-task", "throttle", "sbatch"};
+
+// More points than any sweep runs: a grid beyond it is refused before it is expanded.
+constexpr size_t kMaxPoints = 100000;
 
 template <size_t N>
 std::string joined(const std::string_view (&names)[N]) {
@@ -50,7 +54,8 @@ struct Reader {
   json scalar(const YAML::Node& n, const std::string& where) const {
     if (!n.IsScalar()) fail(where, "expected a single value");
     const std::string s = n.Scalar();
-    if (n.Tag() == "!") return s;  // quoted: always text
+    if (!is_utf8(s)) fail(where, "the value is not valid UTF-8 text");  // points are JSON
+    if (n.Tag() == "!") return s;                                       // quoted: always text
     if (s == "true" || s == "True" || s == "yes") return true;
     if (s == "false" || s == "False" || s == "no") return false;
     int64_t i = 0;
@@ -175,6 +180,13 @@ std::vector<std::pair<std::string, std::vector<json>>> grid_axes(const Reader& r
     }
     if (values.empty()) r.fail("grid." + k, "no values");
     axes.emplace_back(k, std::move(values));
+  }
+  size_t points = 1;
+  for (const auto& a : axes) {
+    points = a.second.size() > kMaxPoints / points ? kMaxPoints + 1 : points * a.second.size();
+    if (points > kMaxPoints)
+      r.fail("grid",
+             fmt::format("more than {} points (a sweep file is not meant for that)", kMaxPoints));
   }
   return axes;
 }

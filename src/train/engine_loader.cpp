@@ -23,13 +23,6 @@ std::filesystem::path own_folder() {
   return std::filesystem::path(info.dli_fname).parent_path();
 }
 
-std::string one_line(const char* text) {
-  std::string s = text ? text : "unknown reason";
-  for (char& c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
-
 const EngineLibrary* open_engine() {
   std::string path;
   if (const char* env = std::getenv("HWPRUNE_TORCH_ENGINE"); env && *env) {
@@ -38,9 +31,11 @@ const EngineLibrary* open_engine() {
     path = (own_folder() / "libhwprune_torch.so").string();
   }
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle)
+  if (!handle) {
+    const char* why = dlerror();
     throw Error(fmt::format("cannot load the training engine (LibTorch) {}: {}", path,
-                            one_line(dlerror())));
+                            why ? why : "unknown reason"));
+  }
   using Entry = const EngineLibrary* (*)();
   auto entry = reinterpret_cast<Entry>(dlsym(handle, "hwprune_torch_engine"));
   if (!entry)

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,7 +20,13 @@ namespace hwprune {
 
 std::string read_file(const std::string& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error(fmt::format("{}: is a directory", path));
+  const auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::directory)
+    throw Error(fmt::format("{}: is a directory", path));
+  // A device (/dev/zero, /dev/urandom) would be read for ever; a pipe ends, so it is read.
+  if (type == std::filesystem::file_type::character || type == std::filesystem::file_type::block ||
+      type == std::filesystem::file_type::socket)
+    throw Error(fmt::format("{}: not a file (a device or socket)", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
   std::ostringstream ss;
@@ -66,11 +73,90 @@ int remove_stale_temps(const std::string& path) {
   return removed;
 }
 
+namespace {
+thread_local StagedOutputs* current_stage = nullptr;
+}  // namespace
+
+StagedOutputs::StagedOutputs() : previous_(current_stage) {
+  current_stage = this;
+}
+
+StagedOutputs::~StagedOutputs() {
+  current_stage = previous_;
+  std::error_code ec;
+  for (const auto& [path, tmp] : staged_) std::filesystem::remove(tmp, ec);
+}
+
+StagedOutputs* StagedOutputs::current() {
+  return current_stage;
+}
+
+namespace {
+std::string normal(const std::string& path) {
+  return std::filesystem::path(path).lexically_normal().string();
+}
+}  // namespace
+
+void StagedOutputs::hold(const std::string& path) {
+  if (!holds(path)) held_.push_back(normal(path));
+}
+
+bool StagedOutputs::holds(const std::string& path) const {
+  return std::find(held_.begin(), held_.end(), normal(path)) != held_.end();
+}
+
+void StagedOutputs::stage(const std::string& path, const std::string& tmp) {
+  for (auto& [p, t] : staged_)
+    if (p == path) {  // written again: the newer content wins
+      std::error_code ec;
+      std::filesystem::remove(t, ec);
+      t = tmp;
+      return;
+    }
+  staged_.emplace_back(path, tmp);
+}
+
+void StagedOutputs::commit() {
+  auto staged = std::move(staged_);
+  staged_.clear();
+  for (size_t i = 0; i < staged.size(); ++i) {
+    std::error_code ec;
+    std::filesystem::rename(staged[i].second, staged[i].first, ec);
+    if (ec) {
+      for (size_t j = i; j < staged.size(); ++j) std::filesystem::remove(staged[j].second, ec);
+      throw Error(fmt::format("{}: cannot rename temporary file into place ({})", staged[i].first,
+                              ec.message()));
+    }
+  }
+  std::error_code ec;
+  for (const auto& path : obsolete_) std::filesystem::remove(path, ec);
+  obsolete_.clear();
+}
+
+void remove_after_outputs(const std::string& path) {
+  if (StagedOutputs* stage = StagedOutputs::current()) return stage->remove_on_commit(path);
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+}
+
+void declare_output(const std::string& path, const std::string& what) {
+  if (path.empty() || path == "-") return;
+  check_output_folder(path, what);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(fmt::format("{} {}: is a directory", what, path));
+  if (StagedOutputs* stage = StagedOutputs::current()) stage->hold(path);
+}
+
 void write_via_temp(const std::string& path, const std::function<void(const std::string&)>& write) {
   remove_stale_temps(path);
   const std::string tmp = temp_name_for(path);
   try {
     write(tmp);
+    if (StagedOutputs* stage = StagedOutputs::current(); stage && stage->holds(path)) {
+      stage->stage(path, tmp);
+      return;
+    }
     std::error_code ec;
     std::filesystem::rename(tmp, path, ec);
     if (ec)

@@ -1,5 +1,6 @@
 // The hwprune command line: train/evaluate end to end on a small CSV, --json output, and
 // clear one-line errors (non-zero exit, outputs untouched) for bad input.
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -141,6 +142,38 @@ TEST(Cli, ErrorsStayOneLineWhateverTheInputHolds) {
   dir.write("nl.yml", "KerasJson: x.json\n\"bad\\nkey\": 1\n");
   const auto newline = run_cli(fmt::format("inspect '{}'", dir.file("nl.yml")));
   expect_error(newline, "nl.yml");
+}
+
+// Every output location is checked before any work (issue 18): a missing folder, or a folder
+// where a file is to be written, fails at once with the option and the path, and the files
+// already there stay as they were.
+TEST(Cli, OutputLocationsAreCheckedBeforeAnyWork) {
+  ScratchDir dir;
+  const std::string csv = write_blob_csv(dir, "ok.csv");
+  const std::string out = dir.write("out.hwp", "precious");
+  const std::string data = fmt::format("--data 'csv:{},label=kind'", csv);
+  // 2000 epochs would take minutes: the error comes before the first.
+  const auto train = run_cli(fmt::format("train --model jet-mlp {} --epochs 2000 --out '{}'", data,
+                                         dir.file("nodir/x.hwp")));
+  expect_error(train, fmt::format("--out {}: directory {} does not exist", dir.file("nodir/x.hwp"),
+                                  dir.file("nodir")));
+  const std::string prune =
+      fmt::format("prune --model jet-mlp {} --baseline-epochs 2000 --out '{}' ", data, out);
+  expect_error(run_cli(prune + fmt::format("--save-baseline '{}'", dir.file("nodir/b.hwp"))),
+               "--save-baseline " + dir.file("nodir/b.hwp"));
+  expect_error(run_cli(prune + fmt::format("--json '{}'", dir.file("nodir/r.json"))),
+               "--json " + dir.file("nodir/r.json"));
+  expect_error(run_cli(prune + fmt::format("--report '{}'", dir.file(""))), "is a directory");
+  EXPECT_EQ(read_file(out), "precious");
+  // An export writes several files: one that cannot be written stops it before the first.
+  const auto trained = run_cli(
+      fmt::format("train --model jet-mlp {} --epochs 1 --out '{}'", data, dir.file("m.hwp")));
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const std::string json = dir.write("e.json", "precious");
+  std::filesystem::create_directory(dir.file("e_weights.h5"));
+  expect_error(run_cli(fmt::format("convert '{}' '{}'", dir.file("m.hwp"), json)),
+               dir.file("e_weights.h5") + ": is a directory");
+  EXPECT_EQ(read_file(json), "precious");
 }
 
 }  // namespace

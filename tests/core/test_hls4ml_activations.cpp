@@ -127,7 +127,8 @@ TEST(Hls4mlActivations, IntegerModelEqualsHls4mlOnEveryInput) {
       {"ap_ufixed<8,4>", "ap_fixed<12,4>"},
   };
   for (size_t t = 0; t < types.size(); ++t) {
-    const auto& [in, res] = types[t];
+    const std::string& in = types[t].first;  // named: clang-14 cannot capture a binding
+    const std::string& res = types[t].second;
     auto add = [&](A kind, double alpha, double beta, bool param, const char* tag) {
       cases.push_back({fmt::format("{}{}_{}", tag, param ? "_alpha" : "", t), kind, alpha, beta,
                        param, in, res});

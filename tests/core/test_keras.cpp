@@ -351,7 +351,8 @@ TEST(KerasQuantizers, InexactQuantizersAreRefused) {
   };
   for (const auto& [text, what] : cases) {
     SCOPED_TRACE(text);
-    EXPECT_THAT(error_of([&] { parse_qkeras_quantizer(text); }), HasSubstr(what));
+    const std::string quantizer = text;  // clang-14 cannot capture a structured binding
+    EXPECT_THAT(error_of([&] { parse_qkeras_quantizer(quantizer); }), HasSubstr(what));
   }
 }
 

@@ -175,7 +175,8 @@ TEST(ReferenceForward, SamePaddedStridedConvByHand) {
   c.strides = {2, 2};
   c.padding = Padding::Same;
   // Keras: out = ceil(3/2) = 2; pad total = (2-1)*2 + 2 - 3 = 1 -> 0 before, 1 after.
-  c.weights = {{"kernel", Tensor({2, 2, 1, 1}, {1, 2, 3, 4})}, {"bias", Tensor({1}, {0.5f})}};
+  c.weights = {{"kernel", Tensor({2, 2, 1, 1}, {1, 2, 3, 4})},
+               {"bias", Tensor({1}, std::vector<float>{0.5f})}};
   m.layers = {c};
   m.infer_shapes();
   const Tensor x({1, 3, 3, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
@@ -203,7 +204,8 @@ TEST(ReferenceForward, QuantizedDenseByHand) {
   m.input_shape = {2};
   Layer d = make_layer("d", LayerKind::Dense);
   d.units = 1;
-  d.weights = {{"kernel", Tensor({2, 1}, {0.3f, -0.7f})}, {"bias", Tensor({1}, {0.1f})}};
+  d.weights = {{"kernel", Tensor({2, 1}, {0.3f, -0.7f})},
+               {"bias", Tensor({1}, std::vector<float>{0.1f})}};
   m.layers = {d};
   m.infer_shapes();
   m.set_precision(FixedType::parse("ap_fixed<6,3>"));  // step 1/8, range [-4, 3.875]

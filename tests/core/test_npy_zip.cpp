@@ -11,8 +11,10 @@
 
 #include "hwprune/io/npy.hpp"
 #include "hwprune/io/zip.hpp"
+#include "hwprune/ir/model.hpp"
 #include "hwprune/util/error.hpp"
 #include "hwprune/util/fs.hpp"
+#include "hwprune/util/utf8.hpp"
 #include "support/test_support.hpp"
 
 namespace hwprune {
@@ -457,6 +459,112 @@ TEST(AtomicWrite, RemovesTheTemporariesOfAKilledWriter) {
   for (const auto& e : std::filesystem::directory_iterator(dir.file("")))
     beside += e.path().filename().string().rfind("p.hwp.tmp", 0) == 0;
   EXPECT_EQ(beside, 0u);
+}
+
+// The files in a folder whose names hold ".tmp-" (what an atomic write leaves while it works).
+size_t temporaries_in(const ScratchDir& dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    n += e.path().filename().string().find(".tmp-") != std::string::npos;
+  return n;
+}
+
+// A command's declared outputs are replaced together, once it has succeeded: a failure half
+// way leaves every one of them as it was and no temporary behind.
+TEST(StagedOutputs, AFailedCommandReplacesNoneOfItsOutputs) {
+  ScratchDir dir;
+  const std::string model = dir.write("m.zip", "precious model");
+  const std::string json = dir.write("r.json", "precious json");
+  try {
+    StagedOutputs stage;
+    declare_output(model, "--out");
+    declare_output(json, "--json");
+    io::ZipWriter zip(model);
+    zip.add("a.npy", io::npy_bytes(Tensor({2}, {1.0f, 2.0f})));
+    zip.commit();
+    EXPECT_EQ(read_file(model), "precious model");  // held back
+    throw Error("the command fails after writing its model");
+  } catch (const Error&) {
+  }
+  EXPECT_EQ(read_file(model), "precious model");
+  EXPECT_EQ(read_file(json), "precious json");
+  EXPECT_EQ(temporaries_in(dir), 0u);
+}
+
+TEST(StagedOutputs, ASucceededCommandReplacesThemAllAtItsEnd) {
+  ScratchDir dir;
+  const std::string out = dir.write("out.txt", "old out");
+  const std::string json = dir.write("r.json", "old json");
+  const std::string ckpt = dir.write("out.txt.ckpt", "checkpoint");
+  {
+    StagedOutputs stage;
+    declare_output(out, "--out");
+    declare_output(dir.path().string() + "/./r.json", "--json");  // the same file, spelt otherwise
+    write_file_atomic(out, "first");
+    write_file_atomic(out, "new out");  // written twice: the last content wins
+    write_file_atomic(json, "new json");
+    write_file_atomic(ckpt, "checkpoint 2");  // not declared: lands at once
+    EXPECT_EQ(read_file(ckpt), "checkpoint 2");
+    remove_after_outputs(ckpt);
+    EXPECT_TRUE(std::filesystem::exists(ckpt));  // until the outputs are in place
+    EXPECT_EQ(read_file(out), "old out");
+    EXPECT_EQ(read_file(json), "old json");
+    stage.commit();
+  }
+  EXPECT_EQ(read_file(out), "new out");
+  EXPECT_EQ(read_file(json), "new json");
+  EXPECT_FALSE(std::filesystem::exists(ckpt));
+  EXPECT_EQ(temporaries_in(dir), 0u);
+}
+
+TEST(StagedOutputs, OutputLocationsAreCheckedWhenDeclared) {
+  ScratchDir dir;
+  EXPECT_EQ(
+      error_of([&] { declare_output(dir.file("none/x.hwp"), "--out"); }),
+      "--out " + dir.file("none/x.hwp") + ": directory " + dir.file("none") + " does not exist");
+  std::filesystem::create_directory(dir.file("sub"));
+  EXPECT_EQ(error_of([&] { declare_output(dir.file("sub"), "--json"); }),
+            "--json " + dir.file("sub") + ": is a directory");
+  declare_output("-", "--json");  // standard output
+  declare_output("", "--json");   // none
+}
+
+// An error message is one line whatever the input it quotes holds.
+TEST(Errors, AreOneLineWithControlCharactersEscaped) {
+  EXPECT_STREQ(Error("layer \"fc1\n_relu\"\r\t\x01 bad\n\n").what(),
+               "layer \"fc1\\n_relu\"\\r\\t\\x01 bad");
+  EXPECT_EQ(one_line("plain, caf\u00e9"), "plain, caf\u00e9");  // UTF-8 kept
+  EXPECT_EQ(one_line("bad \xff\xc3 name \xe2\x82"), "bad \\xff\\xc3 name \\xe2\\x82");
+  EXPECT_EQ(one_line(one_line("a\nb")), "a\\nb");  // escaping twice changes nothing more
+}
+
+TEST(Utf8, WellFormedTextOnly) {
+  EXPECT_TRUE(is_utf8(""));
+  EXPECT_TRUE(is_utf8("fc1_relu"));
+  EXPECT_TRUE(is_utf8("\u00e9\u20ac\U0001F600"));  // 2, 3 and 4 bytes
+  EXPECT_FALSE(is_utf8("\xff"));                   // never in UTF-8
+  EXPECT_FALSE(is_utf8("\x80x"));                  // continuation first
+  EXPECT_FALSE(is_utf8("\xe2\x82"));               // truncated
+  EXPECT_FALSE(is_utf8("\xc0\xaf"));               // overlong '/'
+  EXPECT_FALSE(is_utf8("\xed\xa0\x80"));           // a surrogate
+  EXPECT_FALSE(is_utf8("\xf4\x90\x80\x80"));       // above U+10FFFF
+}
+
+// A model's names go into JSON: one that is not UTF-8 is refused, naming it escaped.
+TEST(Utf8, AModelWithANameThatIsNotUtf8IsRefused) {
+  Model m;
+  m.input_shape = {2};
+  Layer d;
+  d.name = "fc\x93";
+  d.units = 1;
+  d.weights = {{"kernel", Tensor({2, 1})}, {"bias", Tensor({1})}};
+  m.layers = {d};
+  EXPECT_EQ(error_of([&] { m.infer_shapes(); }), "layer name 'fc\\x93' is not valid UTF-8 text");
+}
+
+// A device is refused by name rather than read for ever.
+TEST(Errors, ADeviceIsNotReadAsAFile) {
+  EXPECT_EQ(error_of([] { read_file("/dev/zero"); }), "/dev/zero: not a file (a device or socket)");
 }
 
 }  // namespace

@@ -188,7 +188,9 @@ TEST(DspLut, ChoiceCostsAddUpToTheResourcesAtEachWidth) {
     }
   }
   // Objectives that price one width refuse.
-  const auto [m, hwm] = jet("ap_fixed<12,4>", 2);
+  const auto built = jet("ap_fixed<12,4>", 2);  // named: clang-14 cannot capture bindings
+  const auto& m = built.first;
+  const auto& hwm = built.second;
   const hw::LayerHw& h = hwm.layers[0];
   const auto dsp = hw::make_objective("dsp");
   const hw::GroupSet gs = structures::make_groups(m.layers[h.layer], h, dsp->structure(h));

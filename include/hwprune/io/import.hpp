@@ -49,6 +49,9 @@ struct ExportOptions {
 // (m_onnx_hls4ml_prj, ...). The config is the last file returned.
 std::vector<std::string> export_model(const Model& model, const std::string& path,
                                       const ExportOptions& options = {});
+// The files export_model writes for `path`, in the order it returns them (Error for a path
+// no export is written to), so that a caller can check and declare them before any work.
+std::vector<std::string> export_files(const std::string& path, const ExportOptions& options = {});
 
 // What hls4ml (the version docs/interop.md names) cannot read in the export of `model` to
 // `path`, one sentence per problem naming the layer and the way around it; empty if none.

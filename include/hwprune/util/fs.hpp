@@ -4,6 +4,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace hwprune {
 
@@ -23,7 +25,48 @@ void write_file_atomic(const std::string& path, const std::string& bytes);
 int remove_stale_temps(const std::string& path);
 
 // Lets a writer produce the file under a temporary name: calls write(tmp_path), then
-// renames tmp_path to path. If write throws, the temporary is removed and path is untouched.
+// renames tmp_path to path (or, if the current StagedOutputs holds path, leaves the rename to
+// its commit). If write throws, the temporary is removed and path is untouched.
 void write_via_temp(const std::string& path, const std::function<void(const std::string&)>& write);
+
+// A command's outputs, replaced together when it has succeeded. While one lives (on this
+// thread), atomic writes to the paths declared with declare_output keep their temporaries;
+// commit() renames them all into place, and destruction without commit removes them. So a
+// command that fails replaces none of its outputs. Files that must land at once (checkpoints,
+// work folders read by other tools) are simply not declared.
+class StagedOutputs {
+ public:
+  StagedOutputs();  // becomes the current stage of this thread (the previous one returns after)
+  ~StagedOutputs();
+  StagedOutputs(const StagedOutputs&) = delete;
+  StagedOutputs& operator=(const StagedOutputs&) = delete;
+
+  void hold(const std::string& path);
+  bool holds(const std::string& path) const;
+  // Called by write_via_temp for a held path: the temporary now holds its content.
+  void stage(const std::string& path, const std::string& tmp);
+  // Renames every staged temporary into place, in the order written. Error naming the file
+  // if a rename fails (the remaining temporaries are removed).
+  void commit();
+  static StagedOutputs* current();
+  // Removes `path` after a successful commit (a checkpoint the outputs make obsolete).
+  void remove_on_commit(const std::string& path) { obsolete_.push_back(path); }
+
+ private:
+  std::vector<std::string> held_;
+  std::vector<std::string> obsolete_;
+  std::vector<std::pair<std::string, std::string>> staged_;  // (path, temporary)
+  StagedOutputs* previous_;
+};
+
+// Removes `path` once the current StagedOutputs has committed (at once if there is none):
+// a checkpoint outlives a run that fails before its outputs are in place.
+void remove_after_outputs(const std::string& path);
+
+// Declares `path` an output of the running command before any work: Error "<what> <path>:
+// directory <dir> does not exist" unless its folder exists (or "<what> <path>: is a
+// directory" if it names one), and the current StagedOutputs (if
+// any) holds it. "" and "-" (standard output) pass.
+void declare_output(const std::string& path, const std::string& what);
 
 }  // namespace hwprune
