@@ -29,7 +29,7 @@ constexpr std::string_view kSlurmKeys[] = {"partition", "account",       "qos", 
                                            "mem",       "cpus-per-task", "throttle", "sbatch"};
 
 // More points than any sweep runs: a grid beyond it is refused before it is expanded.
-constexpr size_t kMaxPoints = 100000;
+constexpr size_t kMaxPoints = 10000;
 
 template <size_t N>
 std::string joined(const std::string_view (&names)[N]) {
