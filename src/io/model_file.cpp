@@ -271,7 +271,7 @@ ModelFile load_model_file(const std::string& path) {
   json j;
   try {
     j = json::parse(zip.read("model.json"));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a huge number
     r.fail(fmt::format("model.json is not valid JSON ({})", e.what()));
   }
   if (r.get<std::string>(j, "format", "model.json") != kFormatName)
