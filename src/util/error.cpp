@@ -12,8 +12,18 @@ std::string one_line(std::string_view text) {
     text.remove_suffix(1);
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
     const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {  // a UTF-8 character is kept; a byte that starts none is escaped
+      const size_t n = utf8_length(text, i);
+      if (n > 0)
+        out.append(text.substr(i, n));
+      else
+        out += fmt::format("\\x{:02x}", u);
+      i += n > 0 ? n : 1;
+      continue;
+    }
     if (c == '\n')
       out += "\\n";
     else if (c == '\r')
@@ -24,23 +34,7 @@ std::string one_line(std::string_view text) {
       out += fmt::format("\\x{:02x}", u);
     else
       out += c;
-  }
-  if (is_utf8(out)) return out;
-  // Bytes that are no UTF-8 character (from a binary or mis-encoded input) are escaped too.
-  const std::string escaped = std::move(out);
-  out.clear();
-  for (size_t i = 0; i < escaped.size();) {
-    const auto u = static_cast<unsigned char>(escaped[i]);
-    const size_t n = u < 0x80 ? 1 : (u & 0xE0) == 0xC0 ? 2 : (u & 0xF0) == 0xE0 ? 3 : 4;
-    if (u >= 0x80 && i + n <= escaped.size() && is_utf8(std::string_view(escaped).substr(i, n))) {
-      out.append(escaped, i, n);
-      i += n;
-    } else if (u >= 0x80) {
-      out += fmt::format("\\x{:02x}", u);
-      ++i;
-    } else {
-      out += escaped[i++];
-    }
+    ++i;
   }
   return out;
 }

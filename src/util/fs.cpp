@@ -107,7 +107,7 @@ bool StagedOutputs::holds(const std::string& path) const {
 
 void StagedOutputs::stage(const std::string& path, const std::string& tmp) {
   for (auto& [p, t] : staged_)
-    if (p == path) {  // written again: the newer content wins
+    if (normal(p) == normal(path)) {  // written again: the newer content wins
       std::error_code ec;
       std::filesystem::remove(t, ec);
       t = tmp;
